@@ -1,0 +1,80 @@
+// Configuration is read once from the environment and validated; paths to secrets, never secrets.
+import path from 'node:path';
+import { z } from 'zod';
+
+const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().trim().min(1).optional(),
+  ASSENTMARK_DATA_DIR: z.string().min(1).default('./data'),
+  PORT: intFrom(8080).pipe(z.number().max(65535)),
+  HOST: z.string().default('0.0.0.0'),
+  ASSENTMARK_ORIGIN: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default('assentmark.local/ledger'),
+  ASSENTMARK_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  ASSENTMARK_MASTER_KEY_FILE: z.string().min(1).optional(),
+  ASSENTMARK_PDF_CERT_FILE: z.string().min(1).optional(),
+  ASSENTMARK_PDF_KEY_FILE: z.string().min(1).optional(),
+  ASSENTMARK_DB_ROLE: z.string().default('assentmark_service'),
+  ASSENTMARK_CHECKPOINT_EVERY: intFrom(1000),
+  ASSENTMARK_CHECKPOINT_INTERVAL_MS: intFrom(60_000),
+  ASSENTMARK_WATERMARK_RATE: z.coerce.number().gt(0).max(1).default(0.005),
+  ASSENTMARK_BODY_LIMIT: z.string().default('2mb'),
+  ASSENTMARK_ORGANISATION: z.string().default('________________ (organisation)'),
+  ASSENTMARK_CERTIFIER_NAME: z.string().default(''),
+  ASSENTMARK_CERTIFIER_TITLE: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  port: number;
+  host: string;
+  origin: string;
+  signingKeyFile: string | undefined;
+  masterKeyFile: string | undefined;
+  pdfCertFile: string | undefined;
+  pdfKeyFile: string | undefined;
+  dbRole: string | undefined;
+  checkpointEvery: number;
+  checkpointIntervalMs: number;
+  watermarkRate: number;
+  bodyLimit: string;
+  organisation: string;
+  certifierName: string;
+  certifierTitle: string;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.ASSENTMARK_DATA_DIR),
+    port: e.PORT,
+    host: e.HOST,
+    origin: e.ASSENTMARK_ORIGIN,
+    signingKeyFile: e.ASSENTMARK_SIGNING_KEY_FILE,
+    masterKeyFile: e.ASSENTMARK_MASTER_KEY_FILE,
+    pdfCertFile: e.ASSENTMARK_PDF_CERT_FILE,
+    pdfKeyFile: e.ASSENTMARK_PDF_KEY_FILE,
+    dbRole: e.DATABASE_URL && e.ASSENTMARK_DB_ROLE ? e.ASSENTMARK_DB_ROLE : undefined,
+    checkpointEvery: e.ASSENTMARK_CHECKPOINT_EVERY,
+    checkpointIntervalMs: e.ASSENTMARK_CHECKPOINT_INTERVAL_MS,
+    watermarkRate: e.ASSENTMARK_WATERMARK_RATE,
+    bodyLimit: e.ASSENTMARK_BODY_LIMIT,
+    organisation: e.ASSENTMARK_ORGANISATION,
+    certifierName: e.ASSENTMARK_CERTIFIER_NAME,
+    certifierTitle: e.ASSENTMARK_CERTIFIER_TITLE,
+    logLevel: e.LOG_LEVEL,
+  };
+}

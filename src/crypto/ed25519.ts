@@ -1,0 +1,121 @@
+// Ed25519 keys for the service. @noble/ed25519 generates and verifies (strict RFC 8032, the same
+// code a browser runs); node:crypto signs on hot paths because RFC 8032 signatures are
+// deterministic, so both produce identical bytes (a test checks this) at ~15x the speed.
+import * as ed from '@noble/ed25519';
+import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { sha256 } from './hash.js';
+
+ed.hashes.sha512 = (m: Uint8Array) => new Uint8Array(createHash('sha512').update(m).digest());
+
+// PKCS#8 / SPKI DER prefixes for Ed25519 (RFC 8410); the raw key follows.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+export const KEY_ID_DOMAIN = Buffer.from('assentmark/key-id/v1\0', 'utf8');
+
+/** A key id is the first 16 bytes of a domain-separated SHA-256 of the raw public key, in hex. */
+export function keyIdOf(publicKey: Uint8Array): string {
+  return sha256(KEY_ID_DOMAIN, publicKey).subarray(0, 16).toString('hex');
+}
+
+export interface PublicKeyInfo {
+  keyId: string;
+  publicKey: Buffer; // 32 raw bytes
+}
+
+/** A signing key. The seed stays inside this object: it has no toJSON and prints as a key id. */
+export class SigningKey {
+  readonly keyId: string;
+  readonly publicKey: Buffer;
+  readonly #seed: Buffer;
+  readonly #keyObject: KeyObject;
+
+  private constructor(seed: Uint8Array) {
+    if (seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes');
+    this.#seed = Buffer.from(seed);
+    this.publicKey = Buffer.from(ed.getPublicKey(this.#seed));
+    this.keyId = keyIdOf(this.publicKey);
+    this.#keyObject = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, this.#seed]), format: 'der', type: 'pkcs8' });
+  }
+
+  static generate(): SigningKey {
+    return new SigningKey(ed.utils.randomSecretKey());
+  }
+
+  static fromSeed(seed: Uint8Array): SigningKey {
+    return new SigningKey(seed);
+  }
+
+  /** Reads a PKCS#8 PEM Ed25519 private key (what `openssl genpkey -algorithm ed25519` writes). */
+  static fromPem(pem: string): SigningKey {
+    let der: Buffer;
+    try {
+      der = createPrivateKey({ key: pem, format: 'pem' }).export({ format: 'der', type: 'pkcs8' });
+    } catch {
+      throw new Error('signing key file is not a PEM private key');
+    }
+    if (der.length !== 48 || !der.subarray(0, 16).equals(PKCS8_PREFIX)) {
+      throw new Error('signing key file is not an Ed25519 PKCS#8 key');
+    }
+    return new SigningKey(der.subarray(16));
+  }
+
+  toPem(): string {
+    return this.#keyObject.export({ format: 'pem', type: 'pkcs8' }).toString();
+  }
+
+  publicKeyPem(): string {
+    return publicKeyToPem(this.publicKey);
+  }
+
+  info(): PublicKeyInfo {
+    return { keyId: this.keyId, publicKey: this.publicKey };
+  }
+
+  sign(message: Uint8Array): Buffer {
+    return nodeSign(null, message, this.#keyObject);
+  }
+
+  /** The reference implementation's signature, for tests that prove both agree. */
+  signWithNoble(message: Uint8Array): Buffer {
+    return Buffer.from(ed.sign(message, this.#seed));
+  }
+
+  toJSON(): string {
+    return `SigningKey(${this.keyId})`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `SigningKey(${this.keyId})`;
+  }
+}
+
+/** Strict RFC 8032 verification (no ZIP-215 leniency). Never throws on hostile input. */
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== 64 || publicKey.length !== 32) return false;
+  try {
+    return ed.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+export function publicKeyToPem(publicKey: Uint8Array): string {
+  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+    .export({ format: 'pem', type: 'spki' })
+    .toString();
+}
+
+/** Accepts a PEM SPKI key, 64 hex chars or base64/base64url of the raw 32 bytes. */
+export function parsePublicKey(text: string): Buffer {
+  const t = text.trim();
+  if (t.startsWith('-----BEGIN')) {
+    const der = createPublicKey({ key: t, format: 'pem' }).export({ format: 'der', type: 'spki' });
+    if (der.length !== 44 || !der.subarray(0, 12).equals(SPKI_PREFIX)) throw new Error('not an Ed25519 public key');
+    return Buffer.from(der.subarray(12));
+  }
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  const b = Buffer.from(t, t.includes('-') || t.includes('_') ? 'base64url' : 'base64');
+  if (b.length !== 32) throw new Error('public key must be 32 bytes (hex, base64 or PEM)');
+  return b;
+}

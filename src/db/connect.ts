@@ -1,0 +1,77 @@
+// One code path, two databases: Kysely over pg when DATABASE_URL is set, embedded PGlite otherwise.
+import { mkdirSync } from 'node:fs';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+// bigint (int8) stays a string: sequence numbers are exact, never rounded doubles.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+export type DbMode = 'postgres' | 'embedded';
+
+export interface DbHandle {
+  db: Kysely<Database>;
+  mode: DbMode;
+  /** Runs a trivial query; used by /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** Role to SET on every pooled connection (real server only). */
+  serviceRole?: string | undefined;
+  poolSize?: number;
+}
+
+export async function connect(opts: ConnectOptions): Promise<DbHandle> {
+  if (opts.databaseUrl) return connectPostgres(opts.databaseUrl, opts.serviceRole, opts.poolSize ?? 16);
+  return connectEmbedded(opts.dataDir);
+}
+
+function connectPostgres(url: string, role: string | undefined, max: number): DbHandle {
+  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  // A client error on an idle connection must not crash the process.
+  pool.on('error', () => {});
+  if (role) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error('database role name must be a plain identifier');
+    // pg runs queries of one client in order, so this precedes anything else on the connection.
+    pool.on('connect', (client) => {
+      client.query(`SET ROLE ${role}`).catch(() => {});
+    });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    mode: 'postgres',
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function connectEmbedded(dataDir: string): Promise<DbHandle> {
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ]);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const pglite = await PGlite.create(`${dataDir}/pgdata`);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  let closed = false;
+  return {
+    db,
+    mode: 'embedded',
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

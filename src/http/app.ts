@@ -1,0 +1,89 @@
+// createApp(deps) builds the Express app and never listens: start() in server/ owns that.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import { DomainError, sendProblem } from './problem.js';
+
+export interface AppDeps {
+  logger: Logger;
+  bodyLimit: string;
+  /** Route modules, mounted in order. */
+  routers: Router[];
+  ready: () => Promise<boolean>;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Paths only: query strings and headers (tokens) stay out of logs.
+      if (res.statusCode >= 500) deps.logger.error({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request failed');
+      else deps.logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
+    });
+    next();
+  });
+
+  app.use(express.json({ limit: deps.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await deps.ready().catch(() => false);
+    if (ok) res.json({ status: 'ready' });
+    else sendProblem(res, 503, 'not_ready', 'Service not ready', 'The database is not reachable or migrations have not run; retry shortly.');
+  });
+
+  for (const r of deps.routers) app.use(r);
+
+  app.use((req, res) => {
+    sendProblem(res, 404, 'not_found', 'Not Found', `No route for ${req.method} ${req.path}. See /openapi.json for the API.`);
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof DomainError) {
+      sendProblem(res, err.status, err.code, err.title, err.detail, err.extensions);
+      return;
+    }
+    const e = err as { type?: string; status?: number; statusCode?: number; limit?: number; message?: string };
+    switch (e.type) {
+      case 'entity.parse.failed':
+        sendProblem(res, 400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON; check quoting and trailing commas.');
+        return;
+      case 'entity.too.large':
+        sendProblem(res, 413, 'body_too_large', 'Request body too large', `The request body exceeds the limit of ${deps.bodyLimit}; split the request.`);
+        return;
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        sendProblem(res, 415, 'unsupported_encoding', 'Unsupported encoding', 'Send the body as UTF-8 JSON without content encoding.');
+        return;
+      case 'request.aborted':
+        sendProblem(res, 400, 'request_aborted', 'Request aborted', 'The client closed the request before the body was read.');
+        return;
+    }
+    const status = e.status ?? e.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      sendProblem(res, status, 'bad_request', 'Bad Request', 'The request could not be read.');
+      return;
+    }
+    deps.logger.error({ err: scrub(err), path: req.path }, 'unhandled error');
+    sendProblem(res, 500, 'internal_error', 'Internal Server Error', 'The server failed to handle this request; it has been logged. Nothing was recorded.');
+  });
+
+  return app;
+}
+
+/** Logs an error's class, message and stack only: never attached objects that might hold secrets. */
+function scrub(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
+  return { value: typeof err };
+}

@@ -1,0 +1,186 @@
+// The append path: in-process group commit. Callers enqueue items; one transaction per batch locks
+// the chain head, assigns contiguous sequence numbers, inserts all entries in one statement and the
+// items' working rows beside them, then commits. Nothing is acknowledged before its commit.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { buf } from '../db/bytes.js';
+import type { Database } from '../db/schema.js';
+import { chainHash, type PreparedEvent } from './format.js';
+
+export interface Position {
+  seq: number;
+  eventId: string;
+  leafHash: Buffer;
+  chainHash: Buffer;
+  /** False when the event id was already in the ledger: this is the original position. */
+  fresh: boolean;
+}
+
+/** A working row written in the same transaction as its events (e.g. an acceptance record). */
+export interface WorkingRow {
+  table: keyof Database & string;
+  values: Record<string, unknown>;
+}
+
+export interface AppendItem {
+  events: PreparedEvent[];
+  /** Rows to insert with the events, given their positions. Not called for a retried (known) item. */
+  rows?: (positions: Position[]) => WorkingRow[];
+}
+
+export interface AppenderOptions {
+  maxBatch?: number;
+  /** Called after each committed batch with the new head size. */
+  onCommit?: (size: number) => void;
+}
+
+interface Pending {
+  item: AppendItem;
+  resolve: (p: Position[]) => void;
+  reject: (e: unknown) => void;
+}
+
+export class LedgerAppender {
+  readonly #db: Kysely<Database>;
+  readonly #maxBatch: number;
+  readonly #onCommit: ((size: number) => void) | undefined;
+  #queue: Pending[] = [];
+  #running = false;
+  #idle: Array<() => void> = [];
+
+  constructor(db: Kysely<Database>, opts: AppenderOptions = {}) {
+    this.#db = db;
+    this.#maxBatch = opts.maxBatch ?? 256;
+    this.#onCommit = opts.onCommit;
+  }
+
+  /** Appends one item's events atomically with its rows; resolves with their positions after commit. */
+  append(item: AppendItem): Promise<Position[]> {
+    if (item.events.length === 0) return Promise.reject(new Error('nothing to append'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  /** Resolves when every queued append has settled (for graceful shutdown). */
+  drained(): Promise<void> {
+    if (!this.#running && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        try {
+          const results = await this.#commit(batch.map((p) => p.item));
+          batch.forEach((p, i) => p.resolve(results[i]!));
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]!.reject(err);
+            continue;
+          }
+          // One bad item must not fail its neighbours: retry each alone, in order.
+          for (const p of batch) {
+            try {
+              p.resolve((await this.#commit([p.item]))[0]!);
+            } catch (e) {
+              p.reject(e);
+            }
+          }
+        }
+      }
+    } finally {
+      this.#running = false;
+      for (const r of this.#idle.splice(0)) r();
+    }
+  }
+
+  async #commit(items: AppendItem[]): Promise<Position[][]> {
+    const { results, size } = await this.#db.transaction().execute((trx) => commitBatch(trx, items));
+    this.#onCommit?.(size);
+    return results;
+  }
+}
+
+async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Promise<{ results: Position[][]; size: number }> {
+  // Lock first, then read, in separate statements (a CTE would read a snapshot from before the lock).
+  await sql`SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(trx);
+  const head = await trx.selectFrom('ledger_head').select(['seq', 'chain_hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+
+  const ids = items.flatMap((it) => it.events.map((e) => e.id));
+  const known = new Map<string, Position>();
+  const existing = await trx
+    .selectFrom('ledger_entries')
+    .select(['seq', 'event_id', 'leaf_hash', 'chain_hash'])
+    .where('event_id', '=', sql<string>`ANY(${ids}::uuid[])`)
+    .execute();
+  for (const r of existing) {
+    known.set(r.event_id, { seq: Number(r.seq), eventId: r.event_id, leafHash: buf(r.leaf_hash), chainHash: buf(r.chain_hash), fresh: false });
+  }
+
+  let seq = Number(head.seq);
+  let prev: Buffer = buf(head.chain_hash);
+  const cols = { seq: [] as number[], id: [] as string[], type: [] as string[], canonical: [] as string[], leaf: [] as string[], prev: [] as string[], chain: [] as string[] };
+  const rows: WorkingRow[] = [];
+  const seenInBatch = new Set<string>();
+  const results: Position[][] = [];
+
+  for (const item of items) {
+    const first = item.events[0]!;
+    const original = known.get(first.id);
+    if (original || seenInBatch.has(first.id)) {
+      // A retried append: answer with the original positions, write nothing.
+      results.push(item.events.map((e) => known.get(e.id) ?? pendingPosition(results, e.id)));
+      continue;
+    }
+    const positions: Position[] = [];
+    for (const e of item.events) {
+      seq += 1;
+      const chain = chainHash(seq, prev, e.leafHash);
+      cols.seq.push(seq);
+      cols.id.push(e.id);
+      cols.type.push(e.type);
+      cols.canonical.push(e.canonical.toString('utf8'));
+      cols.leaf.push(e.leafHash.toString('hex'));
+      cols.prev.push(prev.toString('hex'));
+      cols.chain.push(chain.toString('hex'));
+      positions.push({ seq, eventId: e.id, leafHash: e.leafHash, chainHash: chain, fresh: true });
+      seenInBatch.add(e.id);
+      prev = chain;
+    }
+    if (item.rows) rows.push(...item.rows(positions));
+    results.push(positions);
+  }
+
+  if (cols.seq.length > 0) {
+    // Canonical JSON is valid UTF-8, so text -> convert_to is byte-exact; hex keeps bytea portable.
+    await sql`
+      INSERT INTO ledger_entries (seq, event_id, event_type, canonical, leaf_hash, prev_hash, chain_hash)
+      SELECT s, i, t, convert_to(c, 'UTF8'), decode(l, 'hex'), decode(p, 'hex'), decode(h, 'hex')
+      FROM unnest(${cols.seq}::bigint[], ${cols.id}::uuid[], ${cols.type}::text[], ${cols.canonical}::text[],
+                  ${cols.leaf}::text[], ${cols.prev}::text[], ${cols.chain}::text[]) AS x(s, i, t, c, l, p, h)`.execute(trx);
+    await insertRows(trx, rows);
+    await trx.updateTable('ledger_head').set({ seq, chain_hash: prev }).where('id', '=', 1).execute();
+  }
+  return { results, size: seq };
+}
+
+function pendingPosition(results: Position[][], id: string): Position {
+  for (const ps of results) for (const p of ps) if (p.eventId === id) return { ...p, fresh: false };
+  throw new Error(`event ${id} was only partly appended before`);
+}
+
+/** Inserts rows grouped by table in first-seen order (so parents precede children), one statement per table. */
+async function insertRows(trx: Transaction<Database>, rows: WorkingRow[]): Promise<void> {
+  const byTable = new Map<string, Record<string, unknown>[]>();
+  for (const r of rows) {
+    const list = byTable.get(r.table);
+    if (list) list.push(r.values);
+    else byTable.set(r.table, [r.values]);
+  }
+  for (const [table, values] of byTable) {
+    await trx.insertInto(table as keyof Database).values(values as never).execute();
+  }
+}

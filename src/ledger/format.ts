@@ -1,0 +1,99 @@
+// The byte-exact ledger format (docs/ledger-format.md). Pure: no I/O.
+import { createHash, randomUUID } from 'node:crypto';
+import { canonicalBytes } from '../canonical/jcs.js';
+import { sha256 } from '../crypto/hash.js';
+
+export const LEAF_PREFIX = 0x00; // RFC 6962 leaf prefix: keeps Merkle inclusion proofs possible
+export const CHAIN_PREFIX = 0x02; // distinct from RFC 6962's 0x00 (leaf) and 0x01 (node)
+export const ZERO_HASH: Buffer = Buffer.alloc(32);
+export const EVENT_VERSION = 1;
+
+export type EventType =
+  | 'ledger.genesis'
+  | 'eula.published'
+  | 'acceptance.recorded'
+  | 'acceptance.declined'
+  | 'acceptance.withdrawn'
+  | 'watermark_key.assigned'
+  | 'watermark_key.rotated'
+  | 'verification.planned'
+  | 'verification.recorded'
+  | 'dossier.issued';
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'ledger.genesis',
+  'eula.published',
+  'acceptance.recorded',
+  'acceptance.declined',
+  'acceptance.withdrawn',
+  'watermark_key.assigned',
+  'watermark_key.rotated',
+  'verification.planned',
+  'verification.recorded',
+  'dossier.issued',
+];
+
+/** The envelope every event has; `data` is the event's own content. */
+export interface EventEnvelope<D = Record<string, unknown>> {
+  v: 1;
+  id: string; // UUID, lowercase; the idempotency key of the append
+  type: EventType;
+  time: string; // server time, RFC 3339 UTC with milliseconds
+  data: D;
+}
+
+/** An event ready to append: its canonical bytes are fixed before it reaches the ledger. */
+export interface PreparedEvent {
+  id: string;
+  type: EventType;
+  canonical: Buffer;
+  leafHash: Buffer;
+}
+
+export function prepareEvent<D extends object>(type: EventType, data: D, opts: { id?: string; time?: Date } = {}): PreparedEvent {
+  const id = opts.id ?? randomUUID();
+  const envelope: EventEnvelope<D> = { v: EVENT_VERSION, id, type, time: (opts.time ?? new Date()).toISOString(), data };
+  const canonical = canonicalBytes(envelope);
+  return { id, type, canonical, leafHash: leafHash(canonical) };
+}
+
+/** leaf = SHA-256(0x00 || canonical event bytes) */
+export function leafHash(canonical: Uint8Array): Buffer {
+  return createHash('sha256').update(LEAF_BYTE).update(canonical).digest();
+}
+const LEAF_BYTE = Buffer.from([LEAF_PREFIX]);
+
+/** chain_n = SHA-256(0x02 || uint64_be(n) || chain_{n-1} || leaf_n); chain_0 = 32 zero bytes. */
+export function chainHash(seq: number, prev: Uint8Array, leaf: Uint8Array): Buffer {
+  const head = Buffer.allocUnsafe(9);
+  head[0] = CHAIN_PREFIX;
+  head.writeBigUInt64BE(BigInt(seq), 1);
+  return createHash('sha256').update(head).update(prev).update(leaf).digest();
+}
+
+/** A genesis event's id is derived from the origin, so concurrent starts cannot write two. */
+export function genesisEventId(origin: string): string {
+  const h = sha256(Buffer.from('assentmark/genesis/v1\0' + origin, 'utf8'));
+  // Format as a UUID (version 8, RFC 9562 variant) so it fits the uuid column.
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+export interface GenesisData {
+  origin: string;
+  signing_key: { alg: 'Ed25519'; key_id: string; public_key: string /* base64 of 32 raw bytes */ };
+}
+
+/** A stored ledger row as the verifier sees it. */
+export interface LedgerEntry {
+  seq: number;
+  eventId: string;
+  eventType: string;
+  recordedAt?: string;
+  canonical: Buffer;
+  leafHash: Buffer;
+  prevHash: Buffer;
+  chainHash: Buffer;
+}

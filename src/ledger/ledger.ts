@@ -1,0 +1,163 @@
+// The ledger service: genesis, appends, checkpoints and verification over one database.
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { SigningKey } from '../crypto/ed25519.js';
+import { LedgerAppender, type AppendItem, type Position } from './appender.js';
+import { parseCheckpointBody, signCheckpoint } from './checkpoint.js';
+import { genesisEventId, prepareEvent, type GenesisData } from './format.js';
+import { LedgerRepository, type StoredCheckpoint } from './repository.js';
+import { LedgerVerifier, type VerifyReport } from './verifier.js';
+import { LedgerError } from './errors.js';
+
+export interface LedgerOptions {
+  origin: string;
+  signingKey: SigningKey;
+  /** Write a checkpoint once this many entries follow the last one (0 = never by count). */
+  checkpointEvery?: number;
+  /** Write a checkpoint on this timer when the ledger grew (0 = no timer). */
+  checkpointIntervalMs?: number;
+  maxBatch?: number;
+  onError?: (err: unknown, what: string) => void;
+}
+
+export class Ledger {
+  readonly repo: LedgerRepository;
+  readonly appender: LedgerAppender;
+  readonly origin: string;
+  readonly #db: Kysely<Database>;
+  readonly #key: SigningKey;
+  readonly #every: number;
+  readonly #onError: (err: unknown, what: string) => void;
+  #lastCheckpointSize = 0;
+  #checkpointing: Promise<StoredCheckpoint | undefined> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(db: Kysely<Database>, opts: LedgerOptions) {
+    this.#db = db;
+    this.#key = opts.signingKey;
+    this.origin = opts.origin;
+    this.#every = opts.checkpointEvery ?? 1000;
+    this.#onError = opts.onError ?? (() => {});
+    this.repo = new LedgerRepository(db);
+    this.appender = new LedgerAppender(db, {
+      maxBatch: opts.maxBatch ?? 256,
+      onCommit: (size) => {
+        if (this.#every > 0 && size - this.#lastCheckpointSize >= this.#every) this.#checkpointSoon();
+      },
+    });
+    if (opts.checkpointIntervalMs && opts.checkpointIntervalMs > 0) {
+      this.#timer = setInterval(() => this.#checkpointSoon(), opts.checkpointIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  get signingKey(): SigningKey {
+    return this.#key;
+  }
+
+  /**
+   * Writes the genesis event if the ledger is empty (its id derives from the origin, so two
+   * processes starting at once write one), then checks that this ledger is ours.
+   */
+  async init(): Promise<void> {
+    const data: GenesisData = {
+      origin: this.origin,
+      signing_key: { alg: 'Ed25519', key_id: this.#key.keyId, public_key: this.#key.publicKey.toString('base64') },
+    };
+    const head = await this.repo.head();
+    if (head.size === 0) {
+      await this.appender.append({ events: [prepareEvent('ledger.genesis', data, { id: genesisEventId(this.origin) })] });
+    }
+    const genesis = await this.repo.entry(1);
+    if (!genesis || genesis.eventType !== 'ledger.genesis') throw new LedgerError('genesis_missing', 'entry 1 of the ledger is not a genesis event');
+    const g = JSON.parse(genesis.canonical.toString('utf8')) as { data: GenesisData };
+    if (g.data.origin !== this.origin) {
+      throw new LedgerError('origin_mismatch', `this database's ledger has origin "${g.data.origin}", but the service is configured with "${this.origin}"`);
+    }
+    if (g.data.signing_key.key_id !== this.#key.keyId) {
+      throw new LedgerError('signing_key_mismatch', `this ledger was started with signing key ${g.data.signing_key.key_id}; the configured key is ${this.#key.keyId}`);
+    }
+    const last = await this.repo.latestCheckpoint();
+    this.#lastCheckpointSize = last?.size ?? 0;
+  }
+
+  append(item: AppendItem): Promise<Position[]> {
+    return this.appender.append(item);
+  }
+
+  /**
+   * Signs a checkpoint at the current head after proving the entries since the last checkpoint
+   * chain from it (a new checkpoint must be consistent with the last). Returns the latest
+   * checkpoint; concurrent calls share one run.
+   */
+  checkpoint(): Promise<StoredCheckpoint | undefined> {
+    if (!this.#checkpointing) {
+      this.#checkpointing = this.#writeCheckpoint().finally(() => {
+        this.#checkpointing = null;
+      });
+    }
+    return this.#checkpointing;
+  }
+
+  async #writeCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const head = await this.repo.head();
+    const last = await this.repo.latestCheckpoint();
+    if (head.size === 0) return undefined;
+    if (last && last.size >= head.size) {
+      this.#lastCheckpointSize = last.size;
+      return last;
+    }
+    const v = new LedgerVerifier(
+      last
+        ? { resumeFrom: { size: last.size, chainHash: last.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]) } }
+        : { trustedPublicKey: this.#key.publicKey, origin: this.origin },
+    );
+    if (last) {
+      const at = await this.repo.entry(last.size);
+      const body = parseCheckpointBody(last.body);
+      if (!at || !body || !at.chainHash.equals(last.chainHash) || body.chain_hash !== last.chainHash.toString('hex')) {
+        throw new LedgerError('checkpoint_inconsistent', `the ledger no longer matches the last signed checkpoint at size ${last.size}`);
+      }
+    }
+    for await (const e of this.repo.entries({ after: last?.size ?? 0, upTo: head.size })) {
+      if (!v.push(e)) break;
+    }
+    const report = v.finish();
+    if (!report.ok || report.size !== head.size) {
+      const f = report.fault;
+      throw new LedgerError('checkpoint_inconsistent', `refusing to sign a checkpoint: ${f ? `entry ${f.seq}: ${f.reason}` : 'the ledger is shorter than its head'}`);
+    }
+    const cp = signCheckpoint(this.#key, this.origin, head.size, head.chainHash, new Date());
+    await this.#db
+      .insertInto('ledger_checkpoints')
+      .values({ size: head.size, chain_hash: head.chainHash, key_id: this.#key.keyId, body: cp.body, signature: cp.signature })
+      .onConflict((oc) => oc.column('size').doNothing())
+      .execute();
+    this.#lastCheckpointSize = head.size;
+    return this.repo.latestCheckpoint();
+  }
+
+  #checkpointSoon(): void {
+    if (this.#checkpointing) return;
+    this.checkpoint().catch((err) => this.#onError(err, 'checkpoint'));
+  }
+
+  /** Streams the whole ledger through the verifier. */
+  async verify(opts: { trustedPublicKey?: Uint8Array; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+    const head = await this.repo.head();
+    const v = new LedgerVerifier({ trustedPublicKey: opts.trustedPublicKey ?? this.#key.publicKey, origin: this.origin });
+    v.addCheckpoints(await this.repo.checkpoints());
+    let n = 0;
+    for await (const e of this.repo.entries()) {
+      if (!v.push(e)) break;
+      if (opts.onProgress && ++n % 10_000 === 0) opts.onProgress(n, head.size);
+    }
+    return v.finish();
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.appender.drained();
+    if (this.#checkpointing) await this.#checkpointing.catch(() => undefined);
+  }
+}

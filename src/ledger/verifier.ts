@@ -1,0 +1,224 @@
+// The ledger verifier. Pure and incremental: feed checkpoints, then entries in order, then finish().
+// It holds constant memory (the running chain plus the checkpoints) and stops at the first fault.
+import { parseCanonical } from '../canonical/jcs.js';
+import { constantTimeEqual } from '../crypto/hash.js';
+import { keyIdOf } from '../crypto/ed25519.js';
+import { parseCheckpointBody, verifyCheckpointSignature, type CheckpointBody, type SignedCheckpoint } from './checkpoint.js';
+import { ZERO_HASH, chainHash, leafHash, EVENT_TYPES, type LedgerEntry } from './format.js';
+
+export type VerifyFaultCode =
+  | 'sequence_gap'
+  | 'leaf_hash_mismatch'
+  | 'prev_hash_mismatch'
+  | 'chain_hash_mismatch'
+  | 'event_not_canonical'
+  | 'event_malformed'
+  | 'event_row_mismatch'
+  | 'genesis_missing'
+  | 'genesis_invalid'
+  | 'genesis_key_mismatch'
+  | 'checkpoint_malformed'
+  | 'checkpoint_signature_invalid'
+  | 'checkpoint_unknown_key'
+  | 'checkpoint_origin_mismatch'
+  | 'checkpoint_inconsistent'
+  | 'checkpoint_mismatch'
+  | 'checkpoint_beyond_end'
+  | 'empty_ledger';
+
+export interface VerifyFault {
+  seq: number; // first bad sequence number
+  code: VerifyFaultCode;
+  reason: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  origin: string | null;
+  size: number; // entries checked
+  headHash: string | null;
+  checkpointsVerified: number;
+  latestCheckpointSize: number | null;
+  fault: VerifyFault | null;
+}
+
+export interface VerifierOptions {
+  /** Public key the caller trusts; the genesis key must equal it. Without it the genesis key is trusted. */
+  trustedPublicKey?: Uint8Array;
+  /** Expected origin name, if known. */
+  origin?: string;
+  /**
+   * Verify a segment only: start after an already-trusted prefix (size, chain hash at size) whose
+   * origin and signing key are given. Used when writing a checkpoint after an earlier one.
+   */
+  resumeFrom?: { size: number; chainHash: Buffer; origin: string; keys: ReadonlyMap<string, Buffer> };
+}
+
+interface PendingCheckpoint {
+  body: CheckpointBody;
+  raw: SignedCheckpoint;
+}
+
+export class LedgerVerifier {
+  #expectedSeq = 1;
+  #prev: Buffer = ZERO_HASH;
+  #origin: string | null = null;
+  #keys = new Map<string, Buffer>(); // key id -> public key, learnt from genesis
+  #checkpoints: PendingCheckpoint[] = [];
+  #nextCp = 0;
+  #verifiedCps = 0;
+  #fault: VerifyFault | null = null;
+  readonly #opts: VerifierOptions;
+
+  constructor(opts: VerifierOptions = {}) {
+    this.#opts = opts;
+    if (opts.resumeFrom) {
+      this.#expectedSeq = opts.resumeFrom.size + 1;
+      this.#prev = opts.resumeFrom.chainHash;
+      this.#origin = opts.resumeFrom.origin;
+      for (const [id, k] of opts.resumeFrom.keys) this.#keys.set(id, k);
+    }
+  }
+
+  get fault(): VerifyFault | null {
+    return this.#fault;
+  }
+
+  /** Checkpoints must be given before entries. They are checked against the chain as it streams by. */
+  addCheckpoints(cps: Iterable<SignedCheckpoint>): void {
+    let lastSize = 0;
+    for (const raw of cps) {
+      const body = parseCheckpointBody(raw.body);
+      if (!body) {
+        this.#fail(lastSize + 1, 'checkpoint_malformed', 'a checkpoint is not a well-formed canonical checkpoint statement');
+        return;
+      }
+      if (body.size < lastSize) {
+        this.#fail(body.size, 'checkpoint_inconsistent', `checkpoints are not in size order (${body.size} after ${lastSize})`);
+        return;
+      }
+      lastSize = body.size;
+      this.#checkpoints.push({ body, raw });
+    }
+  }
+
+  /** Returns false once a fault has been found; further entries are ignored. */
+  push(e: LedgerEntry): boolean {
+    if (this.#fault) return false;
+    const seq = this.#expectedSeq;
+    if (e.seq !== seq) {
+      return this.#fail(seq, 'sequence_gap', `expected entry ${seq}, found ${e.seq}`);
+    }
+    if (!constantTimeEqual(leafHash(e.canonical), e.leafHash)) {
+      return this.#fail(seq, 'leaf_hash_mismatch', 'the stored leaf hash is not SHA-256(0x00 || event bytes): the event bytes or the hash were altered');
+    }
+    if (!constantTimeEqual(e.prevHash, this.#prev)) {
+      return this.#fail(seq, 'prev_hash_mismatch', `entry ${seq} does not link to the chain hash of entry ${seq - 1}: an entry was removed, reordered or rewritten`);
+    }
+    const chain = chainHash(seq, this.#prev, e.leafHash);
+    if (!constantTimeEqual(chain, e.chainHash)) {
+      return this.#fail(seq, 'chain_hash_mismatch', 'the stored chain hash does not commit to this entry and its predecessor');
+    }
+    if (!this.#checkEvent(e)) return false;
+    this.#prev = chain;
+    this.#expectedSeq = seq + 1;
+    return this.#checkCheckpointsAt(seq);
+  }
+
+  finish(): VerifyReport {
+    const size = this.#expectedSeq - 1;
+    if (!this.#fault && size === 0 && !this.#opts.resumeFrom) this.#fail(1, 'empty_ledger', 'the ledger has no entries (no genesis)');
+    if (!this.#fault && this.#nextCp < this.#checkpoints.length) {
+      const cp = this.#checkpoints[this.#nextCp]!;
+      this.#fail(size + 1, 'checkpoint_beyond_end', `a signed checkpoint covers ${cp.body.size} entries but the ledger ends at ${size}: entries were removed from the end`);
+    }
+    const latest = this.#checkpoints.at(-1);
+    return {
+      ok: this.#fault === null,
+      origin: this.#origin,
+      size,
+      headHash: size > 0 ? this.#prev.toString('hex') : null,
+      checkpointsVerified: this.#verifiedCps,
+      latestCheckpointSize: latest ? latest.body.size : null,
+      fault: this.#fault,
+    };
+  }
+
+  #checkEvent(e: LedgerEntry): boolean {
+    const seq = e.seq;
+    let ev: unknown;
+    try {
+      ev = parseCanonical(e.canonical);
+    } catch {
+      return this.#fail(seq, 'event_not_canonical', 'the event bytes are not RFC 8785 canonical JSON');
+    }
+    if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) {
+      return this.#fail(seq, 'event_malformed', 'the event is not a JSON object');
+    }
+    const o = ev as Record<string, unknown>;
+    if (o.v !== 1 || typeof o.id !== 'string' || typeof o.type !== 'string' || typeof o.time !== 'string' ||
+      typeof o.data !== 'object' || o.data === null || !(EVENT_TYPES as readonly string[]).includes(o.type)) {
+      return this.#fail(seq, 'event_malformed', 'the event lacks a valid envelope (v, id, type, time, data)');
+    }
+    if (o.id !== e.eventId || o.type !== e.eventType) {
+      return this.#fail(seq, 'event_row_mismatch', 'the row\'s event id or type differs from the signed event bytes');
+    }
+    if (seq === 1) return this.#checkGenesis(o.type, o.data as Record<string, unknown>);
+    if (o.type === 'ledger.genesis') return this.#fail(seq, 'genesis_invalid', 'a second genesis event appears after entry 1');
+    return true;
+  }
+
+  #checkGenesis(type: string, data: Record<string, unknown>): boolean {
+    if (type !== 'ledger.genesis') return this.#fail(1, 'genesis_missing', 'entry 1 is not a ledger.genesis event');
+    const sk = data.signing_key as Record<string, unknown> | undefined;
+    if (typeof data.origin !== 'string' || !sk || sk.alg !== 'Ed25519' || typeof sk.public_key !== 'string' || typeof sk.key_id !== 'string') {
+      return this.#fail(1, 'genesis_invalid', 'the genesis event lacks origin or signing key');
+    }
+    const pub = Buffer.from(sk.public_key, 'base64');
+    if (pub.length !== 32 || pub.toString('base64') !== sk.public_key || keyIdOf(pub) !== sk.key_id) {
+      return this.#fail(1, 'genesis_invalid', 'the genesis signing key is malformed or its key id does not match');
+    }
+    if (this.#opts.origin !== undefined && data.origin !== this.#opts.origin) {
+      return this.#fail(1, 'genesis_invalid', `the genesis origin is "${data.origin}", expected "${this.#opts.origin}"`);
+    }
+    if (this.#opts.trustedPublicKey && !constantTimeEqual(pub, this.#opts.trustedPublicKey)) {
+      return this.#fail(1, 'genesis_key_mismatch', `the genesis signing key ${sk.key_id} is not the key you trust (${keyIdOf(this.#opts.trustedPublicKey)})`);
+    }
+    this.#origin = data.origin;
+    this.#keys.set(sk.key_id, pub);
+    return true;
+  }
+
+  #checkCheckpointsAt(seq: number): boolean {
+    while (this.#nextCp < this.#checkpoints.length && this.#checkpoints[this.#nextCp]!.body.size === seq) {
+      const { body, raw } = this.#checkpoints[this.#nextCp]!;
+      if (body.origin !== this.#origin) {
+        return this.#fail(seq, 'checkpoint_origin_mismatch', `the checkpoint at size ${seq} names origin "${body.origin}"`);
+      }
+      const pub = this.#keys.get(body.key_id);
+      if (!pub) return this.#fail(seq, 'checkpoint_unknown_key', `the checkpoint at size ${seq} is signed by unknown key ${body.key_id}`);
+      if (!verifyCheckpointSignature(raw, pub)) {
+        return this.#fail(seq, 'checkpoint_signature_invalid', `the checkpoint at size ${seq} has an invalid signature`);
+      }
+      if (body.chain_hash !== this.#prev.toString('hex')) {
+        return this.#fail(seq, 'checkpoint_mismatch', `the chain hash at ${seq} differs from the signed checkpoint at that size: entries up to ${seq} were rewritten`);
+      }
+      this.#verifiedCps++;
+      this.#nextCp++;
+    }
+    return true;
+  }
+
+  #fail(seq: number, code: VerifyFaultCode, reason: string): false {
+    if (!this.#fault) this.#fault = { seq, code, reason };
+    return false;
+  }
+}
+
+/** Convenience for in-memory lists (tests, small exports). */
+export function verifyLedger(entries: Iterable<LedgerEntry>, checkpoints: Iterable<SignedCheckpoint>, opts: VerifierOptions = {}): VerifyReport {
+  const v = new LedgerVerifier(opts);
+  v.addCheckpoints(checkpoints);
+  for (const e of entries) if (!v.push(e)) break;
+  return v.finish();
+}

@@ -1,0 +1,52 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../config/config.js';
+import { createLogger } from '../log/logger.js';
+import { openContext } from '../service/context.js';
+import { buildApp } from './build-app.js';
+
+export interface Running {
+  server: Server;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config = loadConfig(), opts: { handleSignals?: boolean } = {}): Promise<Running> {
+  const logger = createLogger(config.logLevel);
+  const ctx = await openContext(config, { logger });
+  const built = await buildApp(ctx, logger);
+  const server = built.app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  logger.info({ port, db: ctx.handle.mode, origin: config.origin, key_id: ctx.ledger.signingKey.keyId }, 'assentmark listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down');
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      });
+      await built.close();
+      await ctx.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  if (opts.handleSignals !== false) {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      });
+    }
+  }
+  return { server, port, stop };
+}
