@@ -1,5 +1,6 @@
 // One code path, two databases: Kysely over pg when DATABASE_URL is set, embedded PGlite otherwise.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -58,7 +59,14 @@ async function connectEmbedded(dataDir: string): Promise<DbHandle> {
     import('kysely-pglite-dialect'),
   ]);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(`${dataDir}/pgdata`);
+  const unlock = lockDataDir(dataDir);
+  let pglite: InstanceType<typeof PGlite>;
+  try {
+    pglite = await PGlite.create(`${dataDir}/pgdata`);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   let closed = false;
   return {
@@ -72,6 +80,44 @@ async function connectEmbedded(dataDir: string): Promise<DbHandle> {
       closed = true;
       await db.destroy();
       if (!pglite.closed) await pglite.close();
+      unlock();
     },
   };
+}
+
+export class DataDirLockedError extends Error {
+  override name = 'DataDirLockedError';
+}
+
+/**
+ * Embedded PostgreSQL belongs to one process at a time: a second opener (say the CLI while the
+ * service runs) would corrupt it. A pid file guards the directory; a dead owner's lock is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = path.join(dataDir, 'assentmark.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new DataDirLockedError(`the embedded database in ${dataDir} is in use by process ${pid} (a running assentmark service?); stop it first or use the HTTP API`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new DataDirLockedError(`cannot lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

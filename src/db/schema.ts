@@ -29,10 +29,88 @@ export interface LedgerCheckpointsTable {
   created_at: Timestamp;
 }
 
+export type Role = 'admin' | 'signup' | 'gateway' | 'investigator' | 'counsel';
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  role: Role;
+  token_hash: Buffer;
+  token_hint: string;
+  created_at: Timestamp;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+type SeqRef = ColumnType<string, number | string, never>;
+type Json<T> = ColumnType<T, string, never>;
+
+export interface Highlight {
+  text: string;
+  note: string;
+}
+
+export interface EulaVersionsTable {
+  id: string;
+  slug: string;
+  version: string;
+  title: string;
+  body: string;
+  body_sha256: string;
+  effective_at: ColumnType<Date, Date | string, never>;
+  major: boolean;
+  highlights: Json<Highlight[]>;
+  published_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+export interface WatermarkKeysTable {
+  subject: string;
+  version: number;
+  key_id: string;
+  kek_id: string;
+  wrapped: Buffer;
+  commitment: string;
+  assigned_at: ColumnType<Date, Date | string, never>;
+  reason: string;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+export type AssentKind = 'accepted' | 'declined' | 'withdrawn';
+
+export interface AssentRecordsTable {
+  id: string;
+  kind: AssentKind;
+  subject: string;
+  eula_id: string;
+  slug: string;
+  version: string;
+  server_time: ColumnType<Date, Date | string, never>;
+  record: Json<Record<string, unknown>>;
+  key_version: number | null;
+  key_commitment: string | null;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  request_sha256: string;
+  record_id: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   ledger_entries: LedgerEntriesTable;
   ledger_head: LedgerHeadTable;
   ledger_checkpoints: LedgerCheckpointsTable;
+  api_keys: ApiKeysTable;
+  eula_versions: EulaVersionsTable;
+  watermark_keys: WatermarkKeysTable;
+  assent_records: AssentRecordsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type { Generated };

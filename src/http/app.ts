@@ -51,6 +51,7 @@ export function createApp(deps: AppDeps): express.Express {
       return;
     }
     if (err instanceof DomainError) {
+      if (err.status === 401) res.set('WWW-Authenticate', 'Bearer');
       sendProblem(res, err.status, err.code, err.title, err.detail, err.extensions);
       return;
     }

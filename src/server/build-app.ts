@@ -1,24 +1,61 @@
 import type { Logger } from 'pino';
 import type express from 'express';
 import { createApp } from '../http/app.js';
+import { mountRoutes, openApiDocument, type AnyRoute } from '../http/route.js';
+import { docsRouter } from '../http/docs.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
+import { assentRoutes } from '../http/routes/assent.js';
 import type { ServiceContext } from '../service/context.js';
+import { ApiKeyStore } from '../auth/api-keys.js';
+import { EulaService } from '../eula/service.js';
+import { AssentService } from '../assent/service.js';
+import { loadKek } from '../wmkeys/kek.js';
+
+export interface Services {
+  apiKeys: ApiKeyStore;
+  eulas: EulaService;
+  assent: AssentService;
+}
 
 export interface BuiltApp {
   app: express.Express;
+  routes: AnyRoute[];
+  services: Services;
   close(): Promise<void>;
 }
 
-/** Wires the route modules onto createApp from a service context. */
+export function buildServices(ctx: ServiceContext): Services {
+  const db = ctx.handle.db;
+  const kek = loadKek(ctx.config);
+  const apiKeys = new ApiKeyStore(db);
+  const eulas = new EulaService(db, ctx.ledger);
+  const assent = new AssentService(db, ctx.ledger, eulas, kek);
+  return { apiKeys, eulas, assent };
+}
+
+export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
+  return [...ledgerRoutes(ctx.ledger), ...assentRoutes(s.assent, s.eulas, s.apiKeys)];
+}
+
+/** Wires the route table onto createApp from a service context. */
 export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<BuiltApp> {
+  const services = buildServices(ctx);
+  const routes = allRoutes(ctx, services);
   const app = createApp({
     logger,
     bodyLimit: ctx.config.bodyLimit,
-    routers: [ledgerRoutes(ctx.ledger)],
+    routers: [
+      docsRouter(() => openApiDocument(routes, {
+        title: 'assentmark',
+        version: '0.1.0',
+        description: 'Evidence of assent to model Terms of Service, per-user watermark linkage, detection outcomes and signed dossiers, in a hash-chained ledger.',
+      })),
+      mountRoutes(routes, (t) => services.apiKeys.authenticate(t)),
+    ],
     ready: async () => {
       await ctx.handle.ping();
       return true;
     },
   });
-  return { app, close: async () => {} };
+  return { app, routes, services, close: async () => {} };
 }

@@ -1,4 +1,6 @@
 import type { Server } from 'node:http';
+import path from 'node:path';
+import { writeSecretFile } from '../keys/files.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../log/logger.js';
 import { openContext } from '../service/context.js';
@@ -14,6 +16,13 @@ export async function start(config: Config = loadConfig(), opts: { handleSignals
   const logger = createLogger(config.logLevel);
   const ctx = await openContext(config, { logger });
   const built = await buildApp(ctx, logger);
+  if (ctx.handle.mode === 'embedded' && (await built.services.apiKeys.count()) === 0) {
+    // First start of an embedded instance: one admin token, written once to a private file.
+    const file = path.join(config.dataDir, 'admin-token');
+    const { token } = await built.services.apiKeys.create('admin', 'bootstrap admin');
+    writeSecretFile(file, token + '\n');
+    logger.warn({ file }, 'created the first admin API key; its token is in this file (mode 0600): move it somewhere safe');
+  }
   const server = built.app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

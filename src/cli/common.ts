@@ -1,0 +1,23 @@
+import { loadConfig } from '../config/config.js';
+import { openContext, type ServiceContext } from '../service/context.js';
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Opens the service's database for one command, closes it afterwards. */
+export async function withContext<T>(fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
+  const ctx = await openContext(loadConfig(), { timers: false });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+export function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+}

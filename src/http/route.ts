@@ -1,0 +1,173 @@
+// Declarative routes: one table drives Express registration, authentication, role checks,
+// zod validation and the OpenAPI 3.1 document, so the three cannot drift apart.
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Principal } from '../auth/api-keys.js';
+import type { Role } from '../db/schema.js';
+import { HttpError, validate } from './problem.js';
+
+export type Access = 'public' | readonly Role[];
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal | null;
+  req: Request;
+}
+
+export interface RouteResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Raw bytes (e.g. a PDF) instead of JSON. */
+  raw?: { contentType: string; data: Buffer; filename?: string };
+}
+
+export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+  method: 'get' | 'post' | 'delete';
+  path: string; // Express style: /v1/things/:id
+  summary: string;
+  description?: string;
+  tag: string;
+  access: Access;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Header the route requires (documented and checked by the handler). */
+  idempotent?: boolean;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  handler: (input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>;
+}
+
+// Erases the generic parameters so specs of different shapes fit one list.
+export type AnyRoute = RouteSpec<any, any, any>;
+
+export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(spec: RouteSpec<P, Q, B>): AnyRoute {
+  return spec as AnyRoute;
+}
+
+export type Authenticate = (token: string) => Promise<Principal | null>;
+
+export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authenticate): Router {
+  const router = Router();
+  for (const spec of routes) {
+    router[spec.method](spec.path, async (req: Request, res: Response) => {
+      const principal = await authorise(req, spec.access, authenticate);
+      const params = spec.params ? validate(spec.params, req.params, 'path') : undefined;
+      const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : undefined;
+      let body: unknown;
+      if (spec.body) {
+        if (!req.is('application/json') && !req.is('application/*+json')) {
+          throw new HttpError('unsupported_media_type', 415, 'Unsupported Media Type', 'Send the request body as JSON with Content-Type: application/json.');
+        }
+        body = validate(spec.body, req.body, 'body');
+      }
+      const out = await spec.handler({ params, query, body, principal, req });
+      if (out.headers) res.set(out.headers);
+      res.status(out.status ?? 200);
+      if (out.raw) {
+        res.type(out.raw.contentType);
+        if (out.raw.filename) res.attachment(out.raw.filename);
+        res.send(out.raw.data);
+      } else if (out.body === undefined) res.end();
+      else res.json(out.body);
+    });
+  }
+  return router;
+}
+
+async function authorise(req: Request, access: Access, authenticate: Authenticate): Promise<Principal | null> {
+  if (access === 'public') return null;
+  const h = req.get('authorization');
+  const m = h ? /^Bearer +([^\s]+)\s*$/i.exec(h) : null;
+  if (!m) {
+    throw new HttpError('unauthenticated', 401, 'Unauthorized', 'Send an API key as "Authorization: Bearer <token>" (create one with `assentmark apikey create`).');
+  }
+  const principal = await authenticate(m[1]!);
+  if (!principal) throw new HttpError('invalid_token', 401, 'Unauthorized', 'The API key is unknown or revoked.');
+  if (!access.includes(principal.role)) {
+    throw new HttpError('forbidden', 403, 'Forbidden', `This operation needs one of the roles: ${access.join(', ')}; your key has role "${principal.role}".`);
+  }
+  return principal;
+}
+
+// ---- OpenAPI 3.1 ----
+
+export function openApiDocument(routes: readonly AnyRoute[], info: { title: string; version: string; description: string }): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const oaPath = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const parameters: unknown[] = [];
+    for (const [where, schema] of [['path', r.params], ['query', r.query]] as const) {
+      if (!schema) continue;
+      const js = toJsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, s] of Object.entries(js.properties ?? {})) {
+        parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: s });
+      }
+    }
+    if (r.idempotent) {
+      parameters.push({ name: 'Idempotency-Key', in: 'header', required: true, description: 'Unique per logical request (1-255 printable ASCII characters); a retry with the same key and body returns the original response.', schema: { type: 'string', minLength: 1, maxLength: 255 } });
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, resp] of Object.entries(r.responses)) {
+      const ct = resp.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
+      responses[status] = {
+        description: resp.description,
+        ...(resp.schema || ct !== 'application/json' ? { content: { [ct]: { schema: resp.schema ? toJsonSchema(resp.schema, 'output') : Number(status) >= 400 ? { $ref: '#/components/schemas/Problem' } : { type: 'string', format: 'binary' } } } } : {}),
+      };
+    }
+    if (r.access !== 'public') {
+      responses['401'] ??= { description: 'Missing, unknown or revoked API key', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses['403'] ??= { description: 'The key\'s role may not do this', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    }
+    if (r.body || r.params || r.query) {
+      responses['400'] ??= { description: 'Invalid input (each bad field is named in `errors`)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    }
+    (paths[oaPath] ??= {})[r.method] = {
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: [r.tag],
+      operationId: operationId(r),
+      security: r.access === 'public' ? [] : [{ bearer: [] }],
+      'x-roles': r.access === 'public' ? ['public'] : r.access,
+      ...(parameters.length ? { parameters } : {}),
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(r.body) } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key created with `assentmark apikey create`' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          description: 'RFC 9457 problem details',
+          required: ['type', 'title', 'status', 'detail'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            code: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+  };
+}
+
+function operationId(r: AnyRoute): string {
+  const words = r.path.split('/').filter((s) => s && !s.startsWith(':') && s !== 'v1' && !s.startsWith('.'));
+  return r.method + words.map((w) => w.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^./, (c) => c.toUpperCase())).join('') + (r.path.includes(':') ? 'ById' : '');
+}
+
+function toJsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const js = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  delete js.$schema;
+  return js;
+}

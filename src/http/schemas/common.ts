@@ -1,0 +1,12 @@
+import { z } from 'zod';
+
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest: 64 lowercase hex digits');
+export const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be 1-64 characters: lowercase letters, digits and hyphens, starting with a letter or digit');
+export const VersionString = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'must be 1-64 characters: letters, digits, ".", "_", "+" or "-"');
+export const Subject = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').regex(/^[\x20-\x7e]+$/, 'must be printable ASCII');
+export const Uuid = z.uuid({ message: 'must be a UUID' });
+export const IsoTime = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time with a time zone, e.g. 2026-11-29T12:00:00Z' });
+/** Plain text without control characters other than tab and newlines. */
+export const Text = (max: number) =>
+  z.string().max(max, `must be at most ${max} characters`).refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'must not contain control characters');
+export const ProblemSchema = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
