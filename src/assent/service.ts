@@ -39,6 +39,8 @@ export class AssentService {
     private readonly ledger: Ledger,
     private readonly eulas: EulaService,
     private readonly kek: KeyEncryptionKey,
+    /** Told when a subject's assent or key changes, so caches drop it. */
+    private readonly onSubjectChanged: (subject: string) => void = () => {},
   ) {
     this.keys = new WatermarkKeyRepository(db);
   }
@@ -174,6 +176,7 @@ export class AssentService {
       }
       throw e;
     }
+    this.onSubjectChanged(subject);
     const p = positions[0]!;
     const entry = { seq: p.seq, eventId: p.eventId, canonical: events[0]!.canonical, leafHash: p.leafHash, chainHash: p.chainHash };
     return { status: 201, body: this.#responseBody(entry, kind, recordId, newKey !== null), replayed: false };
@@ -285,6 +288,7 @@ export class AssentService {
           events: [ev],
           rows: ([pos]) => [{ table: 'watermark_keys', values: { subject, version: k.version, key_id: k.keyId, kek_id: k.kekId, wrapped: k.wrapped, commitment: k.commitment, assigned_at: now, reason, ledger_seq: pos!.seq, event_id: pos!.eventId } }],
         });
+        this.onSubjectChanged(subject);
         return { subject, version: k.version, key_id: k.keyId, commitment: k.commitment, previous_version: prev.version, ledger: { seq: p!.seq, event_id: p!.eventId, leaf_hash: p!.leafHash.toString('hex'), chain_hash: p!.chainHash.toString('hex') } };
       } catch (e) {
         if (attempt === 0 && isUniqueViolation(e, 'watermark_keys')) continue;

@@ -19,6 +19,7 @@ const EnvSchema = z.object({
   ASSENTMARK_CHECKPOINT_INTERVAL_MS: intFrom(60_000),
   ASSENTMARK_WATERMARK_RATE: z.coerce.number().gt(0).max(1).default(0.005),
   ASSENTMARK_BODY_LIMIT: z.string().default('2mb'),
+  ASSENTMARK_LARGE_BODY_LIMIT: z.string().default('128mb'),
   ASSENTMARK_ORGANISATION: z.string().default('________________ (organisation)'),
   ASSENTMARK_CERTIFIER_NAME: z.string().default(''),
   ASSENTMARK_CERTIFIER_TITLE: z.string().default(''),
@@ -40,6 +41,7 @@ export interface Config {
   checkpointIntervalMs: number;
   watermarkRate: number;
   bodyLimit: string;
+  largeBodyLimit: string;
   organisation: string;
   certifierName: string;
   certifierTitle: string;
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkpointIntervalMs: e.ASSENTMARK_CHECKPOINT_INTERVAL_MS,
     watermarkRate: e.ASSENTMARK_WATERMARK_RATE,
     bodyLimit: e.ASSENTMARK_BODY_LIMIT,
+    largeBodyLimit: e.ASSENTMARK_LARGE_BODY_LIMIT,
     organisation: e.ASSENTMARK_ORGANISATION,
     certifierName: e.ASSENTMARK_CERTIFIER_NAME,
     certifierTitle: e.ASSENTMARK_CERTIFIER_TITLE,

@@ -102,7 +102,41 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+export interface VerificationPlansTable {
+  id: string;
+  case_ref: string;
+  subjects: Json<string[]>;
+  samples: Json<PlanSample[]>;
+  sample_count: number;
+  samples_digest: string;
+  created_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+export interface PlanSample {
+  input_sha256: string;
+  owner_label: number;
+  num_classes: number;
+}
+
+export interface VerificationsTable {
+  id: string;
+  screening_id: string;
+  case_ref: string;
+  subject: string;
+  plan_id: string | null;
+  decision: 'detected' | 'not_detected';
+  outcome: Json<Record<string, unknown>>;
+  key_version: number;
+  created_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
 export interface Database {
+  verification_plans: VerificationPlansTable;
+  verifications: VerificationsTable;
   ledger_entries: LedgerEntriesTable;
   ledger_head: LedgerHeadTable;
   ledger_checkpoints: LedgerCheckpointsTable;

@@ -6,6 +6,8 @@ import { DomainError, sendProblem } from './problem.js';
 export interface AppDeps {
   logger: Logger;
   bodyLimit: string;
+  /** Routes that take large bodies (sample lists) and their limit. */
+  largeBodies?: { paths: string[]; limit: string };
   /** Route modules, mounted in order. */
   routers: Router[];
   ready: () => Promise<boolean>;
@@ -28,6 +30,12 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  if (deps.largeBodies) {
+    const { paths, limit } = deps.largeBodies;
+    const big = express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
+    // Exact paths only; body-parser then skips the general parser for an already-read body.
+    app.use((req, res, next) => (paths.includes(req.path) ? big(req, res, next) : next()));
+  }
   app.use(express.json({ limit: deps.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
 
   app.get('/healthz', (_req, res) => {
@@ -61,7 +69,7 @@ export function createApp(deps: AppDeps): express.Express {
         sendProblem(res, 400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON; check quoting and trailing commas.');
         return;
       case 'entity.too.large':
-        sendProblem(res, 413, 'body_too_large', 'Request body too large', `The request body exceeds the limit of ${deps.bodyLimit}; split the request.`);
+        sendProblem(res, 413, 'body_too_large', 'Request body too large', `The request body exceeds the limit of ${deps.largeBodies?.paths.includes(req.path) ? deps.largeBodies.limit : deps.bodyLimit}; split the request.`);
         return;
       case 'encoding.unsupported':
       case 'charset.unsupported':

@@ -10,11 +10,19 @@ import { ApiKeyStore } from '../auth/api-keys.js';
 import { EulaService } from '../eula/service.js';
 import { AssentService } from '../assent/service.js';
 import { loadKek } from '../wmkeys/kek.js';
+import { rateToThreshold } from '../watermark/decide.js';
+import { SubjectKeyCache } from '../detection/key-cache.js';
+import { DecisionService } from '../detection/decisions.js';
+import { VerificationService } from '../detection/verifications.js';
+import { detectionRoutes } from '../http/routes/detection.js';
 
 export interface Services {
   apiKeys: ApiKeyStore;
   eulas: EulaService;
   assent: AssentService;
+  keyCache: SubjectKeyCache;
+  decisions: DecisionService;
+  verifications: VerificationService;
 }
 
 export interface BuiltApp {
@@ -29,12 +37,16 @@ export function buildServices(ctx: ServiceContext): Services {
   const kek = loadKek(ctx.config);
   const apiKeys = new ApiKeyStore(db);
   const eulas = new EulaService(db, ctx.ledger);
-  const assent = new AssentService(db, ctx.ledger, eulas, kek);
-  return { apiKeys, eulas, assent };
+  const threshold = rateToThreshold(ctx.config.watermarkRate);
+  const keyCache = new SubjectKeyCache(db, kek, threshold);
+  const assent = new AssentService(db, ctx.ledger, eulas, kek, (subject) => keyCache.invalidate(subject));
+  const decisions = new DecisionService(keyCache);
+  const verifications = new VerificationService(db, ctx.ledger, kek, threshold);
+  return { apiKeys, eulas, assent, keyCache, decisions, verifications };
 }
 
 export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
-  return [...ledgerRoutes(ctx.ledger), ...assentRoutes(s.assent, s.eulas, s.apiKeys)];
+  return [...ledgerRoutes(ctx.ledger), ...assentRoutes(s.assent, s.eulas, s.apiKeys), ...detectionRoutes(s.decisions, s.verifications)];
 }
 
 /** Wires the route table onto createApp from a service context. */
@@ -44,6 +56,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
   const app = createApp({
     logger,
     bodyLimit: ctx.config.bodyLimit,
+    largeBodies: { paths: ['/v1/verifications', '/v1/verification-plans'], limit: ctx.config.largeBodyLimit },
     routers: [
       docsRouter(() => openApiDocument(routes, {
         title: 'assentmark',
