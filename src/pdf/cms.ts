@@ -1,0 +1,236 @@
+/**
+ * CMS (RFC 5652) SignedData construction for detached PDF signatures, plus small
+ * shared helpers (OIDs, PDF date strings, DER utilities) used by sign.ts and verify.ts.
+ *
+ * The signature value is produced with node:crypto (ECDSA P-256 / RSA PKCS#1 v1.5,
+ * both with SHA-256); pkijs/asn1js only do the ASN.1 structure.
+ */
+import { createHash, createPublicKey, sign as cryptoSign, type KeyObject, X509Certificate } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+
+export const OID = {
+  data: '1.2.840.113549.1.7.1',
+  signedData: '1.2.840.113549.1.7.2',
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
+  signingTime: '1.2.840.113549.1.9.5',
+  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  sha384: '2.16.840.1.101.3.4.2.2',
+  sha512: '2.16.840.1.101.3.4.2.3',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  ecdsaWithSha384: '1.2.840.10045.4.3.3',
+  ecdsaWithSha512: '1.2.840.10045.4.3.4',
+  ecPublicKey: '1.2.840.10045.2.1',
+  rsaEncryption: '1.2.840.113549.1.1.1',
+  sha256WithRsa: '1.2.840.113549.1.1.11',
+  sha384WithRsa: '1.2.840.113549.1.1.12',
+  sha512WithRsa: '1.2.840.113549.1.1.13',
+} as const;
+
+export const DIGEST_BY_OID: Readonly<Record<string, 'sha256' | 'sha384' | 'sha512'>> = {
+  [OID.sha256]: 'sha256',
+  [OID.sha384]: 'sha384',
+  [OID.sha512]: 'sha512',
+};
+
+/** Signature algorithm OIDs accepted by the verifier, with their key type and digest. */
+export const SIGNATURE_ALGORITHMS: Readonly<Record<string, { key: 'ec' | 'rsa'; digest?: 'sha256' | 'sha384' | 'sha512' }>> = {
+  [OID.ecdsaWithSha256]: { key: 'ec', digest: 'sha256' },
+  [OID.ecdsaWithSha384]: { key: 'ec', digest: 'sha384' },
+  [OID.ecdsaWithSha512]: { key: 'ec', digest: 'sha512' },
+  // Some signers put the bare key algorithm OID here (allowed by RFC 5652 for RSA).
+  [OID.ecPublicKey]: { key: 'ec' },
+  [OID.rsaEncryption]: { key: 'rsa' },
+  [OID.sha256WithRsa]: { key: 'rsa', digest: 'sha256' },
+  [OID.sha384WithRsa]: { key: 'rsa', digest: 'sha384' },
+  [OID.sha512WithRsa]: { key: 'rsa', digest: 'sha512' },
+};
+
+/** Date → PDF date string body, always UTC: `D:YYYYMMDDHHmmSSZ` (the form pdfkit writes). */
+export function toPdfDate(d: Date): string {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return (
+    `D:${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
+    `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`
+  );
+}
+
+/**
+ * Parse a PDF date string (ISO 32000 7.9.4): `D:YYYY[MM[DD[HH[mm[SS[O[HH'[mm']]]]]]]]`.
+ * Returns undefined for anything malformed.
+ */
+export function parsePdfDate(s: string): Date | undefined {
+  const m = /^(?:D:)?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+-])(?:(\d{2})'?(?:(\d{2})'?)?)?)?$/.exec(s.trim());
+  if (!m) return undefined;
+  const num = (v: string | undefined, dflt: number): number => (v === undefined ? dflt : Number(v));
+  const year = num(m[1], 0);
+  const month = num(m[2], 1);
+  const day = num(m[3], 1);
+  const hour = num(m[4], 0);
+  const minute = num(m[5], 0);
+  const second = num(m[6], 0);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  let offsetMin = 0;
+  if (m[7] === '+' || m[7] === '-') {
+    const oh = num(m[8], 0);
+    const om = num(m[9], 0);
+    if (oh > 23 || om > 59) return undefined;
+    offsetMin = (oh * 60 + om) * (m[7] === '-' ? -1 : 1);
+  }
+  const t = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMin * 60_000;
+  return Number.isFinite(t) ? new Date(t) : undefined;
+}
+
+/** DER length prefix. */
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/**
+ * Total length (header + content) of the DER/BER TLV at the start of `buf`, or
+ * undefined if the header is malformed, uses indefinite length, or overruns `buf`.
+ */
+export function tlvLength(buf: Uint8Array): number | undefined {
+  if (buf.length < 2) return undefined;
+  const first = buf[1];
+  if (first === undefined) return undefined;
+  if (first < 0x80) {
+    const total = 2 + first;
+    return total <= buf.length ? total : undefined;
+  }
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || buf.length < 2 + n) return undefined; // indefinite or absurdly long
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + (buf[2 + i] ?? 0);
+  const total = 2 + n + len;
+  return total <= buf.length ? total : undefined;
+}
+
+function toArrayBuffer(b: Uint8Array): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+/** Parse a DER buffer into a pkijs Certificate. */
+export function pkijsCertificate(der: Uint8Array): pkijs.Certificate {
+  return pkijs.Certificate.fromBER(toArrayBuffer(der));
+}
+
+function clone<T extends asn1js.AsnType>(v: { toBER(sizeOnly?: boolean): ArrayBuffer }): T {
+  const parsed = asn1js.fromBER(v.toBER(false));
+  if (parsed.offset === -1) throw new Error('internal ASN.1 clone failed');
+  return parsed.result as T;
+}
+
+function timeValue(d: Date): asn1js.UTCTime | asn1js.GeneralizedTime {
+  const y = d.getUTCFullYear();
+  // RFC 5652 11.3: UTCTime for 1950..2049, GeneralizedTime otherwise. Whole seconds only.
+  const whole = new Date(Math.floor(d.getTime() / 1000) * 1000);
+  return y >= 1950 && y < 2050 ? new asn1js.UTCTime({ valueDate: whole }) : new asn1js.GeneralizedTime({ valueDate: whole });
+}
+
+/** ESS signing-certificate-v2 attribute value (RFC 5035) for SHA-256, with issuerSerial. */
+function signingCertificateV2Value(cert: pkijs.Certificate, certDer: Uint8Array): asn1js.Sequence {
+  const certHash = createHash('sha256').update(certDer).digest();
+  const issuerSerial = new asn1js.Sequence({
+    value: [
+      new asn1js.Sequence({
+        value: [new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 4 }, value: [cert.issuer.toSchema()] })],
+      }),
+      clone<asn1js.Integer>(cert.serialNumber),
+    ],
+  });
+  // hashAlgorithm omitted: DEFAULT id-sha256 (DER forbids encoding defaults).
+  const essCertIdV2 = new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: toArrayBuffer(certHash) }), issuerSerial] });
+  return new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [essCertIdV2] })] });
+}
+
+export interface BuildSignedDataParams {
+  /** SHA-256 digest of the signed content (the PDF ByteRange bytes). */
+  contentDigest: Buffer;
+  /** DER of the signer certificate. */
+  certificateDer: Uint8Array;
+  privateKey: KeyObject;
+  /** Adds the CMS signing-time attribute. PAdES (ETSI.CAdES.detached) forbids it; the time goes into /M instead. */
+  signingTime?: Date;
+  /** Adds the ESS signing-certificate-v2 attribute (mandatory for ETSI.CAdES.detached). */
+  signingCertificateV2: boolean;
+}
+
+/**
+ * Build a DER-encoded CMS ContentInfo(SignedData) with detached content, one signer,
+ * signed attributes (contentType, messageDigest, [signingTime], [signingCertificateV2])
+ * and the signer certificate embedded.
+ */
+export function buildDetachedSignedData(p: BuildSignedDataParams): Buffer {
+  if (p.contentDigest.length !== 32) throw new Error('contentDigest must be a SHA-256 digest');
+  const certDer = p.certificateDer;
+  const cert = pkijsCertificate(certDer);
+
+  // The private key must match the certificate, or the result would never verify.
+  const certSpki = new X509Certificate(Buffer.from(certDer)).publicKey.export({ type: 'spki', format: 'der' });
+  const keySpki = createPublicKey(p.privateKey).export({ type: 'spki', format: 'der' });
+  if (!certSpki.equals(keySpki)) throw new Error('private key does not match the signing certificate');
+
+  const keyType = p.privateKey.asymmetricKeyType;
+  let sigAlgOid: string;
+  let sigAlgParams: asn1js.Null | undefined;
+  if (keyType === 'ec') {
+    sigAlgOid = OID.ecdsaWithSha256; // RFC 5758: parameters absent
+  } else if (keyType === 'rsa') {
+    sigAlgOid = OID.sha256WithRsa;
+    sigAlgParams = new asn1js.Null();
+  } else {
+    throw new Error(`unsupported signing key type: ${String(keyType)} (use ECDSA or RSA)`);
+  }
+
+  const attributes: pkijs.Attribute[] = [
+    new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.data })] }),
+    new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: toArrayBuffer(p.contentDigest) })] }),
+  ];
+  if (p.signingTime) attributes.push(new pkijs.Attribute({ type: OID.signingTime, values: [timeValue(p.signingTime)] }));
+  if (p.signingCertificateV2) {
+    attributes.push(new pkijs.Attribute({ type: OID.signingCertificateV2, values: [signingCertificateV2Value(cert, certDer)] }));
+  }
+
+  // DER: SET OF elements are ordered by their encodings. Verifiers (OpenSSL, NSS) re-encode
+  // the attributes as DER before checking, so the order matters.
+  const encoded = attributes.map((a) => ({ a, der: Buffer.from(a.toSchema().toBER(false)) }));
+  encoded.sort((x, y) => Buffer.compare(x.der, y.der));
+  const content = Buffer.concat(encoded.map((e) => e.der));
+  const signedAttrsSet = Buffer.concat([Buffer.from([0x31]), derLength(content.length), content]);
+
+  const signature = keyType === 'ec' ? cryptoSign('sha256', signedAttrsSet, { key: p.privateKey, dsaEncoding: 'der' }) : cryptoSign('sha256', signedAttrsSet, p.privateKey);
+
+  const signerInfo = new pkijs.SignerInfo({
+    version: 1,
+    sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: clone<asn1js.Integer>(cert.serialNumber) }),
+    digestAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 }),
+    signedAttrs: new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: encoded.map((e) => e.a) }),
+    signatureAlgorithm: new pkijs.AlgorithmIdentifier(
+      sigAlgParams ? { algorithmId: sigAlgOid, algorithmParams: sigAlgParams } : { algorithmId: sigAlgOid },
+    ),
+    signature: new asn1js.OctetString({ valueHex: toArrayBuffer(signature) }),
+  });
+
+  const signedData = new pkijs.SignedData({
+    version: 1,
+    digestAlgorithms: [new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 })],
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.data }),
+    certificates: [cert],
+    signerInfos: [signerInfo],
+  });
+  const contentInfo = new pkijs.ContentInfo({ contentType: OID.signedData, content: signedData.toSchema(true) });
+  const der = Buffer.from(contentInfo.toSchema().toBER(false));
+
+  // Self-check: the signed attributes as encoded in the output must be exactly what we signed.
+  const check = pkijs.ContentInfo.fromBER(toArrayBuffer(der));
+  const sd = new pkijs.SignedData({ schema: check.content });
+  const enc = sd.signerInfos[0]?.signedAttrs?.encodedValue;
+  if (!enc || !Buffer.from(enc).equals(signedAttrsSet)) throw new Error('internal error: signed attributes re-encoding mismatch');
+  return der;
+}
