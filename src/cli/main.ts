@@ -6,6 +6,7 @@ import { registerKeyCommands } from './keys.js';
 import { registerServeCommands } from './serve.js';
 import { registerApiKeyCommands } from './apikey.js';
 import { registerReceiptCommands } from './receipt.js';
+import { registerDossierCommands } from './dossier.js';
 import { CliError } from './common.js';
 
 const program = new Command();
@@ -21,6 +22,7 @@ registerLedgerCommands(program);
 registerKeyCommands(program);
 registerApiKeyCommands(program);
 registerReceiptCommands(program);
+registerDossierCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,7 +20,7 @@ const EnvSchema = z.object({
   ASSENTMARK_WATERMARK_RATE: z.coerce.number().gt(0).max(1).default(0.005),
   ASSENTMARK_BODY_LIMIT: z.string().default('2mb'),
   ASSENTMARK_LARGE_BODY_LIMIT: z.string().default('128mb'),
-  ASSENTMARK_ORGANISATION: z.string().default('________________ (organisation)'),
+  ASSENTMARK_ORGANISATION: z.string().max(200).default(''),
   ASSENTMARK_CERTIFIER_NAME: z.string().default(''),
   ASSENTMARK_CERTIFIER_TITLE: z.string().default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -134,7 +134,25 @@ export interface VerificationsTable {
   event_id: string;
 }
 
+export interface DossiersTable {
+  id: string;
+  subject: string;
+  case_ref: string;
+  requested_by: string;
+  prepared_for: Json<{ name: string; firm: string }>;
+  verification_ids: Json<string[]>;
+  issued_at: ColumnType<Date, Date | string, never>;
+  pdf: Buffer;
+  pdf_sha256: string;
+  signature: Buffer;
+  bundle_sha256: string;
+  pages: number;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
 export interface Database {
+  dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
   verifications: VerificationsTable;
   ledger_entries: LedgerEntriesTable;

@@ -55,6 +55,24 @@ export class LedgerRepository {
     return rows.map(toEntry);
   }
 
+  /** Leaf hashes of entries from..to inclusive, in order (for chain proofs). */
+  async leafHashes(from: number, to: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    const page = 50_000;
+    for (let lo = from; lo <= to; lo += page) {
+      const rows = await this.db
+        .selectFrom('ledger_entries')
+        .select(['seq', 'leaf_hash'])
+        .where('seq', '>=', String(lo))
+        .where('seq', '<=', String(Math.min(to, lo + page - 1)))
+        .orderBy('seq')
+        .execute();
+      for (const r of rows) out.push(buf(r.leaf_hash));
+    }
+    if (out.length !== to - from + 1) throw new Error(`ledger entries ${from}..${to} are not all present`);
+    return out;
+  }
+
   async checkpoints(): Promise<StoredCheckpoint[]> {
     const rows = await this.db.selectFrom('ledger_checkpoints').selectAll().orderBy('size').execute();
     return rows.map(toCheckpoint);

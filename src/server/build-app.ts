@@ -15,6 +15,11 @@ import { SubjectKeyCache } from '../detection/key-cache.js';
 import { DecisionService } from '../detection/decisions.js';
 import { VerificationService } from '../detection/verifications.js';
 import { detectionRoutes } from '../http/routes/detection.js';
+import { dossierRoutes } from '../http/routes/dossiers.js';
+import { DossierService } from '../dossier/service.js';
+import { RenderPool } from '../dossier/render-pool.js';
+import { loadPdfIdentity } from '../dossier/identity.js';
+import type { SigningIdentity } from '../pdf/certificate.js';
 
 export interface Services {
   apiKeys: ApiKeyStore;
@@ -23,6 +28,8 @@ export interface Services {
   keyCache: SubjectKeyCache;
   decisions: DecisionService;
   verifications: VerificationService;
+  dossiers: DossierService;
+  close(): Promise<void>;
 }
 
 export interface BuiltApp {
@@ -42,11 +49,29 @@ export function buildServices(ctx: ServiceContext): Services {
   const assent = new AssentService(db, ctx.ledger, eulas, kek, (subject) => keyCache.invalidate(subject));
   const decisions = new DecisionService(keyCache);
   const verifications = new VerificationService(db, ctx.ledger, kek, threshold);
-  return { apiKeys, eulas, assent, keyCache, decisions, verifications };
+  // The PDF identity and the render workers start on first use: most processes never issue a dossier.
+  let identity: Promise<SigningIdentity> | null = null;
+  let pool: RenderPool | null = null;
+  const getIdentity = () => (identity ??= loadPdfIdentity(ctx.config).catch((e: unknown) => {
+    identity = null;
+    throw e;
+  }));
+  const getPool = async () => (pool ??= new RenderPool(await getIdentity()));
+  const dossiers = new DossierService(db, ctx.ledger, eulas, getIdentity, getPool, {
+    organisation: ctx.config.organisation,
+    certifierName: ctx.config.certifierName,
+    certifierTitle: ctx.config.certifierTitle,
+  });
+  return {
+    apiKeys, eulas, assent, keyCache, decisions, verifications, dossiers,
+    close: async () => {
+      if (pool) await pool.close();
+    },
+  };
 }
 
 export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
-  return [...ledgerRoutes(ctx.ledger), ...assentRoutes(s.assent, s.eulas, s.apiKeys), ...detectionRoutes(s.decisions, s.verifications)];
+  return [...ledgerRoutes(ctx.ledger), ...assentRoutes(s.assent, s.eulas, s.apiKeys), ...detectionRoutes(s.decisions, s.verifications), ...dossierRoutes(s.dossiers)];
 }
 
 /** Wires the route table onto createApp from a service context. */
@@ -70,5 +95,5 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
       return true;
     },
   });
-  return { app, routes, services, close: async () => {} };
+  return { app, routes, services, close: () => services.close() };
 }

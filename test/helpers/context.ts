@@ -10,6 +10,8 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { SigningKey } from '../../src/crypto/ed25519.js';
 import { writeSecretFile } from '../../src/keys/files.js';
 import { openContext, type ServiceContext } from '../../src/service/context.js';
+import { generateMasterKeyText } from '../../src/wmkeys/kek.js';
+import { generateSigningIdentity, saveSigningIdentity } from '../../src/pdf/certificate.js';
 
 export const isRealPostgres = !!process.env.DATABASE_URL;
 
@@ -27,8 +29,13 @@ export async function createTestDb(overrides: Partial<Config> = {}): Promise<Tes
   const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-test-'));
   const signingKeyFile = path.join(dir, 'keys', 'signing-key.pem');
   writeSecretFile(signingKeyFile, SigningKey.generate().toPem());
+  const masterKeyFile = path.join(dir, 'keys', 'master-key.hex');
+  writeSecretFile(masterKeyFile, generateMasterKeyText());
+  const pdfCertFile = path.join(dir, 'keys', 'pdf-cert.pem');
+  const pdfKeyFile = path.join(dir, 'keys', 'pdf-key.pem');
+  await saveSigningIdentity(await generateSigningIdentity({ organization: 'assentmark test' }), pdfCertFile, pdfKeyFile);
   const base = loadConfig({ LOG_LEVEL: 'silent', ASSENTMARK_DATA_DIR: path.join(dir, 'data') });
-  let config: Config = { ...base, signingKeyFile, checkpointIntervalMs: 0, ...overrides };
+  let config: Config = { ...base, signingKeyFile, masterKeyFile, pdfCertFile, pdfKeyFile, checkpointIntervalMs: 0, ...overrides };
   let admin: pg.Client | null = null;
   let dbName: string | null = null;
   const contexts: ServiceContext[] = [];

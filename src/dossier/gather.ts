@@ -1,0 +1,159 @@
+// Gathers a subject's evidence into a DossierModel and the signed evidence bundle.
+import { createHash, X509Certificate } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { LedgerEntry } from '../ledger/format.js';
+import { buildReceipt } from '../assent/receipt.js';
+import type { EulaService, EulaVersion } from '../eula/service.js';
+import type { SigningIdentity } from '../pdf/certificate.js';
+import { buildBundle } from './bundle.js';
+import { DossierError } from './errors.js';
+import type { DossierAssentRecord, DossierEula, DossierModel } from './model.js';
+
+export interface GatherInput {
+  dossierId: string;
+  subject: string;
+  caseRef: string;
+  verificationIds?: string[] | undefined;
+  requestedBy: string;
+  preparedFor: { name: string; firm: string };
+  issuedAt: Date;
+  organisation: string;
+  certifierName: string;
+  certifierTitle: string;
+}
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas: EulaService, identity: SigningIdentity, i: GatherInput): Promise<{ model: DossierModel; bundleBytes: Buffer; citedSeqs: number[] }> {
+  const key = ledger.signingKey;
+  const [records, keys, allVerifications] = await Promise.all([
+    db.selectFrom('assent_records').select(['id', 'kind', 'slug', 'version', 'server_time', 'ledger_seq', 'event_id']).where('subject', '=', i.subject).orderBy('ledger_seq').execute(),
+    db.selectFrom('watermark_keys').select(['version', 'key_id', 'commitment', 'assigned_at', 'reason', 'ledger_seq']).where('subject', '=', i.subject).orderBy('version').execute(),
+    db.selectFrom('verifications').select(['id', 'case_ref', 'decision', 'created_at', 'ledger_seq', 'plan_id']).where('subject', '=', i.subject).orderBy('ledger_seq').execute(),
+  ]);
+  if (records.length === 0 && allVerifications.length === 0) {
+    throw new DossierError('nothing_to_issue', `subject "${i.subject}" has no recorded assent and no verification: there is no evidence to put in a dossier`);
+  }
+  let verifications = allVerifications;
+  if (i.verificationIds) {
+    const byId = new Map(allVerifications.map((v) => [v.id, v]));
+    const foreign = i.verificationIds.filter((id) => !byId.has(id));
+    if (foreign.length) throw new DossierError('verification_not_of_subject', `verification(s) ${foreign.join(', ')} do not exist or were not recorded for subject "${i.subject}"`);
+    const wanted = new Set(i.verificationIds);
+    verifications = allVerifications.filter((v) => wanted.has(v.id));
+  }
+
+  // EULA versions the subject acted on, with each slug's history.
+  const slugs = [...new Set(records.map((r) => r.slug))];
+  const history: Record<string, EulaVersion[]> = {};
+  for (const s of slugs) history[s] = await eulas.history(s);
+  const actedOn = new Set(records.map((r) => `${r.slug}\0${r.version}`));
+  const eulaList = slugs.flatMap((s) => history[s]!.filter((v) => actedOn.has(`${v.slug}\0${v.version}`)));
+
+  // Plans referenced by pre-registered verifications are cited too.
+  const planIds = [...new Set(verifications.map((v) => v.plan_id).filter((x): x is string => !!x))];
+  const plans = planIds.length ? await db.selectFrom('verification_plans').select(['ledger_seq']).where('id', 'in', planIds).execute() : [];
+
+  const citedSeqs = [...new Set([
+    ...records.map((r) => Number(r.ledger_seq)),
+    ...keys.map((k) => Number(k.ledger_seq)),
+    ...verifications.map((v) => Number(v.ledger_seq)),
+    ...eulaList.map((v) => v.ledgerSeq),
+    ...plans.map((p) => Number(p.ledger_seq)),
+  ])].sort((a, b) => a - b);
+
+  // A fresh checkpoint covers every cited entry; the full verifier runs at issue time.
+  const cp = await ledger.checkpoint();
+  if (!cp) throw new Error('the ledger is empty');
+  const report = await ledger.verify();
+  const entries = await ledger.repo.entriesBySeq(citedSeqs);
+  const bySeq = new Map(entries.map((e) => [e.seq, e]));
+  const from = citedSeqs[0]!;
+  const leafHashes = await ledger.repo.leafHashes(from, cp.size);
+  const prevHash = bySeq.get(from)!.prevHash;
+
+  const eventData = (e: LedgerEntry) => (JSON.parse(e.canonical.toString('utf8')) as { data: Record<string, unknown> }).data;
+  const receipts = records.map((r) => buildReceipt(bySeq.get(Number(r.ledger_seq))!, ledger.origin, key));
+  const { bytes: bundleBytes, signature: bundleSig } = buildBundle({
+    origin: ledger.origin, dossierId: i.dossierId, caseRef: i.caseRef, subject: i.subject, issuedAt: i.issuedAt, key,
+    entries, chainFromSeq: from, chainPrevHash: prevHash, leafHashes, checkpoint: cp, receipts,
+  });
+
+  // Attachments (exhibits): bundle, its signature, the public key, EULA texts, receipts.
+  const attachments: DossierModel['attachments'] = [];
+  const attach = (name: string, mimeType: string, description: string, relationship: 'Data' | 'Source' | 'Supplement', data: Buffer) =>
+    attachments.push({ name, mimeType, description, relationship, dataBase64: data.toString('base64') });
+  attach('evidence-bundle.json', 'application/json', 'Evidence bundle: cited ledger entries, chain proof, signed checkpoint and receipts (RFC 8785 canonical JSON)', 'Data', bundleBytes);
+  attach('evidence-bundle.json.sig', 'application/octet-stream', 'Ed25519 signature (64 bytes) over evidence-bundle.json', 'Supplement', bundleSig);
+  attach('signing-key.pem', 'application/x-pem-file', `Ed25519 public key ${key.keyId} of the service`, 'Supplement', Buffer.from(key.publicKeyPem()));
+  const eulaModels: DossierEula[] = eulaList.map((v) => {
+    const name = `eula-${v.slug}-${v.version}.txt`;
+    attach(name, 'text/plain', `Verbatim text of ${v.slug} version ${v.version} (SHA-256 ${v.textSha256})`, 'Source', Buffer.from(v.text, 'utf8'));
+    return { ...eulaJson(v), text: v.text, attachment: name };
+  });
+  const assent: DossierAssentRecord[] = records.map((r, n) => {
+    const e = bySeq.get(Number(r.ledger_seq))!;
+    const name = `receipt-${String(n + 1).padStart(2, '0')}-${r.kind}.json`;
+    attach(name, 'application/json', `Signed receipt of the ${r.kind} record ${r.id}`, 'Supplement', Buffer.from(JSON.stringify(receipts[n], null, 2) + '\n'));
+    return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: new Date(r.server_time).toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name };
+  });
+
+  const model: DossierModel = {
+    dossierId: i.dossierId,
+    caseRef: i.caseRef,
+    subject: i.subject,
+    issuedAt: i.issuedAt.toISOString(),
+    origin: ledger.origin,
+    organisation: i.organisation,
+    requestedBy: i.requestedBy,
+    preparedFor: i.preparedFor,
+    signingKey: { keyId: key.keyId, publicKeyBase64: key.publicKey.toString('base64'), publicKeyPem: key.publicKeyPem() },
+    pdfCertificate: { subject: certificateSubject(identity.certPem), fingerprintSha256: identity.fingerprintSha256 },
+    subjectFacts: {
+      firstSeen: records[0] ? new Date(records[0].server_time).toISOString() : null,
+      records: records.length,
+      acceptances: records.filter((r) => r.kind === 'accepted').length,
+      declines: records.filter((r) => r.kind === 'declined').length,
+      withdrawals: records.filter((r) => r.kind === 'withdrawn').length,
+      slugs,
+    },
+    eulas: eulaModels,
+    eulaHistory: Object.fromEntries(slugs.map((s) => [s, history[s]!.map((v) => eulaJson(v))])),
+    assent,
+    keys: keys.map((k) => {
+      const e = bySeq.get(Number(k.ledger_seq))!;
+      return { version: k.version, keyId: k.key_id, commitment: k.commitment, assignedAt: new Date(k.assigned_at).toISOString(), reason: k.reason, ledgerSeq: e.seq, eventType: e.eventType };
+    }),
+    verifications: verifications.map((v) => {
+      const e = bySeq.get(Number(v.ledger_seq))!;
+      return { id: v.id, caseRef: v.case_ref, createdAt: new Date(v.created_at).toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e) };
+    }),
+    cited: entries.map((e) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex') })),
+    checkpoint: {
+      size: cp.size, chainHash: cp.chainHash.toString('hex'), keyId: cp.keyId,
+      timestamp: (JSON.parse(cp.body.toString('utf8')) as { timestamp: string }).timestamp,
+      bodyBase64: cp.body.toString('base64'), signatureBase64: cp.signature.toString('base64'),
+    },
+    ledgerVerification: { ok: report.ok, size: report.size, checkpointsVerified: report.checkpointsVerified, headHash: report.headHash, fault: report.fault ? `entry ${report.fault.seq}: ${report.fault.reason}` : null, checkedAt: new Date().toISOString() },
+    certification: { certifierName: i.certifierName, certifierTitle: i.certifierTitle },
+    exhibits: attachments.map((a) => ({ name: a.name, description: a.description, mimeType: a.mimeType, relationship: a.relationship, sha256: sha256Hex(Buffer.from(a.dataBase64, 'base64')) })),
+    attachments,
+    bundleSha256: sha256Hex(bundleBytes),
+  };
+  return { model, bundleBytes, citedSeqs };
+}
+
+function eulaJson(v: EulaVersion): DossierEula {
+  return { slug: v.slug, version: v.version, title: v.title, textSha256: v.textSha256, effectiveAt: v.effectiveAt.toISOString(), publishedAt: v.publishedAt.toISOString(), major: v.major, highlights: v.highlights, ledgerSeq: v.ledgerSeq };
+}
+
+function certificateSubject(pem: string): string {
+  try {
+    // node gives the subject as "CN=...\nO=..."; one line reads better.
+    return new X509Certificate(pem).subject.replace(/\n/g, ', ');
+  } catch {
+    return '(unreadable certificate)';
+  }
+}

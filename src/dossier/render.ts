@@ -1,0 +1,167 @@
+// Renders a DossierModel to an unsigned PDF/A-3b: words from the Handlebars templates in
+// templates/dossier, layout from src/pdf. Deterministic: the same model gives the same bytes.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { createDossierPdf, type DossierPdf, type KeyValueRow } from '../pdf/document.js';
+import { packageRoot } from '../util/paths.js';
+import { parseMarkup, type Block } from './markup.js';
+import type { DossierModel } from './model.js';
+import { buildView, formatTime, type DossierView } from './view.js';
+
+let templates: Array<HandlebarsTemplateDelegate<DossierView>> | null = null;
+
+function loadTemplates(): Array<HandlebarsTemplateDelegate<DossierView>> {
+  if (templates) return templates;
+  const dir = path.join(packageRoot(), 'templates', 'dossier');
+  const hb = Handlebars.create();
+  // strict: a missing field is an error, not a silent blank; noEscape: this is PDF text, not HTML.
+  templates = readdirSync(dir)
+    .filter((f) => f.endsWith('.hbs'))
+    .sort()
+    .map((f) => hb.compile<DossierView>(readFileSync(path.join(dir, f), 'utf8'), { strict: true, noEscape: true }));
+  return templates;
+}
+
+export async function renderDossier(model: DossierModel): Promise<{ pdf: Buffer; pages: number }> {
+  const view = buildView(model);
+  const pdf = createDossierPdf({
+    issuedAt: new Date(model.issuedAt),
+    title: `Evidence dossier ${model.caseRef}: subject ${model.subject}`,
+    author: view.organisationPlain,
+    subject: 'Assent to terms of service, watermark linkage and model verification',
+    keywords: ['assentmark', 'evidence dossier', model.caseRef, model.subject],
+    documentId: model.dossierId,
+    footerText: `Evidence dossier ${model.caseRef} · ${model.dossierId}`,
+  });
+  for (const t of loadTemplates()) {
+    for (const block of parseMarkup(t(view))) drawBlock(pdf, block, model, view);
+  }
+  for (const a of model.attachments) {
+    pdf.attach(Buffer.from(a.dataBase64, 'base64'), { name: a.name, mimeType: a.mimeType, description: a.description, relationship: a.relationship });
+  }
+  const pages = pdf.doc.bufferedPageRange().count;
+  return { pdf: await pdf.finish(), pages };
+}
+
+function drawBlock(pdf: DossierPdf, b: Block, model: DossierModel, view: DossierView): void {
+  switch (b.kind) {
+    case 'title':
+      pdf.title(b.text, b.subtitle);
+      return;
+    case 'heading':
+      if (b.level === 1 && pdf.doc.y > pdf.doc.page.margins.top + 1 && b.text !== view.firstHeading) pdf.newPage();
+      pdf.heading(b.text, b.level);
+      return;
+    case 'paragraph':
+      pdf.paragraph(b.text, { align: 'justify' });
+      return;
+    case 'bullet':
+      pdf.paragraph(`•  ${b.text}`);
+      return;
+    case 'note':
+      pdf.note(b.text);
+      return;
+    case 'kv':
+      pdf.keyValues(b.rows.map((r) => ({ key: r.key, value: r.value, mono: r.mono })));
+      return;
+    case 'hash':
+      pdf.hashLine(b.label, b.value);
+      return;
+    case 'code':
+      pdf.paragraph(b.lines.join('\n'), { font: 'mono', size: 8 });
+      return;
+    case 'rule':
+      pdf.rule();
+      pdf.moveDown(6);
+      return;
+    case 'pagebreak':
+      pdf.newPage();
+      return;
+    case 'directive':
+      drawDirective(pdf, b.name, b.arg, model, view);
+      return;
+  }
+}
+
+function drawDirective(pdf: DossierPdf, name: string, arg: string, model: DossierModel, view: DossierView): void {
+  const n = Number(arg);
+  switch (name) {
+    case 'table':
+      if (arg === 'exhibits') {
+        pdf.table([{ header: 'Exhibit (attached file)', weight: 2.2 }, { header: 'Content', weight: 3 }, { header: 'SHA-256', weight: 3.1, mono: true }], model.exhibits.map((e) => [e.name, e.description, e.sha256]));
+      } else if (arg === 'keys') {
+        pdf.table([{ header: 'Version', weight: 0.7, align: 'right' }, { header: 'Assigned (UTC)', weight: 1.6 }, { header: 'Event', weight: 1.7 }, { header: 'Ledger entry', weight: 0.9, align: 'right' }, { header: 'Key id', weight: 2.4, mono: true }],
+          model.keys.map((k) => [String(k.version), formatTime(k.assignedAt), `${k.eventType} (${k.reason})`, String(k.ledgerSeq), k.keyId]));
+      } else if (arg === 'cited') {
+        pdf.table([{ header: 'Entry', weight: 0.6, align: 'right' }, { header: 'Event', weight: 1.5 }, { header: 'Recorded (UTC)', weight: 1.4 }, { header: 'Leaf hash / chain hash', weight: 3.2, mono: true }],
+          model.cited.map((c) => [String(c.seq), c.eventType, formatTime(c.recordedAt), `${c.leafHash}\n${c.chainHash}`]));
+      } else if (arg.startsWith('history-')) {
+        const h = view.histories[Number(arg.slice(8))]!;
+        pdf.table([{ header: 'Version', weight: 0.8 }, { header: 'Change', weight: 0.7 }, { header: 'Effective (UTC)', weight: 1.4 }, { header: 'Entry', weight: 0.6, align: 'right' }, { header: 'Text SHA-256', weight: 3.2, mono: true }],
+          h.versions.map((v) => [v.version, v.major ? 'major' : 'minor', formatTime(v.effectiveAt), String(v.ledgerSeq), v.textSha256]));
+      } else throw new Error(`unknown table ${arg}`);
+      return;
+    case 'highlights': {
+      const e = model.eulas[n]!;
+      pdf.table([{ header: 'Clause marked by the publisher', weight: 3 }, { header: 'Publisher\'s note', weight: 1.4 }], e.highlights.map((h) => [h.text, h.note]));
+      return;
+    }
+    case 'eula-text':
+      drawEulaText(pdf, model.eulas[n]!.text ?? '', model.eulas[n]!.highlights.map((h) => h.text));
+      return;
+    case 'kv':
+      pdf.keyValues(view.kv[arg] ?? missing(arg), { keyWidth: 150 });
+      return;
+    default:
+      throw new Error(`unknown directive @${name}`);
+  }
+}
+
+function missing(name: string): KeyValueRow[] {
+  throw new Error(`no key/value block ${name}`);
+}
+
+/** The verbatim text, paragraph by paragraph (so long texts flow), with marked clauses in bold. */
+function drawEulaText(pdf: DossierPdf, text: string, highlights: string[]): void {
+  pdf.moveDown(4);
+  pdf.rule();
+  pdf.moveDown(8);
+  const doc = pdf.doc;
+  const left = doc.page.margins.left;
+  for (const para of text.replace(/\r\n?/g, '\n').split(/\n{2,}/)) {
+    if (para.trim() === '') continue;
+    const segments = splitHighlights(para, highlights);
+    pdf.ensureSpace(2 * 14);
+    segments.forEach((s, i) => {
+      pdf.setFont(s.bold ? 'bold' : 'body', 9.5);
+      const opts = { width: pdf.contentWidth, lineGap: 2, paragraphGap: 6, continued: i < segments.length - 1, underline: s.bold };
+      const t = pdf.safeText(s.text);
+      if (i === 0) doc.text(t, left, doc.y, opts);
+      else doc.text(t, opts);
+    });
+  }
+  pdf.setFont('body', 10);
+  pdf.moveDown(4);
+  pdf.rule();
+  pdf.moveDown(8);
+}
+
+function splitHighlights(para: string, highlights: string[]): Array<{ text: string; bold: boolean }> {
+  const marks: Array<[number, number]> = [];
+  for (const h of highlights) {
+    if (!h) continue;
+    for (let i = para.indexOf(h); i >= 0; i = para.indexOf(h, i + h.length)) marks.push([i, i + h.length]);
+  }
+  marks.sort((a, b) => a[0] - b[0]);
+  const out: Array<{ text: string; bold: boolean }> = [];
+  let at = 0;
+  for (const [s, e] of marks) {
+    if (s < at) continue; // overlapping marks: the first wins
+    if (s > at) out.push({ text: para.slice(at, s), bold: false });
+    out.push({ text: para.slice(s, e), bold: true });
+    at = e;
+  }
+  if (at < para.length) out.push({ text: para.slice(at), bold: false });
+  return out.length ? out : [{ text: para, bold: false }];
+}

@@ -1,0 +1,98 @@
+// Offline verification of a dossier: the PDF signature, the evidence bundle and its signature,
+// every cited entry, the chain to the signed checkpoint, and optionally the detached signature.
+// No database, no network: bytes in, report out.
+import { createHash } from 'node:crypto';
+import { parseCanonical } from '../canonical/jcs.js';
+import { keyIdOf, verifyEd25519 } from '../crypto/ed25519.js';
+import { extractAttachments } from '../pdf/verify.js';
+import { verifyPdfSignature } from '../pdf/verify.js';
+import { verifyBundle } from './bundle.js';
+
+export interface DossierCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DossierReport {
+  ok: boolean;
+  checks: DossierCheck[];
+  caseRef: string | null;
+  subject: string | null;
+  dossierId: string | null;
+  pdfSha256: string;
+  keyId: string | null;
+  keyTrusted: boolean;
+}
+
+export async function verifyDossier(pdf: Buffer, opts: { signature?: Buffer; trustedKeys?: Buffer[] } = {}): Promise<DossierReport> {
+  const checks: DossierCheck[] = [];
+  const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  const pdfSha256 = createHash('sha256').update(pdf).digest('hex');
+
+  const sig = verifyPdfSignature(pdf);
+  add('pdf-signature', sig.ok && sig.coversWholeFile, sig.ok ? `CMS signature valid, covers the whole file; signer ${sig.signerSubject ?? '?'} (certificate SHA-256 ${sig.certificateFingerprintSha256 ?? '?'})` : `PDF signature invalid: ${sig.reason ?? 'unknown reason'}`);
+
+  let attachments = new Map<string, Buffer>();
+  try {
+    attachments = await extractAttachments(pdf);
+  } catch (e) {
+    add('attachments', false, `cannot read the PDF's attachments: ${(e as Error).message}`);
+  }
+  const bundleBytes = attachments.get('evidence-bundle.json');
+  const bundleSig = attachments.get('evidence-bundle.json.sig');
+  let report: DossierReport = { ok: false, checks, caseRef: null, subject: null, dossierId: null, pdfSha256, keyId: null, keyTrusted: false };
+  if (!bundleBytes || !bundleSig) {
+    add('evidence-bundle', false, 'the PDF carries no evidence-bundle.json and evidence-bundle.json.sig attachments');
+    return finish(report);
+  }
+  // With several trusted keys (a keys.json), use the one the bundle names.
+  const trusted = pickKey(bundleBytes, opts.trustedKeys);
+  const b = verifyBundle(bundleBytes, bundleSig, trusted);
+  report = { ...report, caseRef: b.bundle?.case_ref ?? null, subject: b.bundle?.subject ?? null, dossierId: b.bundle?.dossier_id ?? null, keyId: b.keyId, keyTrusted: b.keyTrusted };
+  add('evidence-bundle', b.ok, b.ok
+    ? `bundle signature valid (key ${b.keyId}${b.keyTrusted ? ', the key you trust' : ', NOT independently trusted: pass --public-key'}); ${b.entries} cited entries hash correctly and chain to the checkpoint signed at size ${b.checkpointSize}; ${b.receipts} receipt(s) valid`
+    : b.failures.join('; '));
+
+  // EULA texts attached verbatim must hash to what the ledger recorded.
+  if (b.bundle) {
+    const published = new Set<string>();
+    for (const e of b.bundle.entries) {
+      if (e.event_type !== 'eula.published') continue;
+      try {
+        const ev = parseCanonical(Buffer.from(e.canonical, 'base64')) as { data?: { text_sha256?: string } };
+        if (ev.data?.text_sha256) published.add(ev.data.text_sha256);
+      } catch {
+        // already reported by the bundle check
+      }
+    }
+    for (const [name, data] of attachments) {
+      if (!/^eula-.*\.txt$/.test(name)) continue;
+      const h = createHash('sha256').update(data).digest('hex');
+      add(`exhibit ${name}`, published.has(h), published.has(h) ? `SHA-256 ${h} matches a published EULA version in the ledger` : `SHA-256 ${h} matches no EULA version cited in the bundle`);
+    }
+  }
+
+  if (opts.signature) {
+    const key = trusted ?? (b.bundle ? Buffer.from(b.bundle.signing_key.public_key, 'base64') : undefined);
+    const ok = !!key && verifyEd25519(opts.signature, pdf, key);
+    add('detached-signature', ok, ok ? `Ed25519 signature over the PDF (SHA-256 ${pdfSha256}) valid` : 'the detached signature does not verify over this PDF');
+  }
+  return finish(report);
+}
+
+function pickKey(bundleBytes: Buffer, keys: Buffer[] | undefined): Buffer | undefined {
+  if (!keys || keys.length === 0) return undefined;
+  if (keys.length === 1) return keys[0];
+  let named: string | undefined;
+  try {
+    named = (JSON.parse(bundleBytes.toString('utf8')) as { signing_key?: { key_id?: string } }).signing_key?.key_id;
+  } catch {
+    // malformed bundle: reported by the bundle check
+  }
+  return keys.find((k) => keyIdOf(k) === named) ?? keys[0];
+}
+
+function finish(r: DossierReport): DossierReport {
+  return { ...r, ok: r.checks.length > 0 && r.checks.every((c) => c.ok) };
+}

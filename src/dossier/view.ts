@@ -1,0 +1,167 @@
+// Turns a DossierModel into the strings the templates print. Every value is flattened to one line
+// (the templates' markup is line-based); verbatim texts never pass through here.
+import type { KeyValueRow } from '../pdf/document.js';
+import type { DossierAssentRecord, DossierEula, DossierModel, DossierVerification } from './model.js';
+
+export interface DossierView {
+  [k: string]: unknown;
+  firstHeading: string;
+  organisation: string;
+  organisationPlain: string;
+  certifierName: string;
+  certifierTitle: string;
+  jurisdiction: string;
+  summary: string[];
+  keyCount: number;
+  verificationCount: number;
+  ratePct: string;
+  histories: Array<{ slug: string; versions: DossierEula[] }>;
+  kv: Record<string, KeyValueRow[]>;
+}
+
+const BLANK = (what: string) => `________________ [blank: ${what}]`;
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '(none)';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return oneLine(String(iso));
+  return d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC').replace(/Z$/, ' UTC');
+}
+
+const SUP: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
+
+/** A probability as a person reads it: 0.0312, or 5.33 × 10⁻¹⁴¹ (from log10 when the double underflows). */
+export function formatP(p: number, log10p?: number): string {
+  if (p >= 1e-4) return p >= 0.9999995 ? '1' : p.toPrecision(3);
+  const l = p > 0 ? Math.log10(p) : (log10p ?? -Infinity);
+  if (!Number.isFinite(l)) return '0';
+  const exp = Math.floor(l);
+  const mant = 10 ** (l - exp);
+  return `${mant.toFixed(2)} × 10${String(exp).split('').map((c) => SUP[c] ?? c).join('')}`;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\r\n\u2028\u2029]+/g, ' ');
+}
+
+/** Deep copy with every string flattened to one line. */
+function flatten<T>(v: T): T {
+  if (typeof v === 'string') return oneLine(v) as T;
+  if (Array.isArray(v)) return v.map(flatten) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flatten(x)])) as T;
+  return v;
+}
+
+const KIND_TITLE = { accepted: 'Acceptance', declined: 'Decline', withdrawn: 'Withdrawal' } as const;
+
+function str(v: unknown): string {
+  return v === undefined || v === null ? '(not recorded)' : oneLine(String(v));
+}
+
+function assentRows(r: DossierAssentRecord): KeyValueRow[] {
+  const d = r.data as Record<string, any>;
+  const rows: KeyValueRow[] = [
+    { key: 'Record', value: `${KIND_TITLE[r.kind]} ${r.id}` },
+    { key: 'Agreement', value: `${r.slug} version ${r.version}` },
+    { key: 'Recorded by the service', value: formatTime(r.serverTime) },
+    { key: 'Time on the user\'s device', value: formatTime(d.client_time) },
+    { key: 'IP address', value: str(d.client?.ip) },
+    { key: 'User agent', value: str(d.client?.user_agent) },
+    { key: 'Authentication', value: `${str(d.auth?.method)}, session ${str(d.auth?.session_id)}, multi-factor: ${d.auth?.mfa ? 'yes' : 'no'}` },
+    { key: 'Method of assent', value: str(d.method) },
+  ];
+  if (r.kind === 'withdrawn') rows.push({ key: 'Reason given', value: str(d.reason) });
+  else {
+    rows.push(
+      { key: 'Page', value: str(d.presentation?.page_url) },
+      { key: 'Locale', value: str(d.presentation?.locale) },
+      { key: 'Consent text shown', value: str(d.presentation?.consent_text) },
+      { key: 'Button text shown', value: str(d.presentation?.button_text) },
+      { key: 'SHA-256 of text shown', value: str(d.shown_text_sha256), mono: true },
+      { key: 'Matches published text', value: d.shown_text_sha256 === d.eula?.text_sha256 ? 'yes: identical SHA-256' : 'NO' },
+    );
+  }
+  if (d.watermark_key) rows.push({ key: 'Watermark key', value: `version ${str(d.watermark_key.version)}, commitment ${str(d.watermark_key.commitment)}` });
+  rows.push(
+    { key: 'Idempotency key', value: str(d.idempotency_key) },
+    { key: 'Reported by', value: `${str(d.recorded_by?.name)} (API key ${str(d.recorded_by?.api_key_id)})` },
+    { key: 'Ledger entry', value: `${r.ledgerSeq} (event ${r.eventId})` },
+    { key: 'Leaf hash', value: r.receipt.payload.ledger.leaf_hash, mono: true },
+  );
+  return rows;
+}
+
+function verificationRows(v: DossierVerification): KeyValueRow[] {
+  const o = v.outcome as Record<string, any>;
+  const s = (o.statistic ?? {}) as Record<string, any>;
+  const suspect = (o.suspect ?? {}) as Record<string, any>;
+  const rows: KeyValueRow[] = [
+    { key: 'Verification', value: v.id },
+    { key: 'Case reference', value: str(o.case_ref) },
+    { key: 'Recorded', value: `${formatTime(v.createdAt)} (ledger entry ${v.ledgerSeq})` },
+    { key: 'Suspect model', value: `${str(suspect.name)}, version ${str(suspect.version)}` },
+    { key: 'Where observed', value: `${str(suspect.observed_at)}${suspect.observed_on ? `, ${formatTime(suspect.observed_on)}` : ''}` },
+  ];
+  if (suspect.artefact_sha256) rows.push({ key: 'Model artefact SHA-256', value: str(suspect.artefact_sha256), mono: true });
+  rows.push(
+    { key: 'Subject tested', value: str(o.subject) },
+    { key: 'Key used', value: `version ${str(o.key?.version)}, commitment ${str(o.key?.commitment)}` },
+    { key: 'Pre-registered', value: o.preregistered ? `yes: inputs committed in ledger entry ${str(o.plan?.seq)} (plan ${str(o.plan?.id)}) before the suspect's answers were submitted` : 'no: inputs and answers were submitted together' },
+    { key: 'Samples submitted', value: `${str(s.samples_submitted)} (${str(s.duplicates_dropped)} duplicate input(s) dropped, ${str(s.samples_unique)} distinct)` },
+    { key: 'Number of classes k', value: s.num_classes === null ? `mixed: ${(s.groups ?? []).map((g: any) => `k = ${g.num_classes}: n = ${g.n}, m = ${g.m}`).join('; ')}` : str(s.num_classes) },
+    { key: 'Chance of a match p0', value: s.p0 === null ? 'per class count, 1/(k - 1)' : `1/(k - 1) = ${Number(s.p0).toPrecision(4)}` },
+    { key: 'Watermarked inputs n', value: str(s.n) },
+    { key: 'Matches m', value: `${str(s.m)} (match rate ${(Number(s.match_rate) * 100).toFixed(1)}%)` },
+    { key: 'p-value', value: formatP(Number(s.p_value), Number(s.log10_p_value)) },
+    { key: 'Subjects screened N', value: str(s.subjects_screened) },
+    { key: 'Corrected p-value N·p', value: formatP(Number(s.p_adjusted), Number(s.log10_p_adjusted)) },
+    { key: 'Significance level', value: formatP(Number(s.alpha)) },
+    { key: 'Decision', value: v.decision === 'detected' ? 'DETECTED: the suspect model reproduces this subject\'s watermark far beyond chance' : 'NOT DETECTED: the matches are consistent with chance' },
+    { key: 'Samples digest', value: str(o.samples_digest), mono: true },
+  );
+  return rows;
+}
+
+export function buildView(m: DossierModel): DossierView {
+  const kv: Record<string, KeyValueRow[]> = {};
+  m.assent.forEach((r, i) => (kv[`assent-${i}`] = flatten(assentRows(r))));
+  m.verifications.forEach((v, i) => (kv[`verification-${i}`] = flatten(verificationRows(v))));
+  const detected = m.verifications.filter((v) => v.decision === 'detected');
+  const accepted = m.assent.filter((a) => a.kind === 'accepted');
+  const summary = [
+    accepted.length
+      ? `The subject accepted ${[...new Set(accepted.map((a) => `${a.slug} version ${a.version}`))].join(', ')}; first acceptance recorded ${formatTime(accepted[0]!.serverTime)}.`
+      : 'The subject has no recorded acceptance.',
+    m.keys.length ? `A watermark key was linked to the subject at ${formatTime(m.keys[0]!.assignedAt)} (ledger entry ${m.keys[0]!.ledgerSeq}); ${m.keys.length} key version(s) in all.` : 'No watermark key is linked to the subject.',
+    m.verifications.length
+      ? `${m.verifications.length} verification(s) of suspect models are included; ${detected.length} detected the subject's watermark${detected.length ? ` (${detected.map((d) => `${String((d.outcome as any).suspect?.name)}: corrected p = ${formatP(Number((d.outcome as any).statistic?.p_adjusted), Number((d.outcome as any).statistic?.log10_p_adjusted))}`).join('; ')})` : ''}.`
+      : 'No verification of a suspect model is included.',
+    `The ledger verified intact at issue (${m.ledgerVerification.size} entries); the cited entries chain to the checkpoint signed at size ${m.checkpoint.size}.`,
+  ];
+  const rate = m.verifications.length ? Number((m.verifications[0]!.outcome as any).statistic?.rate) : NaN;
+  const view = {
+    ...m,
+    issuedAt: formatTime(m.issuedAt),
+    firstHeading: '1. Summary and exhibits',
+    organisation: m.organisation || BLANK('name of the organisation'),
+    organisationPlain: m.organisation || 'assentmark evidence service',
+    certifierName: m.certification.certifierName || BLANK('full name of the certifying person'),
+    certifierTitle: m.certification.certifierTitle || BLANK('position or title'),
+    jurisdiction: BLANK('jurisdiction'),
+    summary,
+    keyCount: m.keys.length,
+    verificationCount: m.verifications.length,
+    ratePct: Number.isFinite(rate) ? `${(rate * 100).toPrecision(2)}%` : 'configured',
+    subjectFacts: { ...m.subjectFacts, firstSeen: formatTime(m.subjectFacts.firstSeen), slugList: m.subjectFacts.slugs.join(', ') || '(none)' },
+    eulas: m.eulas.map((e) => ({ ...e, text: undefined, effectiveAt: formatTime(e.effectiveAt), publishedAt: formatTime(e.publishedAt) })),
+    histories: Object.entries(m.eulaHistory).map(([slug, versions]) => ({ slug, versions })),
+    assent: m.assent.map((a) => ({ ...a, heading: `${KIND_TITLE[a.kind]} of ${a.slug} ${a.version}, ${formatTime(a.serverTime)}` })),
+    keys: m.keys,
+    verifications: m.verifications.map((v, i) => ({ ...v, index: i + 1, suspectName: str((v.outcome as any).suspect?.name) })),
+    checkpoint: { ...m.checkpoint, timestamp: formatTime(m.checkpoint.timestamp) },
+    ledgerVerification: { ...m.ledgerVerification, result: m.ledgerVerification.ok ? 'intact: every entry and checkpoint verified' : `FAULT: ${m.ledgerVerification.fault ?? 'unknown'}`, checkedAt: formatTime(m.ledgerVerification.checkedAt), headHash: m.ledgerVerification.headHash ?? '(none)' },
+    attachments: [],
+    kv,
+  };
+  return flatten(view) as unknown as DossierView;
+}
