@@ -3,7 +3,7 @@ import { IsoTime, Sha256Hex, Slug, Subject, Text, VersionString } from '../http/
 
 export const ClientAuth = z.strictObject({
   method: z.string().regex(/^[a-z0-9_.:-]{1,64}$/, 'must be 1-64 characters: lowercase letters, digits, "_", ".", ":" or "-" (e.g. "password", "oauth:google", "sso:saml")'),
-  session_id: z.string().min(1).max(256, 'must be at most 256 characters'),
+  session_id: Text(256).min(1, 'must not be empty'),
   mfa: z.boolean(),
 });
 

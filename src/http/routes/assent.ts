@@ -16,10 +16,10 @@ const PublishBody = z.strictObject({
   slug: Slug,
   version: VersionString,
   title: Text(300).min(1, 'must not be empty'),
-  text: z.string().min(1, 'must not be empty').max(1_500_000, 'must be at most 1,500,000 characters'),
+  text: Text(1_500_000).min(1, 'must not be empty'),
   effective_at: IsoTime,
   major: z.boolean(),
-  highlights: z.array(z.strictObject({ text: z.string().min(1).max(5000), note: Text(500) })).max(200).optional(),
+  highlights: z.array(z.strictObject({ text: Text(5000).min(1, 'must not be empty'), note: Text(500) })).max(200).optional(),
 });
 
 function assentResult(r: AssentResponse): RouteResult {

@@ -6,7 +6,14 @@ export const VersionString = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}
 export const Subject = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').regex(/^[\x20-\x7e]+$/, 'must be printable ASCII');
 export const Uuid = z.uuid({ message: 'must be a UUID' });
 export const IsoTime = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time with a time zone, e.g. 2026-11-29T12:00:00Z' });
-/** Plain text without control characters other than tab and newlines. */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Text that survives storage and canonical hashing unchanged: no control characters but tab and newlines, no lone surrogates. */
 export const Text = (max: number) =>
-  z.string().max(max, `must be at most ${max} characters`).refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'must not contain control characters');
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no unpaired surrogates)');
 export const ProblemSchema = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
