@@ -1,0 +1,97 @@
+// Shared benchmark plumbing: one output format, percentiles, a fresh PostgreSQL database per run.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../src/config/config.js';
+import { SigningKey } from '../src/crypto/ed25519.js';
+import { writeSecretFile } from '../src/keys/files.js';
+import { generateMasterKeyText } from '../src/wmkeys/kek.js';
+import { generateSigningIdentity, saveSigningIdentity } from '../src/pdf/certificate.js';
+import { openContext, type ServiceContext } from '../src/service/context.js';
+import { buildApp, type BuiltApp } from '../src/server/build-app.js';
+
+/** Prints one figure: `BENCH <name> <value> <unit> [baseline=<v>] [ratio=<r>]`. */
+export function report(name: string, value: number, unit: string, extra: { baseline?: number; ratio?: number; target?: string } = {}): void {
+  const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
+  let line = `BENCH ${name} ${fmt(value)} ${unit}`;
+  if (extra.baseline !== undefined) line += ` baseline=${fmt(extra.baseline)}`;
+  if (extra.ratio !== undefined) line += ` ratio=${extra.ratio.toFixed(2)}`;
+  if (extra.target) line += ` target=${extra.target}`;
+  console.log(line);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function serverUrl(): string {
+  return process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+}
+
+/** A fresh database on the real server, dropped by `drop()`. */
+export async function freshDatabase(prefix = 'assentmark_bench'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(serverUrl());
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    name,
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface BenchService {
+  config: Config;
+  ctx: ServiceContext;
+  built: BuiltApp;
+  server: Server;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** The real service (migrations, restricted role, keys) on a fresh database, listening on an ephemeral port. */
+export async function startService(dbUrl: string, overrides: Partial<Config> = {}): Promise<BenchService> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-bench-'));
+  const signingKeyFile = path.join(dir, 'signing-key.pem');
+  writeSecretFile(signingKeyFile, SigningKey.generate().toPem());
+  const masterKeyFile = path.join(dir, 'master-key.hex');
+  writeSecretFile(masterKeyFile, generateMasterKeyText());
+  const pdfCertFile = path.join(dir, 'pdf-cert.pem');
+  const pdfKeyFile = path.join(dir, 'pdf-key.pem');
+  await saveSigningIdentity(await generateSigningIdentity({ organization: 'assentmark bench' }), pdfCertFile, pdfKeyFile);
+  const config: Config = {
+    ...loadConfig({ LOG_LEVEL: 'silent', ASSENTMARK_DATA_DIR: path.join(dir, 'data') }),
+    databaseUrl: dbUrl, dbRole: 'assentmark_service', signingKeyFile, masterKeyFile, pdfCertFile, pdfKeyFile, checkpointIntervalMs: 0,
+    ...overrides,
+  };
+  const ctx = await openContext(config, { timers: false });
+  const built = await buildApp(ctx, pino({ level: 'silent' }));
+  const server = built.app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    config, ctx, built, server, baseUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      await built.close();
+      await ctx.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
