@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { SigningKey } from '../crypto/ed25519.js';
 import { writeSecretFile } from '../keys/files.js';
 import { generateMasterKeyText } from '../wmkeys/kek.js';
+import { generateSigningIdentity, saveSigningIdentity } from '../pdf/certificate.js';
 
 export function registerKeyCommands(program: Command): void {
   const keys = program.command('keys').description('service keys');
@@ -21,5 +22,16 @@ export function registerKeyCommands(program: Command): void {
     .action((file: string) => {
       writeSecretFile(file, generateMasterKeyText());
       process.stdout.write(`wrote ${file}\n`);
+    });
+  keys
+    .command('generate-pdf-certificate')
+    .description('write a self-signed ECDSA P-256 certificate and key for signing dossier PDFs (ASSENTMARK_PDF_CERT_FILE / _KEY_FILE)')
+    .argument('<cert>', 'certificate file (PEM)')
+    .argument('<key>', 'private key file (PKCS#8 PEM, mode 0600)')
+    .option('--organisation <name>', 'subject O of the certificate')
+    .action(async (cert: string, key: string, o: { organisation?: string }) => {
+      const id = await generateSigningIdentity(o.organisation ? { organization: o.organisation } : {});
+      await saveSigningIdentity(id, cert, key);
+      process.stdout.write(`wrote ${cert} and ${key}\ncertificate SHA-256 ${id.fingerprintSha256}\n`);
     });
 }
