@@ -1,7 +1,7 @@
 // Assent: acceptances, declines and withdrawals. Each is one ledger event written atomically with
 // its working row, its idempotency record and (on a first acceptance) the subject's watermark key.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { canonicalBytes } from '../canonical/jcs.js';
 import { sha256Hex } from '../crypto/hash.js';
 import type { AssentKind, Database } from '../db/schema.js';
@@ -31,8 +31,14 @@ export interface AssentResponse {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+interface PriorUse {
+  request_sha256: string;
+  record_id: string;
+}
+
 export class AssentService {
   readonly keys: WatermarkKeyRepository;
+  readonly #lookups: LookupBatcher;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -43,6 +49,7 @@ export class AssentService {
     private readonly onSubjectChanged: (subject: string) => void = () => {},
   ) {
     this.keys = new WatermarkKeyRepository(db);
+    this.#lookups = new LookupBatcher(db);
   }
 
   static checkIdempotencyKey(k: string | undefined): string {
@@ -89,7 +96,10 @@ export class AssentService {
 
   async #record(kind: 'accepted' | 'declined', input: AssentInput, principal: Principal, idemKey: string, attempt = 0): Promise<AssentResponse> {
     const requestHash = sha256Hex(canonicalBytes({ kind, ...input }));
-    const replay = await this.#replay(principal, idemKey, requestHash);
+    // Both reads the request needs, in one query shared with concurrent requests (LookupBatcher):
+    // a prior use of the Idempotency-Key and (for an acceptance) the subject's current watermark key.
+    const { prior, key: currentKey } = await this.#lookup(principal, idemKey, kind === 'accepted' ? input.subject : null);
+    const replay = await this.#replayOf(prior, requestHash);
     if (replay) return replay;
 
     const eula = await this.eulas.find(input.slug, input.version);
@@ -112,7 +122,7 @@ export class AssentService {
     let newKey: NewWatermarkKey | null = null;
     let existing: WatermarkKeyInfo | undefined;
     if (kind === 'accepted') {
-      existing = await this.keys.current(input.subject);
+      existing = currentKey;
       if (!existing) newKey = newWatermarkKey(this.kek, input.subject, 1);
     }
     try {
@@ -182,8 +192,18 @@ export class AssentService {
     return { status: 201, body: this.#responseBody(entry, kind, recordId, newKey !== null), replayed: false };
   }
 
+  /** The Idempotency-Key's prior use (if any) and, when `subject` is given, its current watermark key. */
+  #lookup(principal: Principal, idemKey: string, subject: string | null): Promise<Lookup> {
+    return this.#lookups.load({ scope: principal.keyId, key: idemKey, subject });
+  }
+
   async #replay(principal: Principal, idemKey: string, requestHash: string): Promise<AssentResponse | null> {
     const prior = await this.db.selectFrom('idempotency_keys').select(['request_sha256', 'record_id']).where('scope', '=', principal.keyId).where('key', '=', idemKey).executeTakeFirst();
+    return this.#replayOf(prior, requestHash);
+  }
+
+  /** The original answer to a prior use of the Idempotency-Key, or null when there was none. */
+  async #replayOf(prior: PriorUse | undefined, requestHash: string): Promise<AssentResponse | null> {
     if (!prior) return null;
     if (prior.request_sha256 !== requestHash) {
       throw new AssentError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body; use a new key for a new request');
@@ -295,6 +315,91 @@ export class AssentService {
         throw e;
       }
     }
+  }
+}
+
+interface Lookup {
+  prior: PriorUse | undefined;
+  key: WatermarkKeyInfo | undefined;
+}
+
+interface LookupRequest {
+  scope: string;
+  key: string;
+  subject: string | null;
+  resolve: (l: Lookup) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The reads an assent needs before it is appended (prior use of its Idempotency-Key; the subject's
+ * current watermark key), for every request waiting at the moment, in one query. Requests that
+ * arrive while queries are in flight join the next one, so under load each request costs a small
+ * fraction of a round trip, and alone it costs one (after one turn of the event loop). Each
+ * request reads what a query of its own would have read at that moment: nothing is cached.
+ */
+class LookupBatcher {
+  static readonly MAX_IN_FLIGHT = 2;
+  static readonly MAX_BATCH = 500;
+  #queue: LookupRequest[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  load(r: Omit<LookupRequest, 'resolve' | 'reject'>): Promise<Lookup> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ ...r, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= LookupBatcher.MAX_IN_FLIGHT || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    // Let the requests parsed in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#inFlight >= LookupBatcher.MAX_IN_FLIGHT) return;
+    const batch = this.#queue.splice(0, LookupBatcher.MAX_BATCH);
+    if (batch.length === 0) return;
+    this.#inFlight++;
+    try {
+      const rows = await this.#query(batch);
+      batch.forEach((b, i) => b.resolve(rows[i]!));
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    } finally {
+      this.#inFlight--;
+      this.#schedule();
+    }
+  }
+
+  async #query(batch: LookupRequest[]): Promise<Lookup[]> {
+    const r = await sql<{ n: number; request_sha256: string | null; record_id: string | null; subject: string | null; version: number | null; key_id: string | null; commitment: string | null; assigned_at: Date | string | null; reason: string | null; ledger_seq: string | number | null; event_id: string | null }>`
+      SELECT q.n, i.request_sha256, i.record_id, w.subject, w.version, w.key_id, w.commitment, w.assigned_at, w.reason, w.ledger_seq, w.event_id
+      FROM unnest(${batch.map((_, n) => n)}::int[], ${batch.map((b) => b.scope)}::text[], ${batch.map((b) => b.key)}::text[], ${batch.map((b) => b.subject)}::text[]) AS q(n, scope, key, subject)
+      LEFT JOIN idempotency_keys i ON i.scope = q.scope AND i.key = q.key
+      LEFT JOIN LATERAL (
+        SELECT subject, version, key_id, commitment, assigned_at, reason, ledger_seq, event_id
+        FROM watermark_keys WHERE q.subject IS NOT NULL AND subject = q.subject
+        ORDER BY version DESC LIMIT 1
+      ) w ON true`.execute(this.db);
+    const out: Lookup[] = batch.map(() => ({ prior: undefined, key: undefined }));
+    for (const row of r.rows) {
+      const o = out[Number(row.n)];
+      if (!o) continue;
+      if (row.request_sha256 !== null && row.record_id !== null) o.prior = { request_sha256: row.request_sha256, record_id: row.record_id };
+      if (row.subject !== null && row.version !== null) {
+        o.key = { subject: row.subject, version: row.version, keyId: row.key_id!, commitment: row.commitment!, assignedAt: new Date(row.assigned_at!), reason: row.reason!, ledgerSeq: Number(row.ledger_seq), eventId: row.event_id! };
+      }
+    }
+    return out;
   }
 }
 

@@ -29,16 +29,43 @@ export function canonicalBytes(value: unknown): Buffer {
  * whitespace and non-canonical numbers or escapes).
  */
 export function parseCanonical(bytes: Uint8Array): unknown {
-  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  const text = UTF8.decode(bytes);
   const value: unknown = JSON.parse(text);
-  const again = canonicalize(value);
+  // Fast path (the verifier's hot loop): when every object's members already come out of the
+  // parse in sorted order, JSON.stringify writes exactly what canonicalize would (JCS numbers and
+  // strings are JSON.stringify's), without re-sorting. Otherwise canonicalize decides.
+  const again = membersInOrder(value) ? JSON.stringify(value) : canonicalize(value);
   if (again !== text) throw new CanonicalError('bytes are not in RFC 8785 canonical form');
+  // Valid UTF-8 cannot carry a lone surrogate; only a \uD800-\uDFFF escape can (RFC 8785 forbids them).
+  if (text.includes('\\ud')) assertJsonValue(value, '$');
   return value;
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** True when the members of every object in a parsed value are in strictly increasing UTF-16 order. */
+function membersInOrder(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (Array.isArray(v)) {
+    for (const x of v) if (!membersInOrder(x)) return false;
+    return true;
+  }
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
+    if (!membersInOrder((v as Record<string, unknown>)[keys[i]!])) return false;
+  }
+  return true;
+}
+
+// A UTF-16 surrogate not part of a pair: RFC 8785 (3.2.2.2) requires rejecting it.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 function assertJsonValue(value: unknown, path: string): void {
   switch (typeof value) {
     case 'string':
+      if (LONE_SURROGATE.test(value)) throw new CanonicalError(`${path}: string contains a lone surrogate`);
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -54,6 +81,7 @@ function assertJsonValue(value: unknown, path: string): void {
         throw new CanonicalError(`${path}: only plain objects are allowed`);
       }
       for (const [k, v] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(k)) throw new CanonicalError(`${path}: key contains a lone surrogate`);
         if (v === undefined) throw new CanonicalError(`${path}.${k}: undefined is not JSON`);
         assertJsonValue(v, `${path}.${k}`);
       }

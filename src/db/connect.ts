@@ -62,12 +62,23 @@ async function connectEmbedded(dataDir: string): Promise<DbHandle> {
   const unlock = lockDataDir(dataDir);
   let pglite: InstanceType<typeof PGlite>;
   try {
-    pglite = await PGlite.create(`${dataDir}/pgdata`);
+    pglite = await PGlite.create(`${dataDir}/pgdata`, { serializers: { [BYTEA_OID]: byteaToText }, parsers: { [BYTEA_OID]: byteaFromText } });
   } catch (e) {
     unlock();
     throw e;
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  // PGlite executes a query synchronously inside a promise: a chain of awaited queries (a dossier's
+  // evidence, a ledger scan) would never give the event loop a turn. Yield once before each query
+  // so timers and other requests interleave; the dialect only calls query() and close().
+  const p = pglite;
+  const yielding = {
+    query: async (q: string, params?: unknown[]) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return p.query(q, params);
+    },
+    close: () => p.close(),
+  } as unknown as typeof pglite;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(yielding) });
   let closed = false;
   return {
     db,
@@ -83,6 +94,23 @@ async function connectEmbedded(dataDir: string): Promise<DbHandle> {
       unlock();
     },
   };
+}
+
+/**
+ * PGlite's own bytea (de)serialisers go through a JavaScript array of per-byte strings: about a
+ * second on the event loop for a 1.5 MB dossier PDF. These do the same text conversion ("\x" and
+ * lowercase hex) natively, and still return a Uint8Array with its own ArrayBuffer.
+ */
+const BYTEA_OID = 17;
+function byteaToText(v: unknown): string {
+  if (!(v instanceof Uint8Array)) throw new Error('Invalid input for bytea type');
+  return '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+}
+function byteaFromText(s: string): Uint8Array {
+  const b = Buffer.from(s.slice(2), 'hex');
+  const out = new Uint8Array(b.byteLength);
+  out.set(b);
+  return out;
 }
 
 export class DataDirLockedError extends Error {

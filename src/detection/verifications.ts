@@ -77,19 +77,15 @@ export class VerificationService {
   async verify(input: VerificationInput, principal: Principal): Promise<Record<string, unknown>> {
     const { subjects, samples, alpha, screened, plan } = await this.#resolveInput(input);
     const keyRows = await this.#keys.unwrapped(this.kek, subjects, input.key_version);
-    const missing = subjects.filter((s) => !keyRows.has(s));
-    if (missing.length) {
-      throw new DetectionError('unknown_subjects', `${missing.length} subject(s) have no watermark key${input.key_version ? ` version ${input.key_version}` : ''}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, { subjects: missing.slice(0, 100) });
-    }
     const results: Array<{ subject: string; result: VerifyResult; key: { version: number; keyId: string; commitment: string } }> = [];
     try {
+      const missing = subjects.filter((s) => !keyRows.has(s));
+      if (missing.length) {
+        throw new DetectionError('unknown_subjects', `${missing.length} subject(s) have no watermark key${input.key_version ? ` version ${input.key_version}` : ''}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, { subjects: missing.slice(0, 100) });
+      }
       for (const subject of subjects) {
         const k = keyRows.get(subject)!;
-        try {
-          results.push({ subject, result: verifyWatermark({ key: k.key, threshold: this.threshold, samples, alpha, subjectsScreened: screened }), key: k.info });
-        } finally {
-          k.key.fill(0);
-        }
+        results.push({ subject, result: verifyWatermark({ key: k.key, threshold: this.threshold, samples, alpha, subjectsScreened: screened }), key: k.info });
       }
     } catch (e) {
       if (e instanceof WatermarkError) {
@@ -97,6 +93,9 @@ export class VerificationService {
         throw new DetectionError('invalid_item', e.message);
       }
       throw e;
+    } finally {
+      // Every unwrapped key, also those of subjects not reached when an earlier one failed.
+      for (const k of keyRows.values()) k.key.fill(0);
     }
     const short = results.filter((r) => r.result.decision === 'insufficient');
     if (short.length) {
@@ -178,10 +177,11 @@ export class VerificationService {
     const subjects = [...new Set(input.subjects)];
     const screened = input.subjects_screened ?? subjects.length;
     if (screened < subjects.length) throw new DetectionError('invalid_item', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects tested`, { errors: [{ field: 'subjects_screened', message: 'must be at least the number of subjects' }] });
+    const outOfRange = (i: number, f: 'owner_label' | 'suspect_label', v: number, k: number): DetectionError =>
+      new DetectionError('invalid_item', `samples[${i}].${f} = ${v} is out of range for num_classes ${k}`, { errors: [{ field: `samples.${i}.${f}`, message: 'must be less than num_classes' }] });
     const samples = input.samples.map((s, i) => {
-      for (const [f, v] of [['owner_label', s.owner_label], ['suspect_label', s.suspect_label]] as const) {
-        if (v >= s.num_classes) throw new DetectionError('invalid_item', `samples[${i}].${f} = ${v} is out of range for num_classes ${s.num_classes}`, { errors: [{ field: `samples.${i}.${f}`, message: 'must be less than num_classes' }] });
-      }
+      if (s.owner_label >= s.num_classes) throw outOfRange(i, 'owner_label', s.owner_label, s.num_classes);
+      if (s.suspect_label >= s.num_classes) throw outOfRange(i, 'suspect_label', s.suspect_label, s.num_classes);
       return { inputDigest: s.input_sha256, ownerLabel: s.owner_label, suspectLabel: s.suspect_label, numClasses: s.num_classes };
     });
     return { subjects, samples, alpha: input.alpha ?? DEFAULT_ALPHA, screened, plan: null };

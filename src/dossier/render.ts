@@ -35,7 +35,11 @@ export async function renderDossier(model: DossierModel): Promise<{ pdf: Buffer;
     footerText: `Evidence dossier ${model.caseRef} · ${model.dossierId}`,
   });
   for (const t of loadTemplates()) {
-    for (const block of parseMarkup(t(view))) drawBlock(pdf, block, model, view);
+    const blocks = parseMarkup(t(view));
+    blocks.forEach((block, i) => {
+      keepWithNext(pdf, blocks, i, model, view);
+      drawBlock(pdf, block, model, view);
+    });
   }
   for (const a of model.attachments) {
     pdf.attach(Buffer.from(a.dataBase64, 'base64'), { name: a.name, mimeType: a.mimeType, description: a.description, relationship: a.relationship });
@@ -54,7 +58,8 @@ function drawBlock(pdf: DossierPdf, b: Block, model: DossierModel, view: Dossier
       pdf.heading(b.text, b.level);
       return;
     case 'paragraph':
-      pdf.paragraph(b.text, { align: 'justify' });
+      // Justifying a line that holds a long unbreakable token (hash, id, file name) stretches it badly.
+      pdf.paragraph(b.text, { align: /\S{28,}/.test(b.text) ? 'left' : 'justify' });
       return;
     case 'bullet':
       pdf.paragraph(`•  ${b.text}`);
@@ -69,7 +74,7 @@ function drawBlock(pdf: DossierPdf, b: Block, model: DossierModel, view: Dossier
       pdf.hashLine(b.label, b.value);
       return;
     case 'code':
-      pdf.paragraph(b.lines.join('\n'), { font: 'mono', size: 8 });
+      drawCode(pdf, b.lines);
       return;
     case 'rule':
       pdf.rule();
@@ -91,10 +96,10 @@ function drawDirective(pdf: DossierPdf, name: string, arg: string, model: Dossie
       if (arg === 'exhibits') {
         pdf.table([{ header: 'Exhibit (attached file)', weight: 2.2 }, { header: 'Content', weight: 3 }, { header: 'SHA-256', weight: 3.1, mono: true }], model.exhibits.map((e) => [e.name, e.description, e.sha256]));
       } else if (arg === 'keys') {
-        pdf.table([{ header: 'Version', weight: 0.7, align: 'right' }, { header: 'Assigned (UTC)', weight: 1.6 }, { header: 'Event', weight: 1.7 }, { header: 'Ledger entry', weight: 0.9, align: 'right' }, { header: 'Key id', weight: 2.4, mono: true }],
+        pdf.table([{ header: 'Version', weight: 0.9, align: 'right' }, { header: 'Assigned (UTC)', weight: 1.6 }, { header: 'Event', weight: 2.1 }, { header: 'Ledger entry', weight: 0.9, align: 'right' }, { header: 'Key id', weight: 2.4, mono: true }],
           model.keys.map((k) => [String(k.version), formatTime(k.assignedAt), `${k.eventType} (${k.reason})`, String(k.ledgerSeq), k.keyId]));
       } else if (arg === 'cited') {
-        pdf.table([{ header: 'Entry', weight: 0.6, align: 'right' }, { header: 'Event', weight: 1.5 }, { header: 'Recorded (UTC)', weight: 1.4 }, { header: 'Leaf hash / chain hash', weight: 3.2, mono: true }],
+        pdf.table([{ header: 'Entry', weight: 0.55, align: 'right' }, { header: 'Event', weight: 1.95 }, { header: 'Recorded (UTC)', weight: 1.35 }, { header: 'Leaf hash / chain hash', weight: 3.2, mono: true }],
           model.cited.map((c) => [String(c.seq), c.eventType, formatTime(c.recordedAt), `${c.leafHash}\n${c.chainHash}`]));
       } else if (arg.startsWith('history-')) {
         const h = view.histories[Number(arg.slice(8))]!;
@@ -122,6 +127,101 @@ function missing(name: string): KeyValueRow[] {
   throw new Error(`no key/value block ${name}`);
 }
 
+const CODE_SIZE = 8;
+const CODE_PAD = 6;
+
+function pageContentHeight(pdf: DossierPdf): number {
+  const p = pdf.doc.page;
+  return p.height - p.margins.top - p.margins.bottom;
+}
+
+function codeHeight(pdf: DossierPdf, lines: string[]): number {
+  pdf.setFont('mono', CODE_SIZE);
+  const h = pdf.doc.heightOfString(pdf.safeText(lines.join('\n')), { width: pdf.contentWidth - 2 * CODE_PAD, lineGap: 1.5 });
+  pdf.setFont('body', 10);
+  return h + 2 * CODE_PAD + 8;
+}
+
+/** Commands and formulas: monospace on a light panel, one line per line, kept on one page when it fits. */
+function drawCode(pdf: DossierPdf, lines: string[]): void {
+  const doc = pdf.doc;
+  const h = codeHeight(pdf, lines);
+  const fits = h <= pageContentHeight(pdf);
+  if (fits) pdf.ensureSpace(h);
+  const left = doc.page.margins.left;
+  const y = doc.y;
+  if (fits) doc.save().rect(left, y, pdf.contentWidth, h - 8).fillColor('#f1f3f6').fill().restore();
+  pdf.setFont('mono', CODE_SIZE);
+  doc.fillColor('#1b1f24').text(pdf.safeText(lines.join('\n')), left + CODE_PAD, y + CODE_PAD, { width: pdf.contentWidth - 2 * CODE_PAD, lineGap: 1.5 });
+  if (fits) doc.y = y + h;
+  else doc.y += CODE_PAD + 8;
+  doc.x = left;
+  pdf.setFont('body', 10);
+}
+
+/** Height of a block if it can be measured before drawing (else null). Slightly generous. */
+function blockHeight(pdf: DossierPdf, b: Block, view: DossierView): number | null {
+  const doc = pdf.doc;
+  const w = pdf.contentWidth;
+  let h: number | null = null;
+  switch (b.kind) {
+    case 'paragraph':
+    case 'bullet':
+    case 'note': {
+      const small = b.kind === 'note';
+      pdf.setFont('body', small ? 8 : 10);
+      h = doc.heightOfString(pdf.safeText(b.kind === 'bullet' ? `•  ${b.text}` : b.text), { width: w, lineGap: 2.5 }) + 7;
+      break;
+    }
+    case 'hash':
+      pdf.setFont('body', 8);
+      // label, then the value in lines of at least 64 monospace characters
+      h = 2 * (doc.currentLineHeight(true) + 1) + Math.ceil(b.value.length / 64) * 12 + 6;
+      break;
+    case 'kv':
+      h = pdf.measureKeyValues(b.rows);
+      break;
+    case 'code':
+      h = codeHeight(pdf, b.lines);
+      break;
+    case 'directive':
+      if (b.name === 'kv' && view.kv[b.arg]) h = pdf.measureKeyValues(view.kv[b.arg]!, { keyWidth: 150 });
+      break;
+    default:
+      h = null;
+  }
+  pdf.setFont('body', 10);
+  return h;
+}
+
+/**
+ * Keep-with-next: a level-2 heading stays on one page with the measurable blocks of its
+ * section (a whole acceptance record or verification, when it fits on a page), and a
+ * paragraph introducing a command stays with the command.
+ */
+function keepWithNext(pdf: DossierPdf, blocks: Block[], i: number, _model: DossierModel, view: DossierView): void {
+  const b = blocks[i]!;
+  const limit = pageContentHeight(pdf);
+  if (b.kind === 'heading' && b.level === 2) {
+    let total = 34; // the heading itself
+    for (let j = i + 1; j < blocks.length; j++) {
+      const n = blocks[j]!;
+      if (n.kind === 'heading' || n.kind === 'pagebreak') break;
+      const h = blockHeight(pdf, n, view);
+      if (h === null) break;
+      if (total + h > limit) break;
+      total += h;
+    }
+    pdf.ensureSpace(total);
+    return;
+  }
+  if ((b.kind === 'paragraph' || b.kind === 'note') && blocks[i + 1]?.kind === 'code') {
+    const a = blockHeight(pdf, b, view);
+    const c = blockHeight(pdf, blocks[i + 1]!, view);
+    if (a !== null && c !== null && a + c <= limit) pdf.ensureSpace(a + c);
+  }
+}
+
 /** The verbatim text, paragraph by paragraph (so long texts flow), with marked clauses in bold. */
 function drawEulaText(pdf: DossierPdf, text: string, highlights: string[]): void {
   pdf.moveDown(4);
@@ -132,7 +232,10 @@ function drawEulaText(pdf: DossierPdf, text: string, highlights: string[]): void
   for (const para of text.replace(/\r\n?/g, '\n').split(/\n{2,}/)) {
     if (para.trim() === '') continue;
     const segments = splitHighlights(para, highlights);
-    pdf.ensureSpace(2 * 14);
+    // A one-line paragraph (a clause heading such as "3. Acceptable Use") keeps with the next lines.
+    pdf.setFont('body', 9.5);
+    const oneLine = !para.includes('\n') && doc.widthOfString(pdf.safeText(para)) < pdf.contentWidth;
+    pdf.ensureSpace((oneLine ? 4 : 2) * 14);
     segments.forEach((s, i) => {
       pdf.setFont(s.bold ? 'bold' : 'body', 9.5);
       const opts = { width: pdf.contentWidth, lineGap: 2, paragraphGap: 6, continued: i < segments.length - 1, underline: s.bold };

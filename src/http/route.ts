@@ -34,6 +34,11 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * A faster validator for the body, used instead of zod's parse of `body` (which stays the
+   * documented schema). It must accept exactly what `body` accepts and throw the same errors.
+   */
+  parseBody?: (value: unknown) => z.infer<B>;
   /** Header the route requires (documented and checked by the handler). */
   idempotent?: boolean;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
@@ -61,7 +66,7 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
         if (!req.is('application/json') && !req.is('application/*+json')) {
           throw new HttpError('unsupported_media_type', 415, 'Unsupported Media Type', 'Send the request body as JSON with Content-Type: application/json.');
         }
-        body = validate(spec.body, req.body, 'body');
+        body = spec.parseBody ? spec.parseBody(req.body) : validate(spec.body, req.body, 'body');
       }
       const out = await spec.handler({ params, query, body, principal, req });
       if (out.headers) res.set(out.headers);
@@ -163,7 +168,11 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
 
 function operationId(r: AnyRoute): string {
   const words = r.path.split('/').filter((s) => s && !s.startsWith(':') && s !== 'v1' && !s.startsWith('.'));
-  return r.method + words.map((w) => w.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^./, (c) => c.toUpperCase())).join('') + (r.path.includes(':') ? 'ById' : '');
+  const camel = (w: string) => w.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^./, (c) => c.toUpperCase());
+  // Name the path parameters ("BySlugAndVersion"): operation ids must be unique, and
+  // /eulas/:slug/versions and /eulas/:slug/versions/:version differ only in them.
+  const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => camel(m[1]!));
+  return r.method + words.map(camel).join('') + (params.length ? `By${params.join('And')}` : '');
 }
 
 function toJsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {

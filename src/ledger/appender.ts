@@ -1,7 +1,7 @@
 // The append path: in-process group commit. Callers enqueue items; one transaction per batch locks
 // the chain head, assigns contiguous sequence numbers, inserts all entries in one statement and the
 // items' working rows beside them, then commits. Nothing is acknowledged before its commit.
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { buf } from '../db/bytes.js';
 import type { Database } from '../db/schema.js';
 import { chainHash, type PreparedEvent } from './format.js';
@@ -105,9 +105,11 @@ export class LedgerAppender {
 }
 
 async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Promise<{ results: Position[][]; size: number }> {
-  // Lock first, then read, in separate statements (a CTE would read a snapshot from before the lock).
-  await sql`SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(trx);
-  const head = await trx.selectFrom('ledger_head').select(['seq', 'chain_hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+  // Lock and read the head in one statement: in READ COMMITTED, SELECT ... FOR UPDATE returns the
+  // row version it locked, i.e. the newest committed one after waiting for any other appender.
+  // (A CTE or subquery beside the lock would read the statement's older snapshot; none is used.)
+  const head = (await sql<{ seq: string; chain_hash: Uint8Array }>`SELECT seq, chain_hash FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(trx)).rows[0];
+  if (!head) throw new Error('ledger_head has no row');
 
   const ids = items.flatMap((it) => it.events.map((e) => e.id));
   const known = new Map<string, Position>();
@@ -156,15 +158,56 @@ async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Pro
 
   if (cols.seq.length > 0) {
     // Canonical JSON is valid UTF-8, so text -> convert_to is byte-exact; hex keeps bytea portable.
-    await sql`
+    const entries = sql`
       INSERT INTO ledger_entries (seq, event_id, event_type, canonical, leaf_hash, prev_hash, chain_hash)
       SELECT s, i, t, convert_to(c, 'UTF8'), decode(l, 'hex'), decode(p, 'hex'), decode(h, 'hex')
       FROM unnest(${cols.seq}::bigint[], ${cols.id}::uuid[], ${cols.type}::text[], ${cols.canonical}::text[],
-                  ${cols.leaf}::text[], ${cols.prev}::text[], ${cols.chain}::text[]) AS x(s, i, t, c, l, p, h)`.execute(trx);
-    await insertRows(trx, rows);
-    await trx.updateTable('ledger_head').set({ seq, chain_hash: prev }).where('id', '=', 1).execute();
+                  ${cols.leaf}::text[], ${cols.prev}::text[], ${cols.chain}::text[]) AS x(s, i, t, c, l, p, h)`.compile(trx);
+    const inserts = [entries, ...rowInserts(trx, rows)];
+    const headUpdate = trx.updateTable('ledger_head').set({ seq, chain_hash: prev }).where('id', '=', 1).compile();
+    const combined = combineStatements(inserts, headUpdate);
+    if (combined) {
+      // One round trip for every write of the batch (the batch transaction holds the head lock,
+      // so its length is what limits throughput). Data-modifying CTEs all run to completion in the
+      // one statement; constraint and foreign-key checks apply as they would statement by statement.
+      await trx.executeQuery(combined);
+    } else {
+      for (const q of inserts) await trx.executeQuery(q);
+      await trx.executeQuery(headUpdate);
+    }
   }
   return { results, size: seq };
+}
+
+/** Stay well below PostgreSQL's 65,535 bind parameters per statement. */
+const MAX_COMBINED_PARAMETERS = 30_000;
+
+/**
+ * `WITH w1 AS (insert 1), w2 AS (insert 2), ... <main>` with the parameters renumbered, or null
+ * when that cannot be done safely (then the caller runs the statements one by one).
+ */
+function combineStatements(ctes: CompiledQuery[], main: CompiledQuery): CompiledQuery | null {
+  const parameters: unknown[] = [];
+  const renumber = (q: CompiledQuery): string | null => {
+    // Kysely numbers each parameter once, in order ($1..$n); anything else is not ours to rewrite.
+    const seen: number[] = [];
+    const text = q.sql.replace(/\$(\d+)/g, (_, d: string) => {
+      seen.push(Number(d));
+      return `$${Number(d) + parameters.length}`;
+    });
+    if (seen.length !== q.parameters.length || seen.some((n, i) => n !== i + 1) || /\$\$|\bWITH\b/i.test(q.sql)) return null;
+    parameters.push(...q.parameters);
+    return text;
+  };
+  const parts: string[] = [];
+  for (const [i, q] of ctes.entries()) {
+    const text = renumber(q);
+    if (text === null) return null;
+    parts.push(`w${i} AS (${text})`);
+  }
+  const tail = renumber(main);
+  if (tail === null || parameters.length > MAX_COMBINED_PARAMETERS) return null;
+  return CompiledQuery.raw(`WITH ${parts.join(',\n')}\n${tail}`, parameters);
 }
 
 function pendingPosition(results: Position[][], id: string): Position {
@@ -172,15 +215,13 @@ function pendingPosition(results: Position[][], id: string): Position {
   throw new Error(`event ${id} was only partly appended before`);
 }
 
-/** Inserts rows grouped by table in first-seen order (so parents precede children), one statement per table. */
-async function insertRows(trx: Transaction<Database>, rows: WorkingRow[]): Promise<void> {
+/** Inserts of the rows grouped by table in first-seen order (so parents precede children), one statement per table. */
+function rowInserts(trx: Transaction<Database>, rows: WorkingRow[]): CompiledQuery[] {
   const byTable = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
     const list = byTable.get(r.table);
     if (list) list.push(r.values);
     else byTable.set(r.table, [r.values]);
   }
-  for (const [table, values] of byTable) {
-    await trx.insertInto(table as keyof Database).values(values as never).execute();
-  }
+  return [...byTable].map(([table, values]) => trx.insertInto(table as keyof Database).values(values as never).compile());
 }

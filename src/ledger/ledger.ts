@@ -119,7 +119,7 @@ export class Ledger {
         throw new LedgerError('checkpoint_inconsistent', `the ledger no longer matches the last signed checkpoint at size ${last.size}`);
       }
     }
-    for await (const e of this.repo.entries({ after: last?.size ?? 0, upTo: head.size })) {
+    for await (const e of this.repo.entries({ after: last?.size ?? 0, upTo: head.size, recordedAt: false })) {
       if (!v.push(e)) break;
     }
     const report = v.finish();
@@ -148,7 +148,7 @@ export class Ledger {
     const v = new LedgerVerifier({ trustedPublicKey: opts.trustedPublicKey ?? this.#key.publicKey, origin: this.origin });
     v.addCheckpoints(await this.repo.checkpoints());
     let n = 0;
-    for await (const e of this.repo.entries()) {
+    for await (const e of this.repo.entries({ recordedAt: false })) {
       if (!v.push(e)) break;
       if (opts.onProgress && ++n % 10_000 === 0) opts.onProgress(n, head.size);
     }

@@ -513,6 +513,41 @@ export class DossierPdf {
     return this;
   }
 
+  /** Lays out one key/value row: its texts and height (the same numbers keyValues draws with). */
+  private layoutKeyValueRow(row: KeyValueRow, keyWidth: number, valueWidth: number): { key: string; valueText: string; h: number } {
+    const doc = this.doc;
+    this.setFont('bold', 9);
+    const key = this.safeText(row.key);
+    const kh = doc.heightOfString(key, { width: keyWidth, lineGap: 1.5 });
+    let valueText: string;
+    let vh: number;
+    if (row.mono) {
+      const perLine = this.monoCharsPerLine(valueWidth);
+      valueText = this.chunkMono(this.safeText(row.value), perLine).join('\n');
+      vh = doc.heightOfString(valueText, { width: valueWidth + 1, lineGap: 1.5 });
+    } else {
+      this.setFont('body', 9.5);
+      valueText = this.safeText(row.value);
+      vh = doc.heightOfString(valueText, { width: valueWidth, lineGap: 1.5 });
+    }
+    return { key, valueText, h: Math.max(kh, vh) + 4 };
+  }
+
+  /**
+   * Height keyValues(rows, opts) will take when it starts at the top of a page (no page
+   * breaks), so callers can keep a block together with its heading.
+   */
+  measureKeyValues(rows: readonly KeyValueRow[], opts: { keyWidth?: number } = {}): number {
+    const keyWidth = opts.keyWidth ?? Math.round(this.contentWidth * 0.3);
+    const valueWidth = this.contentWidth - keyWidth - 10;
+    const font = this.currentFont;
+    const size = (this.doc as unknown as { _fontSize: number })._fontSize;
+    let h = 4;
+    for (const row of rows) h += this.layoutKeyValueRow(row, keyWidth, valueWidth).h;
+    this.setFont(font, size);
+    return h;
+  }
+
   /** Two-column key/value block; a row is never split across pages unless it is taller than a page. */
   keyValues(rows: readonly KeyValueRow[], opts: { keyWidth?: number } = {}): this {
     const keyWidth = opts.keyWidth ?? Math.round(this.contentWidth * 0.3);
@@ -520,21 +555,7 @@ export class DossierPdf {
     const valueWidth = this.contentWidth - keyWidth - gap;
     const doc = this.doc;
     for (const row of rows) {
-      this.setFont('bold', 9);
-      const key = this.safeText(row.key);
-      const kh = doc.heightOfString(key, { width: keyWidth, lineGap: 1.5 });
-      let valueText: string;
-      let vh: number;
-      if (row.mono) {
-        const perLine = this.monoCharsPerLine(valueWidth);
-        valueText = this.chunkMono(this.safeText(row.value), perLine).join('\n');
-        vh = doc.heightOfString(valueText, { width: valueWidth + 1, lineGap: 1.5 });
-      } else {
-        this.setFont('body', 9.5);
-        valueText = this.safeText(row.value);
-        vh = doc.heightOfString(valueText, { width: valueWidth, lineGap: 1.5 });
-      }
-      const h = Math.max(kh, vh) + 4;
+      const { key, valueText, h } = this.layoutKeyValueRow(row, keyWidth, valueWidth);
       if (h <= this.usableHeight) {
         this.ensureSpace(h);
         const y = doc.y;

@@ -141,6 +141,11 @@ export function mod64(hi: number, lo: number, d: number): number {
 
 function decideCore(key: Uint8Array | KeyObject, digest: Uint8Array, label: number, k: number, t: SplitThreshold): Decision {
   MESSAGE.set(digest, DIGEST_OFFSET);
+  return decideMessageCore(key, label, k, t);
+}
+
+/** The decision for the digest already in MESSAGE. */
+function decideMessageCore(key: Uint8Array | KeyObject, label: number, k: number, t: SplitThreshold): Decision {
   const h = createHmac('sha256', key).update(MESSAGE).digest();
   const hi = h.readUInt32BE(0);
   const marked = t.all || hi < t.hi || (hi === t.hi && h.readUInt32BE(4) < t.lo);
@@ -182,6 +187,17 @@ export class WatermarkDecider {
     checkDigest(inputDigest);
     checkLabel(label, numClasses);
     return decideCore(this.#key, inputDigest, label, numClasses, this.#threshold);
+  }
+
+  /**
+   * decide() for a digest in its text form (64 lowercase hex, checked), decoded straight into the
+   * MACed message: no Buffer per call. Same result as decide(parseDigestHex(hex), label, numClasses).
+   */
+  decideHex(inputDigestHex: string, label: number, numClasses: number): Decision {
+    if (typeof inputDigestHex !== 'string' || !HEX64.test(inputDigestHex)) throw new WatermarkError('invalid_digest', 'digest must be 64 lowercase hex characters');
+    checkLabel(label, numClasses);
+    MESSAGE.write(inputDigestHex, DIGEST_OFFSET, DIGEST_BYTES, 'hex');
+    return decideMessageCore(this.#key, label, numClasses, this.#threshold);
   }
 }
 

@@ -1,21 +1,22 @@
 import { z } from 'zod';
-import type { DecisionService } from '../../detection/decisions.js';
+import { decideResponseJson, type DecisionService } from '../../detection/decisions.js';
 import type { VerificationService } from '../../detection/verifications.js';
-import { DecideBody, PlanBody, VerificationBody } from '../../detection/schemas.js';
+import { DecideBody, parseDecideBody, parsePlanBody, parseVerificationBody, PlanBody, VerificationBody } from '../../detection/schemas.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 import { Subject, Uuid } from '../schemas/common.js';
 
 export function detectionRoutes(decisions: DecisionService, verifications: VerificationService): AnyRoute[] {
   return [
     defineRoute({
-      method: 'post', path: '/v1/watermark/decide', tag: 'Detection', access: ['gateway'], body: DecideBody,
+      method: 'post', path: '/v1/watermark/decide', tag: 'Detection', access: ['gateway'], body: DecideBody, parseBody: parseDecideBody,
       summary: 'Watermark decisions for a batch of answers (the gateway\'s hot path)',
       description: 'For each item: whether the answer is watermarked for this subject and which label to serve (docs/watermark-spec.md). With `probs`, a watermarked answer swaps the probabilities of the true and the watermark label. Subjects without a key or without a standing acceptance get a per-item status and their true label.',
       responses: { 200: { description: 'One result per item, in order' } },
-      handler: async ({ body }) => ({ body: { results: await decisions.decide(body.items, body.slug) } }),
+      // Serialised from templates (same bytes as JSON.stringify): the hot path's response.
+      handler: async ({ body }) => ({ raw: { contentType: 'application/json; charset=utf-8', data: Buffer.from(decideResponseJson(await decisions.decide(body.items, body.slug)), 'utf8') } }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/verification-plans', tag: 'Detection', access: ['investigator'], body: PlanBody,
+      method: 'post', path: '/v1/verification-plans', tag: 'Detection', access: ['investigator'], body: PlanBody, parseBody: parsePlanBody,
       summary: 'Pre-register a verification: commit the candidate samples before any suspect label is known',
       responses: { 201: { description: 'Plan recorded (a `verification.planned` ledger event)' }, 422: { description: 'Unknown subjects or k = 2' } },
       handler: async ({ body, principal }) => ({ status: 201, body: await verifications.plan(body, principal!) }),
@@ -27,7 +28,7 @@ export function detectionRoutes(decisions: DecisionService, verifications: Verif
       handler: async ({ params }) => ({ body: await verifications.getPlan(params.id) }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/verifications', tag: 'Detection', access: ['investigator'], body: VerificationBody,
+      method: 'post', path: '/v1/verifications', tag: 'Detection', access: ['investigator'], body: VerificationBody, parseBody: parseVerificationBody,
       summary: 'Test a suspect model against subjects\' watermarks and record the outcome',
       description: 'Either `subjects` + `samples`, or `plan_id` + `suspect_labels` (pre-registered). Per subject: marked samples n, matches m, exact p = P[Binomial(n, 1/(k-1)) >= m], Bonferroni-corrected for subjects screened, decided at alpha (default 1e-9). Each outcome is a `verification.recorded` ledger event. k = 2 is refused.',
       responses: { 201: { description: 'Outcomes recorded' }, 422: { description: 'Unknown subjects, too few marked samples (the problem says how many are needed), k = 2, or a mismatch with the plan' } },
