@@ -2,7 +2,7 @@
 // Runs the compiled test suite. Migrates one template database first (a real PostgreSQL database
 // when DATABASE_URL is set, else an embedded data directory) that each test file clones.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -43,7 +43,9 @@ if (url) {
 const args = ['--test', '--test-concurrency=2', '--test-timeout=300000'];
 if (process.env.TEST_REPORTER) args.push(`--test-reporter=${process.env.TEST_REPORTER}`);
 const files = process.argv.slice(2);
-args.push(...(files.length ? files : ['dist/test/']));
+// Only *.test.js: node would also run every other .js file under a directory named "test".
+const all = readdirSync('dist/test').filter((f) => f.endsWith('.test.js')).sort().map((f) => `dist/test/${f}`);
+args.push(...(files.length ? files : all));
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 await cleanup();
 process.exit(r.status ?? 1);
