@@ -3,6 +3,8 @@
 //  (b) chained appends through the real append path (Ledger.append: group commit),
 // both at 64 concurrent writers over the same pool size; then Ledger.verify() over >= 200,000
 // entries (throughput and peak memory). Makes its own database and drops it.
+// Knobs: BENCH_SECONDS (5), BENCH_VERIFY_ENTRIES (200000), BENCH_CHECKPOINT_EVERY (service default).
+// Run alone: node --expose-gc dist/bench/ledger.js (or `npm run bench -- ledger`).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os, { tmpdir } from 'node:os';
@@ -34,6 +36,7 @@ function benchEvent(i: number): PreparedEvent {
 interface RunResult {
   ops: number;
   seconds: number;
+  cpuSeconds: number; // this process's CPU time (user + system) during the run
   latencies: number[]; // ms, sorted
 }
 
@@ -50,12 +53,14 @@ async function closedLoop(seconds: number, op: (i: number) => Promise<void>): Pr
   const warm = performance.now() + 1000;
   await Promise.all(Array.from({ length: WRITERS }, () => loop(warm, null)));
   const latencies: number[] = [];
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   await Promise.all(Array.from({ length: WRITERS }, () => loop(until, latencies)));
   const elapsed = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
   latencies.sort((a, b) => a - b);
-  return { ops: latencies.length, seconds: elapsed, latencies };
+  return { ops: latencies.length, seconds: elapsed, latencies, cpuSeconds: (c.user + c.system) / 1e6 };
 }
 
 export async function benchLedger(): Promise<void> {
@@ -70,6 +75,7 @@ export async function benchLedger(): Promise<void> {
       dbRole: 'assentmark_service',
       signingKeyFile,
       checkpointIntervalMs: 0,
+      ...(process.env.BENCH_CHECKPOINT_EVERY !== undefined ? { checkpointEvery: Number(process.env.BENCH_CHECKPOINT_EVERY) } : {}),
     };
     const ctx = await openContext(config, { timers: false }); // migrates as owner, runs as the service role
     const sample = benchEvent(0);
@@ -101,6 +107,8 @@ export async function benchLedger(): Promise<void> {
     report('ledger.append.throughput', tB, 'events/s', { baseline: tA, ratio: tB / tA, target: 'ratio>=3' });
     report('ledger.append.p50', percentile(chained.latencies, 50), 'ms', { baseline: percentile(base.latencies, 50) });
     report('ledger.append.p99', percentile(chained.latencies, 99), 'ms', { baseline: percentile(base.latencies, 99), target: '<=25' });
+    report('ledger.baseline_insert.client_cpu_per_row', (base.cpuSeconds / base.ops) * 1e6, 'us');
+    report('ledger.append.client_cpu_per_event', (chained.cpuSeconds / chained.ops) * 1e6, 'us');
     console.log(`# load average ${load()}`);
 
     // Verify: fill to >= VERIFY_ENTRIES with correctly chained entries (hashes computed here,
@@ -151,14 +159,21 @@ export async function benchLedger(): Promise<void> {
         if (m.rss > maxRss) maxRss = m.rss;
         if (m.heapUsed > maxHeap) maxHeap = m.heapUsed;
       }, 10);
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const r = await ctx.ledger.verify();
       const secs = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(c0);
       clearInterval(sampler);
       if (!r.ok) throw new Error(`verify failed: ${JSON.stringify(r.fault)}`);
       report('ledger.verify.entries', r.size, 'entries', { target: '>=200000' });
       report('ledger.verify.throughput', r.size / secs, 'entries/s', { target: '>=150000' });
       report('ledger.verify.seconds', secs, 's');
+      // What one core of this process spends per entry (reading rows + verifying), independent of
+      // how busy the machine is: entries per CPU-second is the ceiling with a core to itself.
+      const cpuSecs = (cpu.user + cpu.system) / 1e6;
+      report('ledger.verify.client_cpu_per_entry', (cpuSecs / r.size) * 1e6, 'us');
+      report('ledger.verify.entries_per_cpu_second', r.size / cpuSecs, 'entries/s');
       report('ledger.verify.rss_delta_peak', (maxRss - m0.rss) / 2 ** 20, 'MiB');
       report('ledger.verify.heap_used_peak', maxHeap / 2 ** 20, 'MiB', { baseline: m0.heapUsed / 2 ** 20 });
       console.log(`# load average ${load()}`);
