@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   ASSENTMARK_DB_ROLE: z.string().default('assentmark_service'),
   ASSENTMARK_CHECKPOINT_EVERY: intFrom(1000),
   ASSENTMARK_CHECKPOINT_INTERVAL_MS: intFrom(60_000),
+  ASSENTMARK_FULL_VERIFY_INTERVAL_MS: intFrom(3_600_000),
   ASSENTMARK_WATERMARK_RATE: z.coerce.number().gt(0).max(1).default(0.005),
   ASSENTMARK_BODY_LIMIT: z.string().default('2mb'),
   ASSENTMARK_LARGE_BODY_LIMIT: z.string().default('128mb'),
@@ -39,6 +40,7 @@ export interface Config {
   dbRole: string | undefined;
   checkpointEvery: number;
   checkpointIntervalMs: number;
+  fullVerifyIntervalMs: number;
   watermarkRate: number;
   bodyLimit: string;
   largeBodyLimit: string;
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbRole: e.DATABASE_URL && e.ASSENTMARK_DB_ROLE ? e.ASSENTMARK_DB_ROLE : undefined,
     checkpointEvery: e.ASSENTMARK_CHECKPOINT_EVERY,
     checkpointIntervalMs: e.ASSENTMARK_CHECKPOINT_INTERVAL_MS,
+    fullVerifyIntervalMs: e.ASSENTMARK_FULL_VERIFY_INTERVAL_MS,
     watermarkRate: e.ASSENTMARK_WATERMARK_RATE,
     bodyLimit: e.ASSENTMARK_BODY_LIMIT,
     largeBodyLimit: e.ASSENTMARK_LARGE_BODY_LIMIT,

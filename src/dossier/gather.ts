@@ -67,7 +67,7 @@ export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas:
   // A fresh checkpoint covers every cited entry; the full verifier runs at issue time.
   const cp = await ledger.checkpoint();
   if (!cp) throw new Error('the ledger is empty');
-  const report = await ledger.verify();
+  const report = await ledger.verifyIncrementally();
   const entries = await ledger.repo.entriesBySeq(citedSeqs);
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   const from = citedSeqs[0]!;
@@ -136,7 +136,7 @@ export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas:
       timestamp: (JSON.parse(cp.body.toString('utf8')) as { timestamp: string }).timestamp,
       bodyBase64: cp.body.toString('base64'), signatureBase64: cp.signature.toString('base64'),
     },
-    ledgerVerification: { ok: report.ok, size: report.size, checkpointsVerified: report.checkpointsVerified, headHash: report.headHash, fault: report.fault ? `entry ${report.fault.seq}: ${report.fault.reason}` : null, checkedAt: new Date().toISOString() },
+    ledgerVerification: { ok: report.ok, size: report.size, checkpointsVerified: report.checkpointsVerified, headHash: report.headHash, fault: report.fault ? `entry ${report.fault.seq}: ${report.fault.reason}` : null, checkedAt: new Date().toISOString(), fullAt: report.fullAt.toISOString(), fullSize: report.fullSize, incrementalFrom: report.incrementalFrom },
     certification: { certifierName: i.certifierName, certifierTitle: i.certifierTitle },
     exhibits: attachments.map((a) => ({ name: a.name, description: a.description, mimeType: a.mimeType, relationship: a.relationship, sha256: sha256Hex(Buffer.from(a.dataBase64, 'base64')) })),
     attachments,

@@ -90,7 +90,18 @@ export interface DossierModel {
   verifications: DossierVerification[];
   cited: CitedEntry[];
   checkpoint: { size: number; chainHash: string; keyId: string; timestamp: string; bodyBase64: string; signatureBase64: string };
-  ledgerVerification: { ok: boolean; size: number; checkpointsVerified: number; headHash: string | null; fault: string | null; checkedAt: string };
+  ledgerVerification: {
+    ok: boolean;
+    size: number;
+    checkpointsVerified: number;
+    headHash: string | null;
+    fault: string | null;
+    checkedAt: string;
+    /** The last full verification (every entry from genesis) and what was checked after it, at issue. */
+    fullAt: string;
+    fullSize: number;
+    incrementalFrom: number | null;
+  };
   certification: { certifierName: string; certifierTitle: string };
   exhibits: DossierExhibit[];
   /** Attachments: name -> bytes (base64), in exhibit order. */

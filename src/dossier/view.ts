@@ -159,7 +159,7 @@ export function buildView(m: DossierModel): DossierView {
     keys: m.keys,
     verifications: m.verifications.map((v, i) => ({ ...v, index: i + 1, suspectName: str((v.outcome as any).suspect?.name) })),
     checkpoint: { ...m.checkpoint, timestamp: formatTime(m.checkpoint.timestamp) },
-    ledgerVerification: { ...m.ledgerVerification, result: m.ledgerVerification.ok ? 'intact: every entry and checkpoint verified' : `FAULT: ${m.ledgerVerification.fault ?? 'unknown'}`, checkedAt: formatTime(m.ledgerVerification.checkedAt), headHash: m.ledgerVerification.headHash ?? '(none)' },
+    ledgerVerification: { ...m.ledgerVerification, scope: m.ledgerVerification.incrementalFrom === null ? `every entry from genesis to ${m.ledgerVerification.size}, at issue` : `every entry from genesis to ${m.ledgerVerification.fullSize} at ${formatTime(m.ledgerVerification.fullAt)}; entries ${m.ledgerVerification.incrementalFrom} to ${m.ledgerVerification.size} and their checkpoints from that verified point, at issue`, result: m.ledgerVerification.ok ? 'intact: every entry and checkpoint verified' : `FAULT: ${m.ledgerVerification.fault ?? 'unknown'}`, checkedAt: formatTime(m.ledgerVerification.checkedAt), headHash: m.ledgerVerification.headHash ?? '(none)' },
     attachments: [],
     kv,
   };

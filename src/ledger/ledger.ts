@@ -9,6 +9,14 @@ import { LedgerRepository, type StoredCheckpoint } from './repository.js';
 import { LedgerVerifier, type VerifyReport } from './verifier.js';
 import { LedgerError } from './errors.js';
 
+export interface IncrementalVerification extends VerifyReport {
+  /** When the last full verification ran, and how many entries it covered. */
+  fullAt: Date;
+  fullSize: number;
+  /** First entry checked incrementally after it, or null when this call was itself the full run. */
+  incrementalFrom: number | null;
+}
+
 export interface LedgerOptions {
   origin: string;
   signingKey: SigningKey;
@@ -31,6 +39,9 @@ export class Ledger {
   #lastCheckpointSize = 0;
   #checkpointing: Promise<StoredCheckpoint | undefined> | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #verifyTimer: NodeJS.Timeout | null = null;
+  /** The prefix of the ledger this process has verified: where incremental verification resumes. */
+  #verified: { size: number; chainHash: Buffer; fullAt: Date; fullSize: number } | null = null;
 
   constructor(db: Kysely<Database>, opts: LedgerOptions) {
     this.#db = db;
@@ -142,21 +153,69 @@ export class Ledger {
     this.checkpoint().catch((err) => this.#onError(err, 'checkpoint'));
   }
 
-  /** Streams the whole ledger through the verifier. */
-  async verify(opts: { trustedPublicKey?: Uint8Array; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+  /** Streams the whole ledger through the verifier; an intact result becomes the verified prefix. */
+  async verify(opts: { trustedPublicKey?: Uint8Array; onProgress?: (done: number, total: number) => void; pageSize?: number } = {}): Promise<VerifyReport> {
     const head = await this.repo.head();
     const v = new LedgerVerifier({ trustedPublicKey: opts.trustedPublicKey ?? this.#key.publicKey, origin: this.origin });
     v.addCheckpoints(await this.repo.checkpoints());
     let n = 0;
-    for await (const e of this.repo.entries({ recordedAt: false })) {
+    const at = new Date();
+    for await (const e of this.repo.entries({ recordedAt: false, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) })) {
       if (!v.push(e)) break;
       if (opts.onProgress && ++n % 10_000 === 0) opts.onProgress(n, head.size);
     }
-    return v.finish();
+    const report = v.finish();
+    if (report.ok && report.headHash && !opts.trustedPublicKey) {
+      this.#verified = { size: report.size, chainHash: Buffer.from(report.headHash, 'hex'), fullAt: at, fullSize: report.size };
+    }
+    return report;
+  }
+
+  /**
+   * The verifier's result for a document issued now, without re-reading the whole ledger each time:
+   * the last full verification (run now if this process has none), plus every entry and checkpoint
+   * since, checked from that verified point. A background full verification runs on a timer.
+   */
+  async verifyIncrementally(): Promise<IncrementalVerification> {
+    const prev = this.#verified;
+    if (!prev) {
+      const r = await this.verify({ pageSize: 1000 });
+      return { ...r, fullAt: this.#verified?.fullAt ?? new Date(), fullSize: r.size, incrementalFrom: null };
+    }
+    const fail = (seq: number, reason: string): IncrementalVerification => ({
+      ok: false, origin: this.origin, size: prev.size, headHash: null, checkpointsVerified: 0, latestCheckpointSize: null,
+      fault: { seq, code: 'chain_hash_mismatch', reason }, fullAt: prev.fullAt, fullSize: prev.fullSize, incrementalFrom: prev.size + 1,
+    });
+    // The verified prefix must still end where it did: any rewrite below it changes this hash.
+    const end = await this.repo.entry(prev.size);
+    if (!end || !end.chainHash.equals(prev.chainHash)) return fail(prev.size, `entry ${prev.size} no longer carries the chain hash verified at ${prev.fullAt.toISOString()}: the ledger was altered`);
+    const v = new LedgerVerifier({ resumeFrom: { size: prev.size, chainHash: prev.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]) } });
+    v.addCheckpoints((await this.repo.checkpoints()).filter((c) => c.size > prev.size));
+    for await (const e of this.repo.entries({ after: prev.size, recordedAt: false, pageSize: 1000 })) if (!v.push(e)) break;
+    const r = v.finish();
+    if (r.ok && r.headHash) this.#verified = { ...prev, size: r.size, chainHash: Buffer.from(r.headHash, 'hex') };
+    return { ...r, fullAt: prev.fullAt, fullSize: prev.fullSize, incrementalFrom: prev.size + 1 };
+  }
+
+  /** Full verification now and then in the background; a failure is logged as an error. */
+  startBackgroundVerification(intervalMs: number): void {
+    if (intervalMs <= 0 || this.#verifyTimer) return;
+    const run = () => {
+      this.verify({ pageSize: 1000 }).then(
+        (r) => {
+          if (!r.ok) this.#onError(new Error(`ledger verification failed at entry ${r.fault?.seq}: ${r.fault?.reason}`), 'background ledger verification');
+        },
+        (e: unknown) => this.#onError(e, 'background ledger verification'),
+      );
+    };
+    setTimeout(run, 1000).unref();
+    this.#verifyTimer = setInterval(run, intervalMs);
+    this.#verifyTimer.unref();
   }
 
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     await this.appender.drained();
     if (this.#checkpointing) await this.#checkpointing.catch(() => undefined);
   }

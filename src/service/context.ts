@@ -49,6 +49,7 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
   });
   try {
     await ledger.init();
+    if (opts.timers !== false) ledger.startBackgroundVerification(config.fullVerifyIntervalMs);
   } catch (e) {
     await ledger.close();
     await handle.close();
