@@ -13,7 +13,8 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/config.js';
 import { SigningKey } from '../src/crypto/ed25519.js';
 import { writeSecretFile } from '../src/keys/files.js';
-import { chainHash, prepareEvent, type PreparedEvent } from '../src/ledger/format.js';
+import { prepareEvent, type PreparedEvent } from '../src/ledger/format.js';
+import { EntryColumns, INSERT_ENTRIES_SQL } from '../src/ledger/entry-columns.js';
 import { openContext } from '../src/service/context.js';
 import { freshDatabase, percentile, report } from './common.js';
 
@@ -123,26 +124,12 @@ export async function benchLedger(): Promise<void> {
       const CHUNK = 5000;
       while (seq < VERIFY_ENTRIES) {
         const n = Math.min(CHUNK, VERIFY_ENTRIES - seq);
-        const cols = { seq: [] as number[], id: [] as string[], type: [] as string[], canonical: [] as string[], leaf: [] as string[], prev: [] as string[], chain: [] as string[] };
+        const cols = new EntryColumns();
         for (let k = 0; k < n; k++) {
           seq++;
-          const e = benchEvent(2_000_000 + seq);
-          const c = chainHash(seq, prev, e.leafHash);
-          cols.seq.push(seq);
-          cols.id.push(e.id);
-          cols.type.push(e.type);
-          cols.canonical.push(e.canonical.toString('utf8'));
-          cols.leaf.push(e.leafHash.toString('hex'));
-          cols.prev.push(prev.toString('hex'));
-          cols.chain.push(c.toString('hex'));
-          prev = c;
+          prev = cols.add(seq, prev, benchEvent(2_000_000 + seq));
         }
-        await ownerPool.query(
-          `INSERT INTO ledger_entries (seq, event_id, event_type, canonical, leaf_hash, prev_hash, chain_hash)
-           SELECT s, i, t, convert_to(c, 'UTF8'), decode(l, 'hex'), decode(p, 'hex'), decode(h, 'hex')
-           FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(s, i, t, c, l, p, h)`,
-          [cols.seq, cols.id, cols.type, cols.canonical, cols.leaf, cols.prev, cols.chain],
-        );
+        await ownerPool.query(INSERT_ENTRIES_SQL, cols.parameters());
       }
       await ownerPool.query('UPDATE ledger_head SET seq = $1, chain_hash = $2 WHERE id = 1', [seq, prev]);
       await ownerPool.query('VACUUM ANALYZE ledger_entries');

@@ -4,7 +4,8 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { buf } from '../db/bytes.js';
 import type { Database } from '../db/schema.js';
-import { chainHash, type PreparedEvent } from './format.js';
+import type { PreparedEvent } from './format.js';
+import { EntryColumns, INSERT_ENTRIES_SQL } from './entry-columns.js';
 
 export interface Position {
   seq: number;
@@ -124,7 +125,7 @@ async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Pro
 
   let seq = Number(head.seq);
   let prev: Buffer = buf(head.chain_hash);
-  const cols = { seq: [] as number[], id: [] as string[], type: [] as string[], canonical: [] as string[], leaf: [] as string[], prev: [] as string[], chain: [] as string[] };
+  const cols = new EntryColumns();
   const rows: WorkingRow[] = [];
   const seenInBatch = new Set<string>();
   const results: Position[][] = [];
@@ -140,14 +141,7 @@ async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Pro
     const positions: Position[] = [];
     for (const e of item.events) {
       seq += 1;
-      const chain = chainHash(seq, prev, e.leafHash);
-      cols.seq.push(seq);
-      cols.id.push(e.id);
-      cols.type.push(e.type);
-      cols.canonical.push(e.canonical.toString('utf8'));
-      cols.leaf.push(e.leafHash.toString('hex'));
-      cols.prev.push(prev.toString('hex'));
-      cols.chain.push(chain.toString('hex'));
+      const chain = cols.add(seq, prev, e);
       positions.push({ seq, eventId: e.id, leafHash: e.leafHash, chainHash: chain, fresh: true });
       seenInBatch.add(e.id);
       prev = chain;
@@ -156,13 +150,8 @@ async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Pro
     results.push(positions);
   }
 
-  if (cols.seq.length > 0) {
-    // Canonical JSON is valid UTF-8, so text -> convert_to is byte-exact; hex keeps bytea portable.
-    const entries = sql`
-      INSERT INTO ledger_entries (seq, event_id, event_type, canonical, leaf_hash, prev_hash, chain_hash)
-      SELECT s, i, t, convert_to(c, 'UTF8'), decode(l, 'hex'), decode(p, 'hex'), decode(h, 'hex')
-      FROM unnest(${cols.seq}::bigint[], ${cols.id}::uuid[], ${cols.type}::text[], ${cols.canonical}::text[],
-                  ${cols.leaf}::text[], ${cols.prev}::text[], ${cols.chain}::text[]) AS x(s, i, t, c, l, p, h)`.compile(trx);
+  if (cols.length > 0) {
+    const entries = CompiledQuery.raw(INSERT_ENTRIES_SQL, cols.parameters());
     const inserts = [entries, ...rowInserts(trx, rows)];
     const headUpdate = trx.updateTable('ledger_head').set({ seq, chain_hash: prev }).where('id', '=', 1).compile();
     const combined = combineStatements(inserts, headUpdate);
