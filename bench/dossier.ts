@@ -18,7 +18,7 @@ import autocannon from 'autocannon';
 import { sha256Hex } from '../src/crypto/hash.js';
 import type { Role } from '../src/db/schema.js';
 import { gatherDossier } from '../src/dossier/gather.js';
-import { loadPdfIdentity } from '../src/dossier/identity.js';
+import { loadPdfIdentity } from '../src/keys/pdf-identity.js';
 import { RenderPool } from '../src/dossier/render-pool.js';
 import { buildEvidence, fetchHttp } from '../test/helpers/evidence.js';
 import { freshDatabase, percentile, report, startService, type BenchService } from './common.js';

@@ -15,7 +15,7 @@ import { SigningKey } from '../src/crypto/ed25519.js';
 import { writeSecretFile } from '../src/keys/files.js';
 import { prepareEvent, type PreparedEvent } from '../src/ledger/format.js';
 import { EntryColumns, INSERT_ENTRIES_SQL } from '../src/ledger/entry-columns.js';
-import { openContext } from '../src/service/context.js';
+import { openContext } from '../src/app/context.js';
 import { freshDatabase, percentile, report } from './common.js';
 
 const WRITERS = 64;

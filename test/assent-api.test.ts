@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { verifyReceipt, type Receipt } from '../src/assent/receipt.js';
 import { buf } from '../src/db/bytes.js';
-import { WatermarkKeyRepository } from '../src/wmkeys/store.js';
+import { WatermarkKeyRepository } from '../src/watermark-keys/keys.js';
 import { acceptanceBody, createTestApp, eulaText, sha256OfText, withdrawalBody, type TestApp } from './helpers/app.js';
 
 type Json = Record<string, any>;

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { buf } from '../src/db/bytes.js';
-import { planDigest } from '../src/detection/verifications.js';
+import { planDigest } from '../src/verification/service.js';
 import { decide, rateToThreshold, swapProbabilities } from '../src/watermark/decide.js';
 import { samplesDigest, type VerifySample } from '../src/watermark/verify.js';
-import { loadKek } from '../src/wmkeys/kek.js';
-import { WatermarkKeyRepository } from '../src/wmkeys/store.js';
+import { loadKek } from '../src/watermark-keys/kek.js';
+import { WatermarkKeyRepository } from '../src/watermark-keys/keys.js';
 import { createTestApp, problemOf, withdrawalBody, type TestApp } from './helpers/app.js';
 
 type Json = Record<string, any>;

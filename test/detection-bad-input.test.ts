@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Role } from '../src/db/schema.js';
-import { DecideBody, fastParsePlanBody, fastParseVerificationBody, isValidDecideBody, MAX_DECIDE_ITEMS, PlanBody, VerificationBody } from '../src/detection/schemas.js';
+import { DecideBody, fastParsePlanBody, fastParseVerificationBody, isValidDecideBody, MAX_DECIDE_ITEMS, PlanBody, VerificationBody } from '../src/verification/schemas.js';
 import { validate, ValidationError } from '../src/http/problem.js';
 import { decide, rateToThreshold, WatermarkDecider, WatermarkError } from '../src/watermark/decide.js';
 import { createTestApp, problemOf, type TestApp } from './helpers/app.js';

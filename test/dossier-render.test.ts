@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gatherDossier } from '../src/dossier/gather.js';
-import { loadPdfIdentity } from '../src/dossier/identity.js';
+import { loadPdfIdentity } from '../src/keys/pdf-identity.js';
 import type { DossierModel } from '../src/dossier/model.js';
 import { RenderPool } from '../src/dossier/render-pool.js';
 import { renderDossier } from '../src/dossier/render.js';

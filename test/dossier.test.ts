@@ -17,7 +17,7 @@ import request from 'supertest';
 import { buf } from '../src/db/bytes.js';
 import { buildApp, type BuiltApp } from '../src/server/build-app.js';
 import { extractAttachments } from '../src/pdf/verify.js';
-import { WatermarkKeyRepository } from '../src/wmkeys/store.js';
+import { WatermarkKeyRepository } from '../src/watermark-keys/keys.js';
 import { createTestApp, problemOf, type TestApp } from './helpers/app.js';
 import { buildEvidence, HIGHLIGHT_TRAINING, HIGHLIGHT_WATERMARK, supertestHttp, type Evidence } from './helpers/evidence.js';
 

@@ -12,7 +12,7 @@ import { LedgerError } from '../src/ledger/errors.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { loadSigningKey } from '../src/keys/signing-key.js';
 import type { Config } from '../src/config/config.js';
-import type { ServiceContext } from '../src/service/context.js';
+import type { ServiceContext } from '../src/app/context.js';
 import { createTestDb, isRealPostgres } from './helpers/context.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
 

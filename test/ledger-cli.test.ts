@@ -8,7 +8,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { SigningKey } from '../src/crypto/ed25519.js';
 import type { VerifyReport } from '../src/ledger/verifier.js';
-import type { ServiceContext } from '../src/service/context.js';
+import type { ServiceContext } from '../src/app/context.js';
 import { packageRoot } from '../src/util/paths.js';
 import { createTestDb, isRealPostgres, type TestDb } from './helpers/context.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { buf } from '../src/db/bytes.js';
 import { chainHash, leafHash, prepareEvent } from '../src/ledger/format.js';
 import type { VerifyFaultCode, VerifyReport } from '../src/ledger/verifier.js';
-import type { ServiceContext } from '../src/service/context.js';
+import type { ServiceContext } from '../src/app/context.js';
 import { createTestDb, isRealPostgres, type TestDb } from './helpers/context.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
 

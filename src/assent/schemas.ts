@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoTime, Sha256Hex, Slug, Subject, Text, VersionString } from '../http/schemas/common.js';
+import { IsoTime, Sha256Hex, Slug, Subject, Text, VersionString } from '../validation/fields.js';
 
 export const ClientAuth = z.strictObject({
   method: z.string().regex(/^[a-z0-9_.:-]{1,64}$/, 'must be 1-64 characters: lowercase letters, digits, "_", ".", ":" or "-" (e.g. "password", "oauth:google", "sso:saml")'),

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/config.js';
-import { openContext, type ServiceContext } from '../service/context.js';
+import { openContext, type ServiceContext } from '../app/context.js';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {

@@ -5,20 +5,20 @@ import { mountRoutes, openApiDocument, type AnyRoute } from '../http/route.js';
 import { docsRouter } from '../http/docs.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
 import { assentRoutes } from '../http/routes/assent.js';
-import type { ServiceContext } from '../service/context.js';
+import type { ServiceContext } from '../app/context.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { EulaService } from '../eula/service.js';
 import { AssentService } from '../assent/service.js';
-import { loadKek } from '../wmkeys/kek.js';
+import { loadKek } from '../watermark-keys/kek.js';
 import { rateToThreshold } from '../watermark/decide.js';
-import { SubjectKeyCache } from '../detection/key-cache.js';
-import { DecisionService } from '../detection/decisions.js';
-import { VerificationService } from '../detection/verifications.js';
+import { SubjectKeyCache } from '../gateway/key-cache.js';
+import { DecisionService } from '../gateway/decisions.js';
+import { VerificationService } from '../verification/service.js';
 import { detectionRoutes } from '../http/routes/detection.js';
 import { dossierRoutes } from '../http/routes/dossiers.js';
 import { DossierService } from '../dossier/service.js';
 import { RenderPool } from '../dossier/render-pool.js';
-import { loadPdfIdentity } from '../dossier/identity.js';
+import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
 
 export interface Services {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { writeSecretFile } from '../keys/files.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../log/logger.js';
-import { openContext } from '../service/context.js';
+import { openContext } from '../app/context.js';
 import { buildApp } from './build-app.js';
 
 export interface Running {

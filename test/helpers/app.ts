@@ -20,8 +20,8 @@ import { sha256Hex } from '../../src/crypto/hash.js';
 import type { Role } from '../../src/db/schema.js';
 import { writeSecretFile } from '../../src/keys/files.js';
 import { buildApp, type BuiltApp } from '../../src/server/build-app.js';
-import type { ServiceContext } from '../../src/service/context.js';
-import { generateMasterKeyText, loadKek, type KeyEncryptionKey } from '../../src/wmkeys/kek.js';
+import type { ServiceContext } from '../../src/app/context.js';
+import { generateMasterKeyText, loadKek, type KeyEncryptionKey } from '../../src/watermark-keys/kek.js';
 import { createTestDb, isRealPostgres, type TestDb } from './context.js';
 
 export { isRealPostgres };

@@ -3,7 +3,7 @@
 // with 32 concurrent callers, and prints one JSON line: {"acked":N,"seqs":[...]}.
 //   node dist/test/helpers/append-worker.js K [CONCURRENCY]
 import { loadConfig } from '../../src/config/config.js';
-import { openContext } from '../../src/service/context.js';
+import { openContext } from '../../src/app/context.js';
 import { eulaEvent } from './ledger-fixtures.js';
 
 const total = Number(process.argv[2] ?? process.env.ASSENTMARK_WORKER_APPENDS ?? 500);

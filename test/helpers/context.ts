@@ -9,8 +9,8 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { SigningKey } from '../../src/crypto/ed25519.js';
 import { writeSecretFile } from '../../src/keys/files.js';
-import { openContext, type ServiceContext } from '../../src/service/context.js';
-import { generateMasterKeyText } from '../../src/wmkeys/kek.js';
+import { openContext, type ServiceContext } from '../../src/app/context.js';
+import { generateMasterKeyText } from '../../src/watermark-keys/kek.js';
 import { generateSigningIdentity, saveSigningIdentity } from '../../src/pdf/certificate.js';
 
 export const isRealPostgres = !!process.env.DATABASE_URL;

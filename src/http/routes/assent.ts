@@ -6,7 +6,7 @@ import { eulaJson, type EulaService } from '../../eula/service.js';
 import { ROLES, type ApiKeyStore } from '../../auth/api-keys.js';
 import { defineRoute, type AnyRoute, type RouteResult } from '../route.js';
 import { HttpError } from '../problem.js';
-import { Slug, Subject, Text, Uuid, VersionString, IsoTime } from '../schemas/common.js';
+import { Slug, Subject, Text, Uuid, VersionString, IsoTime } from '../../validation/fields.js';
 
 const ALL = ROLES;
 const SubjectParams = z.strictObject({ subject: Subject });

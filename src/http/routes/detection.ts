@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { decideResponseJson, type DecisionService } from '../../detection/decisions.js';
-import type { VerificationService } from '../../detection/verifications.js';
-import { DecideBody, parseDecideBody, parsePlanBody, parseVerificationBody, PlanBody, VerificationBody } from '../../detection/schemas.js';
+import { decideResponseJson, type DecisionService } from '../../gateway/decisions.js';
+import type { VerificationService } from '../../verification/service.js';
+import { DecideBody, parseDecideBody, parsePlanBody, parseVerificationBody, PlanBody, VerificationBody } from '../../verification/schemas.js';
 import { defineRoute, type AnyRoute } from '../route.js';
-import { Subject, Uuid } from '../schemas/common.js';
+import { Subject, Uuid } from '../../validation/fields.js';
 
 export function detectionRoutes(decisions: DecisionService, verifications: VerificationService): AnyRoute[] {
   return [

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DossierService } from '../../dossier/service.js';
 import { defineRoute, type AnyRoute } from '../route.js';
-import { Subject, Text, Uuid } from '../schemas/common.js';
+import { Subject, Text, Uuid } from '../../validation/fields.js';
 
 export const IssueBody = z.strictObject({
   subject: Subject,

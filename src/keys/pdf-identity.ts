@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
-import { KeyFileError, readSecretFile } from '../keys/files.js';
+import { KeyFileError, readSecretFile } from './files.js';
 import { generateSigningIdentity, saveSigningIdentity, validateSigningIdentity, type SigningIdentity } from '../pdf/certificate.js';
 
 /** Embedded mode generates the certificate into the data directory on first use; a real server must be given one. */

@@ -3,8 +3,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { WatermarkDecider } from '../watermark/decide.js';
-import type { KeyEncryptionKey } from '../wmkeys/kek.js';
-import { wrapAad } from '../wmkeys/store.js';
+import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
+import { wrapAad } from '../watermark-keys/keys.js';
 
 export interface SubjectState {
   decider: WatermarkDecider | null;

@@ -1,6 +1,6 @@
 // The gateway's hot path: per-item watermark decisions for a batch of answers.
 import { swapProbabilities } from '../watermark/decide.js';
-import { DetectionError } from './errors.js';
+import { DetectionError } from '../verification/errors.js';
 import type { SubjectKeyCache } from './key-cache.js';
 
 export interface DecideRequestItem {

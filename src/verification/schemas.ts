@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoTime, Sha256Hex, Slug, Subject, Text, Uuid } from '../http/schemas/common.js';
+import { IsoTime, Sha256Hex, Slug, Subject, Text, Uuid } from '../validation/fields.js';
 import { validate } from '../http/problem.js';
 
 export const MAX_DECIDE_ITEMS = 10_000;
