@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Role } from '../src/db/schema.js';
 import { DecideBody, fastParsePlanBody, fastParseVerificationBody, isValidDecideBody, MAX_DECIDE_ITEMS, PlanBody, VerificationBody } from '../src/verification/schemas.js';
-import { validate, ValidationError } from '../src/http/problem.js';
+import { validate } from '../src/validation/validate.js';
+import { ValidationError } from '../src/problems/app-error.js';
 import { decide, rateToThreshold, WatermarkDecider, WatermarkError } from '../src/watermark/decide.js';
 import { createTestApp, problemOf, type TestApp } from './helpers/app.js';
 

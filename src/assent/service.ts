@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { canonicalBytes } from '../canonical/jcs.js';
 import { sha256Hex } from '../crypto/hash.js';
+import { SCHEME } from '../crypto/domains.js';
 import type { AssentKind, Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
@@ -13,7 +14,7 @@ import type { Position, WorkingRow } from '../ledger/appender.js';
 import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
 import { newWatermarkKey, WatermarkKeyRepository, type NewWatermarkKey, type WatermarkKeyInfo } from '../watermark-keys/keys.js';
 import type { Principal } from '../auth/api-keys.js';
-import { AssentError } from './errors.js';
+import { AppError } from '../problems/app-error.js';
 import { buildReceipt, type Receipt } from './receipt.js';
 import type { AssentInput, WithdrawalInput } from './schemas.js';
 
@@ -53,8 +54,8 @@ export class AssentService {
   }
 
   static checkIdempotencyKey(k: string | undefined): string {
-    if (k === undefined) throw new AssentError('idempotency_key_missing', 'send an Idempotency-Key header (a unique value per logical request, e.g. a UUID) so retries cannot record twice');
-    if (!IDEMPOTENCY_KEY.test(k)) throw new AssentError('idempotency_key_invalid', 'the Idempotency-Key header must be 1-255 printable ASCII characters without spaces');
+    if (k === undefined) throw new AppError('idempotency_key_missing', 'send an Idempotency-Key header (a unique value per logical request, e.g. a UUID) so retries cannot record twice');
+    if (!IDEMPOTENCY_KEY.test(k)) throw new AppError('idempotency_key_invalid', 'the Idempotency-Key header must be 1-255 printable ASCII characters without spaces');
     return k;
   }
 
@@ -79,7 +80,7 @@ export class AssentService {
       .limit(1)
       .executeTakeFirst();
     if (!last || last.kind !== 'accepted') {
-      throw new AssentError('nothing_to_withdraw', `subject has no standing acceptance of "${input.slug}" to withdraw${last ? ` (latest record: ${last.kind})` : ''}`);
+      throw new AppError('nothing_to_withdraw', `subject has no standing acceptance of "${input.slug}" to withdraw${last ? ` (latest record: ${last.kind})` : ''}`);
     }
     const eula = await this.eulas.get(input.slug, last.version);
     const data = {
@@ -104,10 +105,10 @@ export class AssentService {
 
     const eula = await this.eulas.find(input.slug, input.version);
     if (!eula) {
-      throw new AssentError('unknown_eula_version', `no version "${input.version}" of EULA "${input.slug}" has been published`, { errors: [{ field: 'version', message: 'is not a published version of this slug' }] });
+      throw new AppError('unknown_eula_version', `no version "${input.version}" of EULA "${input.slug}" has been published`, { errors: [{ field: 'version', message: 'is not a published version of this slug' }] });
     }
     if (input.shown_text_sha256 !== eula.textSha256) {
-      throw new AssentError('text_hash_mismatch', `shown_text_sha256 ${input.shown_text_sha256} is not the SHA-256 of ${input.slug} ${input.version} (${eula.textSha256}): the page showed different text than the published version. Nothing was recorded.`, { expected_text_sha256: eula.textSha256 });
+      throw new AppError('text_hash_mismatch', `shown_text_sha256 ${input.shown_text_sha256} is not the SHA-256 of ${input.slug} ${input.version} (${eula.textSha256}): the page showed different text than the published version. Nothing was recorded.`, { expected_text_sha256: eula.textSha256 });
     }
     const data: Record<string, unknown> = {
       subject: input.subject,
@@ -156,7 +157,7 @@ export class AssentService {
         key_version: newKey.version,
         key_id: newKey.keyId,
         commitment: newKey.commitment,
-        commitment_scheme: 'SHA-256("assentmark/wm-commit/v1" || 0x00 || key_id || 0x00 || key)',
+        commitment_scheme: SCHEME.keyCommitment,
         acceptance_event_id: assentEventId,
         kek_id: newKey.kekId,
       }, { id: keyFacts.event_id, time: now }));
@@ -206,7 +207,7 @@ export class AssentService {
   async #replayOf(prior: PriorUse | undefined, requestHash: string): Promise<AssentResponse | null> {
     if (!prior) return null;
     if (prior.request_sha256 !== requestHash) {
-      throw new AssentError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body; use a new key for a new request');
+      throw new AppError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body; use a new key for a new request');
     }
     const { entry, kind, keyAssigned } = await this.#loadRecord(prior.record_id);
     return { status: 201, body: this.#responseBody(entry, kind, prior.record_id, keyAssigned), replayed: true };
@@ -214,7 +215,7 @@ export class AssentService {
 
   async #loadRecord(id: string): Promise<{ entry: LedgerEntry; kind: AssentKind; subject: string; keyAssigned: boolean }> {
     const rec = await this.db.selectFrom('assent_records').select(['kind', 'subject', 'ledger_seq', 'key_version']).where('id', '=', id).executeTakeFirst();
-    if (!rec) throw new AssentError('record_not_found', `no acceptance, decline or withdrawal with id ${id}`);
+    if (!rec) throw new AppError('record_not_found', `no acceptance, decline or withdrawal with id ${id}`);
     const entry = await this.ledger.repo.entry(Number(rec.ledger_seq));
     if (!entry) throw new Error(`ledger entry ${rec.ledger_seq} for record ${id} is missing`);
     const next = rec.kind === 'accepted' ? await this.ledger.repo.entry(Number(rec.ledger_seq) + 1) : undefined;
@@ -290,7 +291,7 @@ export class AssentService {
   async rotateKey(subject: string, reason: string, principal: Principal): Promise<Record<string, unknown>> {
     for (let attempt = 0; ; attempt++) {
       const prev = await this.keys.current(subject);
-      if (!prev) throw new AssentError('subject_has_no_key', `subject has no watermark key yet; one is assigned at its first acceptance`);
+      if (!prev) throw new AppError('subject_has_no_key', `subject has no watermark key yet; one is assigned at its first acceptance`);
       const k = newWatermarkKey(this.kek, subject, prev.version + 1);
       const now = new Date();
       const ev = prepareEvent('watermark_key.rotated', {

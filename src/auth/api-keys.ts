@@ -3,10 +3,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Role } from '../db/schema.js';
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
+import { TAG, tagBytes } from '../crypto/domains.js';
 
 export const ROLES: readonly Role[] = ['admin', 'signup', 'gateway', 'investigator', 'counsel'];
 const TOKEN_RE = /^am_[A-Za-z0-9_-]{43}$/;
-const TOKEN_DOMAIN = Buffer.from('assentmark/api-token/v1\0', 'utf8');
+const TOKEN_DOMAIN = tagBytes(TAG.apiToken);
 
 export interface ApiKeyInfo {
   id: string;

@@ -1,13 +1,13 @@
 // RFC 8785 (JCS) canonical bytes. Everything we hash or sign goes through here.
 import canonicalizeModule from 'canonicalize';
+import { AppError } from '../problems/app-error.js';
 
 // The package is CommonJS (module.exports = fn) while its typings declare an ES default export.
 const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
-export class CanonicalError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CanonicalError';
+export class CanonicalError extends AppError<'not_canonical'> {
+  constructor(detail: string) {
+    super('not_canonical', detail);
   }
 }
 
@@ -29,8 +29,15 @@ export function canonicalBytes(value: unknown): Buffer {
  * whitespace and non-canonical numbers or escapes).
  */
 export function parseCanonical(bytes: Uint8Array): unknown {
-  const text = UTF8.decode(bytes);
-  const value: unknown = JSON.parse(text);
+  let text: string;
+  let value: unknown;
+  try {
+    text = UTF8.decode(bytes);
+    value = JSON.parse(text);
+  } catch (e) {
+    // Hostile bytes fail here as CanonicalError only: invalid UTF-8 (TypeError) or not JSON (SyntaxError).
+    throw new CanonicalError(e instanceof SyntaxError ? 'bytes are not JSON' : 'bytes are not valid UTF-8');
+  }
   // Fast path (the verifier's hot loop): when every object's members already come out of the
   // parse in sorted order, JSON.stringify writes exactly what canonicalize would (JCS numbers and
   // strings are JSON.stringify's), without re-sorting. Otherwise canonicalize decides.

@@ -1,6 +1,7 @@
 // Configuration is read once from the environment and validated; paths to secrets, never secrets.
 import path from 'node:path';
 import { z } from 'zod';
+import { AppError } from '../problems/app-error.js';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -50,8 +51,10 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends AppError<'config_invalid'> {
+  constructor(detail: string) {
+    super('config_invalid', detail);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -4,6 +4,7 @@
 import * as ed from '@noble/ed25519';
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { sha256 } from './hash.js';
+import { TAG, tagBytes } from './domains.js';
 
 ed.hashes.sha512 = (m: Uint8Array) => new Uint8Array(createHash('sha512').update(m).digest());
 
@@ -11,7 +12,7 @@ ed.hashes.sha512 = (m: Uint8Array) => new Uint8Array(createHash('sha512').update
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-export const KEY_ID_DOMAIN = Buffer.from('assentmark/key-id/v1\0', 'utf8');
+export const KEY_ID_DOMAIN = tagBytes(TAG.keyId);
 
 /** A key id is the first 16 bytes of a domain-separated SHA-256 of the raw public key, in hex. */
 export function keyIdOf(publicKey: Uint8Array): string {

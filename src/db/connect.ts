@@ -3,6 +3,7 @@ import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 
 import path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { AppError } from '../problems/app-error.js';
 import type { Database } from './schema.js';
 
 // bigint (int8) stays a string: sequence numbers are exact, never rounded doubles.
@@ -113,8 +114,10 @@ function byteaFromText(s: string): Uint8Array {
   return out;
 }
 
-export class DataDirLockedError extends Error {
-  override name = 'DataDirLockedError';
+export class DataDirLockedError extends AppError<'data_dir_locked'> {
+  constructor(detail: string) {
+    super('data_dir_locked', detail);
+  }
 }
 
 /**

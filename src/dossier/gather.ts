@@ -8,7 +8,7 @@ import { buildReceipt } from '../assent/receipt.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
 import { buildBundle } from './bundle.js';
-import { DossierError } from './errors.js';
+import { AppError } from '../problems/app-error.js';
 import type { DossierAssentRecord, DossierEula, DossierModel } from './model.js';
 
 export interface GatherInput {
@@ -34,13 +34,13 @@ export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas:
     db.selectFrom('verifications').select(['id', 'case_ref', 'decision', 'created_at', 'ledger_seq', 'plan_id']).where('subject', '=', i.subject).orderBy('ledger_seq').execute(),
   ]);
   if (records.length === 0 && allVerifications.length === 0) {
-    throw new DossierError('nothing_to_issue', `subject "${i.subject}" has no recorded assent and no verification: there is no evidence to put in a dossier`);
+    throw new AppError('nothing_to_issue', `subject "${i.subject}" has no recorded assent and no verification: there is no evidence to put in a dossier`);
   }
   let verifications = allVerifications;
   if (i.verificationIds) {
     const byId = new Map(allVerifications.map((v) => [v.id, v]));
     const foreign = i.verificationIds.filter((id) => !byId.has(id));
-    if (foreign.length) throw new DossierError('verification_not_of_subject', `verification(s) ${foreign.join(', ')} do not exist or were not recorded for subject "${i.subject}"`);
+    if (foreign.length) throw new AppError('verification_not_of_subject', `verification(s) ${foreign.join(', ')} do not exist or were not recorded for subject "${i.subject}"`);
     const wanted = new Set(i.verificationIds);
     verifications = allVerifications.filter((v) => wanted.has(v.id));
   }

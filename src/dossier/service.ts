@@ -6,7 +6,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { prepareEvent } from '../ledger/format.js';
 import type { EulaService } from '../eula/service.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
-import { DossierError } from './errors.js';
+import { AppError } from '../problems/app-error.js';
 import { gatherDossier } from './gather.js';
 import type { RenderPool } from './render-pool.js';
 
@@ -93,7 +93,7 @@ export class DossierService {
 
   async get(id: string): Promise<Record<string, unknown>> {
     const r = await this.db.selectFrom('dossiers').select(['id', 'subject', 'case_ref', 'requested_by', 'prepared_for', 'verification_ids', 'issued_at', 'pdf_sha256', 'signature', 'bundle_sha256', 'pages', 'ledger_seq', 'event_id']).where('id', '=', id).executeTakeFirst();
-    if (!r) throw new DossierError('dossier_not_found', `no dossier with id ${id}`);
+    if (!r) throw new AppError('dossier_not_found', `no dossier with id ${id}`);
     return metaJson(r, this.ledger.signingKey.keyId);
   }
 
@@ -104,7 +104,7 @@ export class DossierService {
 
   async pdf(id: string): Promise<{ pdf: Buffer; signature: Buffer; sha256: string }> {
     const r = await this.db.selectFrom('dossiers').select(['pdf', 'signature', 'pdf_sha256']).where('id', '=', id).executeTakeFirst();
-    if (!r) throw new DossierError('dossier_not_found', `no dossier with id ${id}`);
+    if (!r) throw new AppError('dossier_not_found', `no dossier with id ${id}`);
     return { pdf: Buffer.from(r.pdf), signature: Buffer.from(r.signature), sha256: r.pdf_sha256 };
   }
 }

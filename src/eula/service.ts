@@ -7,7 +7,7 @@ import { sha256Hex } from '../crypto/hash.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { prepareEvent } from '../ledger/format.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { EulaError } from './errors.js';
+import { AppError } from '../problems/app-error.js';
 
 export interface EulaVersion {
   id: string;
@@ -45,7 +45,7 @@ export class EulaService {
   async publish(input: PublishInput, publishedBy: string): Promise<{ eula: EulaVersion; created: boolean }> {
     const textSha256 = sha256Hex(Buffer.from(input.text, 'utf8'));
     for (const h of input.highlights ?? []) {
-      if (!input.text.includes(h.text)) throw new EulaError('eula_highlight_not_in_text', `highlight "${h.text.slice(0, 60)}" does not occur verbatim in the text`);
+      if (!input.text.includes(h.text)) throw new AppError('eula_highlight_not_in_text', `highlight "${h.text.slice(0, 60)}" does not occur verbatim in the text`);
     }
     const existing = await this.find(input.slug, input.version);
     if (existing) return { eula: this.#sameOrConflict(existing, input, textSha256), created: false };
@@ -91,7 +91,7 @@ export class EulaService {
       existing.effectiveAt.getTime() === new Date(input.effective_at).getTime() &&
       canonicalString(existing.highlights) === canonicalString(input.highlights ?? []);
     if (!same) {
-      throw new EulaError('eula_version_conflict', `${input.slug} version ${input.version} is already published with ${existing.textSha256 === textSha256 ? 'different metadata' : `different text (sha256 ${existing.textSha256})`}; versions are immutable: publish a new version string`, { existing_text_sha256: existing.textSha256 });
+      throw new AppError('eula_version_conflict', `${input.slug} version ${input.version} is already published with ${existing.textSha256 === textSha256 ? 'different metadata' : `different text (sha256 ${existing.textSha256})`}; versions are immutable: publish a new version string`, { existing_text_sha256: existing.textSha256 });
     }
     return existing;
   }
@@ -109,7 +109,7 @@ export class EulaService {
 
   async get(slug: string, version: string): Promise<EulaVersion> {
     const v = await this.find(slug, version);
-    if (!v) throw new EulaError('eula_not_found', `no version "${version}" of EULA "${slug}" has been published`);
+    if (!v) throw new AppError('eula_not_found', `no version "${version}" of EULA "${slug}" has been published`);
     return v;
   }
 
@@ -122,10 +122,10 @@ export class EulaService {
   /** The version in effect now, and the latest major version in effect (what subjects must have accepted). */
   async current(slug: string, at = new Date()): Promise<{ current: EulaVersion; requiredMajor: EulaVersion; history: EulaVersion[] }> {
     const history = await this.history(slug);
-    if (history.length === 0) throw new EulaError('eula_not_found', `no EULA "${slug}" has been published`);
+    if (history.length === 0) throw new AppError('eula_not_found', `no EULA "${slug}" has been published`);
     const inEffect = history.filter((v) => v.effectiveAt.getTime() <= at.getTime());
     const current = inEffect.at(-1);
-    if (!current) throw new EulaError('eula_not_effective', `EULA "${slug}" has versions, but none is in effect yet (the first takes effect ${history[0]!.effectiveAt.toISOString()})`);
+    if (!current) throw new AppError('eula_not_effective', `EULA "${slug}" has versions, but none is in effect yet (the first takes effect ${history[0]!.effectiveAt.toISOString()})`);
     const requiredMajor = [...inEffect].reverse().find((v) => v.major) ?? inEffect[0]!;
     return { current, requiredMajor, history };
   }

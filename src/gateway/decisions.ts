@@ -1,6 +1,6 @@
 // The gateway's hot path: per-item watermark decisions for a batch of answers.
 import { swapProbabilities } from '../watermark/decide.js';
-import { DetectionError } from '../verification/errors.js';
+import { AppError } from '../problems/app-error.js';
 import type { SubjectKeyCache } from './key-cache.js';
 
 export interface DecideRequestItem {
@@ -62,9 +62,9 @@ export function decideResponseJson(results: readonly DecideResultItem[]): string
 
 function checkItem(it: DecideRequestItem, i: number): void {
   if (it.label >= it.num_classes) {
-    throw new DetectionError('invalid_item', `items[${i}].label ${it.label} is out of range for num_classes ${it.num_classes} (labels are 0..${it.num_classes - 1})`, { errors: [{ field: `items.${i}.label`, message: 'must be less than num_classes' }] });
+    throw new AppError('invalid_item', `items[${i}].label ${it.label} is out of range for num_classes ${it.num_classes} (labels are 0..${it.num_classes - 1})`, { errors: [{ field: `items.${i}.label`, message: 'must be less than num_classes' }] });
   }
   if (it.probs && it.probs.length !== it.num_classes) {
-    throw new DetectionError('invalid_item', `items[${i}].probs has ${it.probs.length} entries but num_classes is ${it.num_classes}`, { errors: [{ field: `items.${i}.probs`, message: 'must have num_classes entries' }] });
+    throw new AppError('invalid_item', `items[${i}].probs has ${it.probs.length} entries but num_classes is ${it.num_classes}`, { errors: [{ field: `items.${i}.probs`, message: 'must have num_classes entries' }] });
   }
 }

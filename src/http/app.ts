@@ -1,7 +1,8 @@
 // createApp(deps) builds the Express app and never listens: start() in server/ owns that.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import { DomainError, sendProblem } from './problem.js';
+import { PROBLEMS, type ProblemCode } from '../problems/registry.js';
+import { AppError, sendAppError, sendProblem } from './problem.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -44,13 +45,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/readyz', async (_req, res) => {
     const ok = await deps.ready().catch(() => false);
     if (ok) res.json({ status: 'ready' });
-    else sendProblem(res, 503, 'not_ready', 'Service not ready', 'The database is not reachable or migrations have not run; retry shortly.');
+    else sendProblem(res, 'not_ready', 'The database is not reachable or migrations have not run; retry shortly.');
   });
 
   for (const r of deps.routers) app.use(r);
 
   app.use((req, res) => {
-    sendProblem(res, 404, 'not_found', 'Not Found', `No route for ${req.method} ${req.path}. See /openapi.json for the API.`);
+    sendProblem(res, 'not_found', `No route for ${req.method} ${req.path}. See /openapi.json for the API.`);
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -58,34 +59,36 @@ export function createApp(deps: AppDeps): express.Express {
       res.destroy();
       return;
     }
-    if (err instanceof DomainError) {
-      if (err.status === 401) res.set('WWW-Authenticate', 'Bearer');
-      sendProblem(res, err.status, err.code, err.title, err.detail, err.extensions);
+    if (err instanceof AppError) {
+      // A registered server-side problem (a ledger fault, a failed render) is still the server's
+      // failure: logged like any other, answered with its registered detail.
+      if (PROBLEMS[err.code as ProblemCode].status >= 500) deps.logger.error({ err: scrub(err), code: err.code, path: req.path }, 'request failed');
+      sendAppError(res, err);
       return;
     }
     const e = err as { type?: string; status?: number; statusCode?: number; limit?: number; message?: string };
     switch (e.type) {
       case 'entity.parse.failed':
-        sendProblem(res, 400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON; check quoting and trailing commas.');
+        sendProblem(res, 'malformed_json', 'The request body is not valid JSON; check quoting and trailing commas.');
         return;
       case 'entity.too.large':
-        sendProblem(res, 413, 'body_too_large', 'Request body too large', `The request body exceeds the limit of ${deps.largeBodies?.paths.includes(req.path) ? deps.largeBodies.limit : deps.bodyLimit}; split the request.`);
+        sendProblem(res, 'body_too_large', `The request body exceeds the limit of ${deps.largeBodies?.paths.includes(req.path) ? deps.largeBodies.limit : deps.bodyLimit}; split the request.`);
         return;
       case 'encoding.unsupported':
       case 'charset.unsupported':
-        sendProblem(res, 415, 'unsupported_encoding', 'Unsupported encoding', 'Send the body as UTF-8 JSON without content encoding.');
+        sendProblem(res, 'unsupported_encoding', 'Send the body as UTF-8 JSON without content encoding.');
         return;
       case 'request.aborted':
-        sendProblem(res, 400, 'request_aborted', 'Request aborted', 'The client closed the request before the body was read.');
+        sendProblem(res, 'request_aborted', 'The client closed the request before the body was read.');
         return;
     }
     const status = e.status ?? e.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      sendProblem(res, status, 'bad_request', 'Bad Request', 'The request could not be read.');
+      sendProblem(res, 'bad_request', 'The request could not be read.');
       return;
     }
     deps.logger.error({ err: scrub(err), path: req.path }, 'unhandled error');
-    sendProblem(res, 500, 'internal_error', 'Internal Server Error', 'The server failed to handle this request; it has been logged. Nothing was recorded.');
+    sendProblem(res, 'internal_error', 'The server failed to handle this request; it has been logged. Nothing was recorded.');
   });
 
   return app;

@@ -4,7 +4,8 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../auth/api-keys.js';
 import type { Role } from '../db/schema.js';
-import { HttpError, validate } from './problem.js';
+import { AppError } from '../problems/app-error.js';
+import { validate } from '../validation/validate.js';
 
 export type Access = 'public' | readonly Role[];
 
@@ -64,7 +65,7 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
       let body: unknown;
       if (spec.body) {
         if (!req.is('application/json') && !req.is('application/*+json')) {
-          throw new HttpError('unsupported_media_type', 415, 'Unsupported Media Type', 'Send the request body as JSON with Content-Type: application/json.');
+          throw new AppError('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.');
         }
         body = spec.parseBody ? spec.parseBody(req.body) : validate(spec.body, req.body, 'body');
       }
@@ -87,12 +88,12 @@ async function authorise(req: Request, access: Access, authenticate: Authenticat
   const h = req.get('authorization');
   const m = h ? /^Bearer +([^\s]+)\s*$/i.exec(h) : null;
   if (!m) {
-    throw new HttpError('unauthenticated', 401, 'Unauthorized', 'Send an API key as "Authorization: Bearer <token>" (create one with `assentmark apikey create`).');
+    throw new AppError('unauthenticated', 'Send an API key as "Authorization: Bearer <token>" (create one with `assentmark apikey create`).');
   }
   const principal = await authenticate(m[1]!);
-  if (!principal) throw new HttpError('invalid_token', 401, 'Unauthorized', 'The API key is unknown or revoked.');
+  if (!principal) throw new AppError('invalid_token', 'The API key is unknown or revoked.');
   if (!access.includes(principal.role)) {
-    throw new HttpError('forbidden', 403, 'Forbidden', `This operation needs one of the roles: ${access.join(', ')}; your key has role "${principal.role}".`);
+    throw new AppError('forbidden', `This operation needs one of the roles: ${access.join(', ')}; your key has role "${principal.role}".`);
   }
   return principal;
 }

@@ -1,9 +1,12 @@
 // Secret files: created 0600 with O_EXCL (never overwritten), refused when others can read them.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../problems/app-error.js';
 
-export class KeyFileError extends Error {
-  override name = 'KeyFileError';
+export class KeyFileError extends AppError<'key_file_invalid'> {
+  constructor(detail: string) {
+    super('key_file_invalid', detail);
+  }
 }
 
 export function writeSecretFile(file: string, contents: string | Buffer): void {

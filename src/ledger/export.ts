@@ -3,6 +3,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { AppError } from '../problems/app-error.js';
 import type { LedgerRepository } from './repository.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 import type { LedgerEntry } from './format.js';
@@ -38,8 +39,10 @@ export async function exportLedger(repo: LedgerRepository, file: string, origin:
   return { entries: n, checkpoints: cps.length };
 }
 
-export class ExportFormatError extends Error {
-  override name = 'ExportFormatError';
+export class ExportFormatError extends AppError<'export_format_invalid'> {
+  constructor(detail: string) {
+    super('export_format_invalid', detail);
+  }
 }
 
 /** Verifies an export file in constant memory (checkpoints precede entries in the file). */

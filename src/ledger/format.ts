@@ -2,9 +2,10 @@
 import { hash, randomUUID } from 'node:crypto';
 import { canonicalBytes } from '../canonical/jcs.js';
 import { sha256 } from '../crypto/hash.js';
+import { CHAIN_PREFIX, LEAF_PREFIX, TAG, tagBytes } from '../crypto/domains.js';
 
-export const LEAF_PREFIX = 0x00; // RFC 6962 leaf prefix: keeps Merkle inclusion proofs possible
-export const CHAIN_PREFIX = 0x02; // distinct from RFC 6962's 0x00 (leaf) and 0x01 (node)
+// RFC 6962's leaf prefix keeps Merkle inclusion proofs possible; the chain's 0x02 is distinct from 0x00 and 0x01.
+export { CHAIN_PREFIX, LEAF_PREFIX } from '../crypto/domains.js';
 export const ZERO_HASH: Buffer = Buffer.alloc(32);
 export const EVENT_VERSION = 1;
 
@@ -83,7 +84,7 @@ export function chainHash(seq: number, prev: Uint8Array, leaf: Uint8Array): Buff
 
 /** A genesis event's id is derived from the origin, so concurrent starts cannot write two. */
 export function genesisEventId(origin: string): string {
-  const h = sha256(Buffer.from('assentmark/genesis/v1\0' + origin, 'utf8'));
+  const h = sha256(tagBytes(TAG.genesis), Buffer.from(origin, 'utf8'));
   // Format as a UUID (version 8, RFC 9562 variant) so it fits the uuid column.
   h[6] = (h[6]! & 0x0f) | 0x80;
   h[8] = (h[8]! & 0x3f) | 0x80;

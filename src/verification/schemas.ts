@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IsoTime, Sha256Hex, Slug, Subject, Text, Uuid } from '../validation/fields.js';
-import { validate } from '../http/problem.js';
+import { validate } from '../validation/validate.js';
 
 export const MAX_DECIDE_ITEMS = 10_000;
 export const MAX_SAMPLES = 1_000_000;

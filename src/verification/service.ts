@@ -1,6 +1,7 @@
 // Verification outcomes: recompute, per subject, which samples its key marks and what was served,
 // compute the exact binomial tail, correct for subjects screened, and record it all in the ledger.
 import { randomUUID, createHash } from 'node:crypto';
+import { SCHEME, TAG } from '../crypto/domains.js';
 import type { Kysely } from 'kysely';
 import type { Database, PlanSample } from '../db/schema.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -11,10 +12,10 @@ import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
 import { WatermarkKeyRepository } from '../watermark-keys/keys.js';
 import { DEFAULT_ALPHA, verifyWatermark, type VerifyResult, type VerifySample } from '../watermark/verify.js';
 import { WatermarkError } from '../watermark/decide.js';
-import { DetectionError } from './errors.js';
+import { AppError } from '../problems/app-error.js';
 import type { PlanInput, VerificationInput } from './schemas.js';
 
-export const PLAN_DOMAIN = 'assentmark/wm-plan/v1';
+export const PLAN_DOMAIN = TAG.wmPlan;
 
 /** SHA-256 over "assentmark/wm-plan/v1\n" and one `<digest>:<ownerLabel>:<numClasses>\n` line per sample. */
 export function planDigest(samples: readonly PlanSample[]): string {
@@ -40,10 +41,10 @@ export class VerificationService {
     const subjects = [...new Set(input.subjects)];
     await this.#requireKeys(subjects);
     if (input.subjects_screened !== undefined && input.subjects_screened < subjects.length) {
-      throw new DetectionError('plan_mismatch', `subjects_screened (${input.subjects_screened}) cannot be less than the ${subjects.length} subjects in the plan`);
+      throw new AppError('plan_mismatch', `subjects_screened (${input.subjects_screened}) cannot be less than the ${subjects.length} subjects in the plan`);
     }
     if (input.samples.some((s) => s.num_classes === 2)) {
-      throw new DetectionError('two_class_unsupported', twoClassDetail());
+      throw new AppError('two_class_unsupported', twoClassDetail());
     }
     const id = randomUUID();
     const now = new Date();
@@ -54,7 +55,7 @@ export class VerificationService {
       subjects,
       sample_count: input.samples.length,
       samples_digest: digest,
-      samples_digest_scheme: `SHA-256("${PLAN_DOMAIN}\\n" || for each sample "<input_sha256>:<owner_label>:<num_classes>\\n")`,
+      samples_digest_scheme: SCHEME.planSamplesDigest,
       alpha: input.alpha ?? DEFAULT_ALPHA,
       subjects_screened: input.subjects_screened ?? subjects.length,
       threshold: this.threshold.toString(),
@@ -70,7 +71,7 @@ export class VerificationService {
 
   async getPlan(id: string): Promise<Record<string, unknown>> {
     const r = await this.db.selectFrom('verification_plans').select(['id', 'case_ref', 'subjects', 'sample_count', 'samples_digest', 'created_at', 'ledger_seq', 'event_id']).where('id', '=', id).executeTakeFirst();
-    if (!r) throw new DetectionError('plan_not_found', `no verification plan with id ${id}`);
+    if (!r) throw new AppError('plan_not_found', `no verification plan with id ${id}`);
     return { id: r.id, case_ref: r.case_ref, subjects: r.subjects, sample_count: r.sample_count, samples_digest: r.samples_digest, created_at: new Date(r.created_at).toISOString(), ledger: { seq: Number(r.ledger_seq), event_id: r.event_id } };
   }
 
@@ -81,7 +82,7 @@ export class VerificationService {
     try {
       const missing = subjects.filter((s) => !keyRows.has(s));
       if (missing.length) {
-        throw new DetectionError('unknown_subjects', `${missing.length} subject(s) have no watermark key${input.key_version ? ` version ${input.key_version}` : ''}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, { subjects: missing.slice(0, 100) });
+        throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key${input.key_version ? ` version ${input.key_version}` : ''}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, { subjects: missing.slice(0, 100) });
       }
       for (const subject of subjects) {
         const k = keyRows.get(subject)!;
@@ -89,8 +90,8 @@ export class VerificationService {
       }
     } catch (e) {
       if (e instanceof WatermarkError) {
-        if (e.code === 'two_class_unsupported') throw new DetectionError('two_class_unsupported', twoClassDetail());
-        throw new DetectionError('invalid_item', e.message);
+        if (e.code === 'two_class_unsupported') throw new AppError('two_class_unsupported', twoClassDetail());
+        throw new AppError('invalid_item', e.message);
       }
       throw e;
     } finally {
@@ -99,7 +100,7 @@ export class VerificationService {
     }
     const short = results.filter((r) => r.result.decision === 'insufficient');
     if (short.length) {
-      throw new DetectionError('insufficient_samples', short.map((r) => `subject ${r.subject}: ${r.result.n} marked sample(s), at least ${r.result.minMarkedSamplesNeeded} needed for alpha ${alpha} over ${screened} subject(s) screened`).join('; ') + '. Submit more samples (at the default rate about 1 in 200 queries is marked). Nothing was recorded.', {
+      throw new AppError('insufficient_samples', short.map((r) => `subject ${r.subject}: ${r.result.n} marked sample(s), at least ${r.result.minMarkedSamplesNeeded} needed for alpha ${alpha} over ${screened} subject(s) screened`).join('; ') + '. Submit more samples (at the default rate about 1 in 200 queries is marked). Nothing was recorded.', {
         subjects: short.map((r) => ({ subject: r.subject, marked_samples: r.result.n, needed: r.result.minMarkedSamplesNeeded })),
       });
     }
@@ -133,7 +134,7 @@ export class VerificationService {
 
   async get(id: string): Promise<Record<string, unknown>> {
     const r = await this.db.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) throw new DetectionError('verification_not_found', `no verification with id ${id}`);
+    if (!r) throw new AppError('verification_not_found', `no verification with id ${id}`);
     return rowJson(r);
   }
 
@@ -146,39 +147,39 @@ export class VerificationService {
     const have = await this.db.selectFrom('watermark_keys').select('subject').distinct().where('subject', 'in', subjects).execute();
     const set = new Set(have.map((h) => h.subject));
     const missing = subjects.filter((s) => !set.has(s));
-    if (missing.length) throw new DetectionError('unknown_subjects', `${missing.length} subject(s) have no watermark key: ${missing.slice(0, 10).join(', ')}`, { subjects: missing.slice(0, 100) });
+    if (missing.length) throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key: ${missing.slice(0, 10).join(', ')}`, { subjects: missing.slice(0, 100) });
   }
 
   async #resolveInput(input: VerificationInput): Promise<{ subjects: string[]; samples: VerifySample[]; alpha: number; screened: number; plan: PlanRef | null }> {
     if (input.plan_id) {
-      if (input.samples || input.subjects) throw new DetectionError('plan_mismatch', 'with plan_id, send suspect_labels only: the subjects and samples are the plan\'s');
-      if (!input.suspect_labels) throw new DetectionError('plan_mismatch', 'with plan_id, send suspect_labels: one label per planned sample, in plan order');
+      if (input.samples || input.subjects) throw new AppError('plan_mismatch', 'with plan_id, send suspect_labels only: the subjects and samples are the plan\'s');
+      if (!input.suspect_labels) throw new AppError('plan_mismatch', 'with plan_id, send suspect_labels: one label per planned sample, in plan order');
       const p = await this.db.selectFrom('verification_plans').select(['id', 'case_ref', 'subjects', 'samples', 'samples_digest', 'ledger_seq', 'event_id']).where('id', '=', input.plan_id).executeTakeFirst();
-      if (!p) throw new DetectionError('plan_not_found', `no verification plan with id ${input.plan_id}`);
+      if (!p) throw new AppError('plan_not_found', `no verification plan with id ${input.plan_id}`);
       const planned = (typeof p.samples === 'string' ? JSON.parse(p.samples) : p.samples) as PlanSample[];
       if (input.suspect_labels.length !== planned.length) {
-        throw new DetectionError('plan_mismatch', `the plan has ${planned.length} samples but ${input.suspect_labels.length} suspect labels were sent`);
+        throw new AppError('plan_mismatch', `the plan has ${planned.length} samples but ${input.suspect_labels.length} suspect labels were sent`);
       }
       const ev = await this.ledger.repo.entry(Number(p.ledger_seq));
       const planData = (JSON.parse(ev!.canonical.toString('utf8')) as { data: { alpha: number; subjects_screened: number; threshold: string } }).data;
-      if (input.alpha !== undefined && input.alpha !== planData.alpha) throw new DetectionError('plan_mismatch', `the plan fixed alpha = ${planData.alpha}`);
-      if (planData.threshold !== this.threshold.toString()) throw new DetectionError('plan_mismatch', 'the service\'s watermark rate changed since the plan was registered');
+      if (input.alpha !== undefined && input.alpha !== planData.alpha) throw new AppError('plan_mismatch', `the plan fixed alpha = ${planData.alpha}`);
+      if (planData.threshold !== this.threshold.toString()) throw new AppError('plan_mismatch', 'the service\'s watermark rate changed since the plan was registered');
       const samples = planned.map((s, i) => {
         const y = input.suspect_labels![i]!;
-        if (y >= s.num_classes) throw new DetectionError('invalid_item', `suspect_labels[${i}] = ${y} is out of range for num_classes ${s.num_classes}`);
+        if (y >= s.num_classes) throw new AppError('invalid_item', `suspect_labels[${i}] = ${y} is out of range for num_classes ${s.num_classes}`);
         return { inputDigest: s.input_sha256, ownerLabel: s.owner_label, suspectLabel: y, numClasses: s.num_classes };
       });
       const subjects = (typeof p.subjects === 'string' ? JSON.parse(p.subjects) : p.subjects) as string[];
       const screened = Math.max(planData.subjects_screened, input.subjects_screened ?? 0);
       return { subjects, samples, alpha: planData.alpha, screened, plan: { id: p.id, eventId: p.event_id, seq: Number(p.ledger_seq), samplesDigest: p.samples_digest } };
     }
-    if (input.suspect_labels) throw new DetectionError('plan_mismatch', 'suspect_labels go with a plan_id; without a plan send samples');
-    if (!input.samples || !input.subjects) throw new DetectionError('invalid_item', 'send subjects and samples (or plan_id and suspect_labels for a pre-registered test)', { errors: [{ field: input.samples ? 'subjects' : 'samples', message: 'is required' }] });
+    if (input.suspect_labels) throw new AppError('plan_mismatch', 'suspect_labels go with a plan_id; without a plan send samples');
+    if (!input.samples || !input.subjects) throw new AppError('invalid_item', 'send subjects and samples (or plan_id and suspect_labels for a pre-registered test)', { errors: [{ field: input.samples ? 'subjects' : 'samples', message: 'is required' }] });
     const subjects = [...new Set(input.subjects)];
     const screened = input.subjects_screened ?? subjects.length;
-    if (screened < subjects.length) throw new DetectionError('invalid_item', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects tested`, { errors: [{ field: 'subjects_screened', message: 'must be at least the number of subjects' }] });
-    const outOfRange = (i: number, f: 'owner_label' | 'suspect_label', v: number, k: number): DetectionError =>
-      new DetectionError('invalid_item', `samples[${i}].${f} = ${v} is out of range for num_classes ${k}`, { errors: [{ field: `samples.${i}.${f}`, message: 'must be less than num_classes' }] });
+    if (screened < subjects.length) throw new AppError('invalid_item', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects tested`, { errors: [{ field: 'subjects_screened', message: 'must be at least the number of subjects' }] });
+    const outOfRange = (i: number, f: 'owner_label' | 'suspect_label', v: number, k: number): AppError =>
+      new AppError('invalid_item', `samples[${i}].${f} = ${v} is out of range for num_classes ${k}`, { errors: [{ field: `samples.${i}.${f}`, message: 'must be less than num_classes' }] });
     const samples = input.samples.map((s, i) => {
       if (s.owner_label >= s.num_classes) throw outOfRange(i, 'owner_label', s.owner_label, s.num_classes);
       if (s.suspect_label >= s.num_classes) throw outOfRange(i, 'suspect_label', s.suspect_label, s.num_classes);
@@ -212,7 +213,7 @@ function outcomeData(id: string, screeningId: string, input: VerificationInput, 
     method: 'DAWN keyed watermark; one-sided exact binomial test, Bonferroni-corrected',
     statistic: statJson(r.result),
     samples_digest: r.result.samplesDigest,
-    samples_digest_scheme: 'SHA-256("assentmark/wm-samples/v1\\n" || for each submitted sample "<input_sha256>:<owner_label>:<suspect_label>:<num_classes>\\n")',
+    samples_digest_scheme: SCHEME.samplesDigest,
     decision: r.result.decision,
     requested_by: { api_key_id: principal.keyId, name: principal.name },
   };

@@ -3,10 +3,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { sha256 } from '../crypto/hash.js';
+import { TAG, tagBytes } from '../crypto/domains.js';
 import { KeyFileError, loadOrCreate } from '../keys/files.js';
 
 const NONCE = 12;
-const TAG = 16;
+const TAG_BYTES = 16;
 
 export class KeyEncryptionKey {
   readonly id: string;
@@ -15,7 +16,7 @@ export class KeyEncryptionKey {
   constructor(key: Uint8Array) {
     if (key.length !== 32) throw new KeyFileError('the master key must be 32 bytes');
     this.#key = Buffer.from(key);
-    this.id = sha256(Buffer.from('assentmark/kek-id/v1\0'), this.#key).subarray(0, 8).toString('hex');
+    this.id = sha256(tagBytes(TAG.kekId), this.#key).subarray(0, 8).toString('hex');
   }
 
   /** nonce(12) || ciphertext || tag(16); `aad` binds the wrapped key to its subject and version. */
@@ -29,11 +30,11 @@ export class KeyEncryptionKey {
 
   unwrap(wrapped: Uint8Array, aad: Uint8Array): Buffer {
     const w = Buffer.from(wrapped);
-    if (w.length < NONCE + TAG) throw new Error('wrapped key is truncated');
+    if (w.length < NONCE + TAG_BYTES) throw new Error('wrapped key is truncated');
     const d = createDecipheriv('aes-256-gcm', this.#key, w.subarray(0, NONCE));
     d.setAAD(aad);
-    d.setAuthTag(w.subarray(w.length - TAG));
-    return Buffer.concat([d.update(w.subarray(NONCE, w.length - TAG)), d.final()]);
+    d.setAuthTag(w.subarray(w.length - TAG_BYTES));
+    return Buffer.concat([d.update(w.subarray(NONCE, w.length - TAG_BYTES)), d.final()]);
   }
 
   toJSON(): string {

@@ -2,6 +2,7 @@
 // stored only wrapped, published only as a commitment.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { TAG } from '../crypto/domains.js';
 import type { Database } from '../db/schema.js';
 import { keyCommitment } from '../watermark/decide.js';
 import type { KeyEncryptionKey } from './kek.js';
@@ -26,7 +27,7 @@ export interface WatermarkKeyInfo {
 }
 
 export function wrapAad(subject: string, version: number, keyId: string): Buffer {
-  return Buffer.from(`assentmark/wm-key-wrap/v1\0${subject}\0${version}\0${keyId}`, 'utf8');
+  return Buffer.from(`${TAG.wmKeyWrap}\0${subject}\0${version}\0${keyId}`, 'utf8');
 }
 
 /** Makes a fresh key; the plaintext lives only inside this call. */

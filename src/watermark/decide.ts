@@ -2,6 +2,8 @@
 // answers to alter and what to serve instead. Pure (no I/O); byte layouts are fixed by
 // docs/watermark-spec.md and must stay reproducible by gateways in other languages.
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { AppError } from '../problems/app-error.js';
+import { TAG } from '../crypto/domains.js';
 
 export type WatermarkErrorCode =
   | 'invalid_key'
@@ -18,21 +20,15 @@ export type WatermarkErrorCode =
   | 'invalid_alpha'
   | 'invalid_subjects_screened';
 
-export class WatermarkError extends Error {
-  readonly code: WatermarkErrorCode;
-  constructor(code: WatermarkErrorCode, message: string) {
-    super(message);
-    this.name = 'WatermarkError';
-    this.code = code;
-  }
-}
+/** A bad argument to the algorithm; each code is registered (problems/registry.ts). */
+export class WatermarkError extends AppError<WatermarkErrorCode> {}
 
 export const KEY_BYTES = 32;
 export const DIGEST_BYTES = 32;
 /** Largest supported number of classes (labels fit a signed 32-bit integer). */
 export const MAX_CLASSES = 2 ** 31 - 1;
-export const DECIDE_DOMAIN = 'assentmark/wm-decide/v1';
-export const COMMIT_DOMAIN = 'assentmark/wm-commit/v1';
+export const DECIDE_DOMAIN = TAG.wmDecide;
+export const COMMIT_DOMAIN = TAG.wmCommit;
 /** Default watermarking rate, as the exact decimal string the threshold is derived from. */
 export const DEFAULT_RATE = '0.005';
 export const TWO_POW_64 = 1n << 64n;

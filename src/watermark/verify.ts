@@ -3,10 +3,11 @@
 // answers) and gets back every number the decision rests on. See docs/watermark-spec.md.
 import { createHash } from 'node:crypto';
 import { logBinomialUpperTail, logSumOfBinomialsUpperTail } from '../stats/binomial.js';
+import { TAG } from '../crypto/domains.js';
 import { checkNumClasses, parseDigestHex, thresholdToRate, WatermarkDecider, WatermarkError } from './decide.js';
 
 export const DEFAULT_ALPHA = 1e-9;
-export const SAMPLES_DOMAIN = 'assentmark/wm-samples/v1';
+export const SAMPLES_DOMAIN = TAG.wmSamples;
 
 export interface VerifySample {
   /** SHA-256 of the query input, 64 lowercase hex characters. */

@@ -5,7 +5,7 @@ import type { AssentResponse } from '../../assent/service.js';
 import { eulaJson, type EulaService } from '../../eula/service.js';
 import { ROLES, type ApiKeyStore } from '../../auth/api-keys.js';
 import { defineRoute, type AnyRoute, type RouteResult } from '../route.js';
-import { HttpError } from '../problem.js';
+import { AppError } from '../../problems/app-error.js';
 import { Slug, Subject, Text, Uuid, VersionString, IsoTime } from '../../validation/fields.js';
 
 const ALL = ROLES;
@@ -54,7 +54,7 @@ export function assentRoutes(assent: AssentService, eulas: EulaService, apiKeys:
       responses: { 200: { description: 'Versions in order of effect' }, 404: { description: 'No such EULA' } },
       handler: async ({ params }) => {
         const h = await eulas.history(params.slug);
-        if (h.length === 0) throw new HttpError('eula_not_found', 404, 'EULA not found', `no EULA "${params.slug}" has been published`);
+        if (h.length === 0) throw new AppError('eula_not_found', `no EULA "${params.slug}" has been published`);
         return { body: { slug: params.slug, versions: h.map((v) => eulaJson(v, false)) } };
       },
     }),
@@ -143,7 +143,7 @@ export function assentRoutes(assent: AssentService, eulas: EulaService, apiKeys:
       summary: 'Revoke an API key',
       responses: { 204: { description: 'Revoked' }, 404: { description: 'No such active key' } },
       handler: async ({ params }) => {
-        if (!(await apiKeys.revoke(params.id))) throw new HttpError('api_key_not_found', 404, 'API key not found', `no active API key with id ${params.id}`);
+        if (!(await apiKeys.revoke(params.id))) throw new AppError('api_key_not_found', `no active API key with id ${params.id}`);
         return { status: 204 };
       },
     }),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Ledger } from '../../ledger/ledger.js';
 import { parseCheckpointBody } from '../../ledger/checkpoint.js';
 import { defineRoute, type AnyRoute } from '../route.js';
-import { HttpError } from '../problem.js';
+import { AppError } from '../../problems/app-error.js';
 
 /** Public: the signing keys and the latest signed checkpoint, so anyone can hold us to them. */
 export function ledgerRoutes(ledger: Ledger): AnyRoute[] {
@@ -27,7 +27,7 @@ export function ledgerRoutes(ledger: Ledger): AnyRoute[] {
       responses: { 200: { description: 'The checkpoint', schema: z.object({ checkpoint: z.any(), body: z.string(), signature: z.string(), alg: z.string() }) }, 404: { description: 'No checkpoint yet' } },
       handler: async () => {
         const cp = await ledger.repo.latestCheckpoint();
-        if (!cp) throw new HttpError('no_checkpoint', 404, 'No checkpoint yet', 'The ledger has no signed checkpoint yet; one is written on a timer and every N events.');
+        if (!cp) throw new AppError('no_checkpoint', 'The ledger has no signed checkpoint yet; one is written on a timer and every N events.');
         return { body: checkpointJson(cp) };
       },
     }),

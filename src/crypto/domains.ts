@@ -1,0 +1,42 @@
+// Every domain-separation tag in one place: a hash or MAC input starts with exactly one of these,
+// so no value computed for one purpose can be replayed as another. Changing one changes the format
+// (docs/ledger-format.md, docs/watermark-spec.md, docs/receipts.md): add a new version instead.
+
+/** Leading bytes of ledger hashes. 0x00 and 0x01 are RFC 6962's leaf and node prefixes. */
+export const LEAF_PREFIX = 0x00;
+export const NODE_PREFIX = 0x01;
+export const CHAIN_PREFIX = 0x02;
+
+/** Text tags. Where a tag is followed by 0x00 (or "\n") is part of each format and noted beside it. */
+export const TAG = {
+  /** Ed25519 key id: SHA-256(tag || 0x00 || public key)[:16] */
+  keyId: 'assentmark/key-id/v1',
+  /** API token hash: SHA-256(tag || 0x00 || token) */
+  apiToken: 'assentmark/api-token/v1',
+  /** Key-encryption key id: SHA-256(tag || 0x00 || kek)[:8] */
+  kekId: 'assentmark/kek-id/v1',
+  /** Genesis event id: SHA-256(tag || 0x00 || origin), formatted as a UUIDv8 */
+  genesis: 'assentmark/genesis/v1',
+  /** Watermark decision: HMAC-SHA256(key, tag || 0x00 || input digest) */
+  wmDecide: 'assentmark/wm-decide/v1',
+  /** Watermark key commitment: SHA-256(tag || 0x00 || key_id || 0x00 || key) */
+  wmCommit: 'assentmark/wm-commit/v1',
+  /** AES-GCM additional data of a wrapped key: tag || 0x00 || subject || 0x00 || version || 0x00 || key_id */
+  wmKeyWrap: 'assentmark/wm-key-wrap/v1',
+  /** Plan samples digest: SHA-256(tag || "\n" || lines) */
+  wmPlan: 'assentmark/wm-plan/v1',
+  /** Submitted samples digest: SHA-256(tag || "\n" || lines) */
+  wmSamples: 'assentmark/wm-samples/v1',
+} as const;
+
+/** `tag || 0x00` as bytes, the prefix most tags are used with. */
+export function tagBytes(tag: (typeof TAG)[keyof typeof TAG]): Buffer {
+  return Buffer.from(`${tag}\0`, 'utf8');
+}
+
+/** How recorded digests and commitments were computed, as written into ledger events. */
+export const SCHEME = {
+  keyCommitment: `SHA-256("${TAG.wmCommit}" || 0x00 || key_id || 0x00 || key)`,
+  planSamplesDigest: `SHA-256("${TAG.wmPlan}\\n" || for each sample "<input_sha256>:<owner_label>:<num_classes>\\n")`,
+  samplesDigest: `SHA-256("${TAG.wmSamples}\\n" || for each submitted sample "<input_sha256>:<owner_label>:<suspect_label>:<num_classes>\\n")`,
+} as const;

@@ -1,0 +1,99 @@
+// The problem registry: every code an error can carry, with the HTTP status and title it leaves
+// the service with. Domain code throws AppError(code, detail); only http/ reads status and title.
+// docs/problems.md lists the same codes (a test compares them).
+
+export interface ProblemSpec {
+  status: number;
+  title: string;
+}
+
+export const PROBLEMS = {
+  // The request itself
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  malformed_json: { status: 400, title: 'Malformed JSON' },
+  request_aborted: { status: 400, title: 'Request aborted' },
+  bad_request: { status: 400, title: 'Bad Request' },
+  not_canonical: { status: 400, title: 'Value has no canonical JSON form' },
+  unauthenticated: { status: 401, title: 'Unauthorized' },
+  invalid_token: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  not_found: { status: 404, title: 'Not Found' },
+  body_too_large: { status: 413, title: 'Request body too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported Media Type' },
+  unsupported_encoding: { status: 415, title: 'Unsupported encoding' },
+
+  // Idempotency
+  idempotency_key_missing: { status: 400, title: 'Idempotency-Key header required' },
+  idempotency_key_invalid: { status: 400, title: 'Invalid Idempotency-Key header' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with a different request' },
+
+  // EULAs
+  eula_highlight_not_in_text: { status: 400, title: 'Highlighted clause not in text' },
+  eula_not_found: { status: 404, title: 'EULA version not found' },
+  eula_not_effective: { status: 404, title: 'No version in effect' },
+  eula_version_conflict: { status: 409, title: 'EULA version already published with different content' },
+
+  // Assent
+  record_not_found: { status: 404, title: 'Record not found' },
+  nothing_to_withdraw: { status: 409, title: 'Nothing to withdraw' },
+  subject_has_no_key: { status: 409, title: 'Subject has no watermark key' },
+  unknown_eula_version: { status: 422, title: 'Unknown EULA version' },
+  text_hash_mismatch: { status: 422, title: 'Shown text does not match the published EULA' },
+
+  // API keys
+  api_key_not_found: { status: 404, title: 'API key not found' },
+
+  // Watermark decisions and verifications
+  invalid_item: { status: 400, title: 'Invalid item' },
+  plan_not_found: { status: 404, title: 'Verification plan not found' },
+  verification_not_found: { status: 404, title: 'Verification not found' },
+  unknown_subjects: { status: 422, title: 'Unknown subjects' },
+  insufficient_samples: { status: 422, title: 'Too few marked samples to decide' },
+  two_class_unsupported: { status: 422, title: 'Two-class models are not supported' },
+  plan_mismatch: { status: 422, title: 'Submission does not match the plan' },
+
+  // Arguments of the pure watermark algorithm (docs/watermark-spec.md)
+  invalid_key: { status: 400, title: 'Invalid watermark key' },
+  invalid_key_id: { status: 400, title: 'Invalid watermark key id' },
+  invalid_digest: { status: 400, title: 'Invalid input digest' },
+  invalid_num_classes: { status: 400, title: 'Invalid number of classes' },
+  label_out_of_range: { status: 400, title: 'Label out of range' },
+  invalid_rate: { status: 400, title: 'Invalid watermark rate' },
+  invalid_threshold: { status: 400, title: 'Invalid watermark threshold' },
+  invalid_probabilities: { status: 400, title: 'Invalid probabilities' },
+  invalid_sample: { status: 400, title: 'Invalid sample' },
+  no_samples: { status: 400, title: 'No samples' },
+  invalid_alpha: { status: 400, title: 'Invalid significance level' },
+  invalid_subjects_screened: { status: 400, title: 'Invalid number of subjects screened' },
+
+  // Dossiers
+  dossier_not_found: { status: 404, title: 'Dossier not found' },
+  nothing_to_issue: { status: 422, title: 'No evidence for this subject' },
+  verification_not_of_subject: { status: 422, title: 'Verification not of this subject' },
+  render_failed: { status: 500, title: 'Dossier rendering failed' },
+
+  // The ledger
+  no_checkpoint: { status: 404, title: 'No checkpoint yet' },
+  export_format_invalid: { status: 400, title: 'Not a valid ledger export' },
+  genesis_missing: { status: 500, title: 'Ledger has no genesis' },
+  origin_mismatch: { status: 500, title: 'Ledger origin differs from the configuration' },
+  signing_key_mismatch: { status: 500, title: 'Ledger signing key differs from the configured key' },
+  checkpoint_inconsistent: { status: 500, title: 'Ledger does not match its signed checkpoints' },
+
+  // Operation
+  config_invalid: { status: 500, title: 'Invalid configuration' },
+  key_file_invalid: { status: 500, title: 'Key file unusable' },
+  data_dir_locked: { status: 503, title: 'Embedded database in use' },
+  not_ready: { status: 503, title: 'Service not ready' },
+  internal_error: { status: 500, title: 'Internal Server Error' },
+} as const satisfies Record<string, ProblemSpec>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export function isProblemCode(code: string): code is ProblemCode {
+  return Object.prototype.hasOwnProperty.call(PROBLEMS, code);
+}
+
+export function problemSpec(code: ProblemCode): ProblemSpec {
+  return PROBLEMS[code];
+}
