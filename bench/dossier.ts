@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import { sha256Hex } from '../src/crypto/hash.js';
 import type { Role } from '../src/db/schema.js';
 import { gatherDossier } from '../src/dossier/gather.js';
+import { evidenceSources } from '../src/app/services.js';
 import { loadPdfIdentity } from '../src/keys/pdf-identity.js';
 import { RenderPool } from '../src/dossier/render-pool.js';
 import { buildEvidence, fetchHttp } from '../test/helpers/evidence.js';
@@ -144,7 +145,7 @@ export async function benchDossier(): Promise<void> {
       const v = await s.ctx.ledger.verify();
       const verifyMs = performance.now() - t;
       t = performance.now();
-      const { model } = await gatherDossier(s.ctx.handle.db, s.ctx.ledger, s.built.services.eulas, identity, {
+      const { model } = await gatherDossier(evidenceSources(s.ctx, s.built.services.eulas), identity, {
         dossierId: '00000000-0000-4000-8000-0000000000b1', subject: typical.subject, caseRef: 'BENCH', requestedBy: 'bench',
         preparedFor: { name: 'Counsel', firm: 'Firm LLP' }, issuedAt: new Date(), organisation: '', certifierName: '', certifierTitle: '',
       });

@@ -116,8 +116,8 @@ export async function benchLedger(): Promise<void> {
     // inserted in chunks as the owner), then stream the whole ledger through Ledger.verify().
     const ownerPool = new pg.Pool({ connectionString: db.url, max: 1 });
     try {
-      await ctx.ledger.appender.drained();
-      const head = await ctx.ledger.repo.head();
+      await ctx.ledger.drained();
+      const head = await ctx.ledger.head();
       let seq = head.size;
       let prev = head.chainHash;
       const fillT0 = performance.now();

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { verifyReceipt, type Receipt } from '../src/assent/receipt.js';
 import { buf } from '../src/db/bytes.js';
-import { WatermarkKeyRepository } from '../src/watermark-keys/keys.js';
 import { acceptanceBody, createTestApp, eulaText, sha256OfText, withdrawalBody, type TestApp } from './helpers/app.js';
 
 type Json = Record<string, any>;
@@ -305,12 +304,12 @@ describe('watermark key rotation', () => {
     assert.equal(none.body.code, 'subject_has_no_key');
 
     // Unwrap every key the service holds and look for it in every response and every ledger byte.
-    const repo = new WatermarkKeyRepository(t.ctx.handle.db);
+    const repo = t.built.services.watermarkKeys;
     const kek = t.kek();
     const secrets: Buffer[] = [];
     for (const subject of ['alice', 'carol', 'dave']) {
       for (const version of [1, 2]) {
-        const m = await repo.unwrapped(kek, [subject], version);
+        const m = await repo.unwrapped([subject], version);
         const k = m.get(subject);
         if (!k) continue;
         assert.equal(k.key.length, 32);

@@ -119,7 +119,7 @@ describe('a fault at any table leaves no trace', () => {
 describe('one doomed request in a group-commit batch', () => {
   test('10 good + 1 doomed in the same batch: the good ones commit, the doomed one leaves nothing', async () => {
     const db = t.ctx.handle.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
-    const appender = t.ctx.ledger.appender;
+    const appender = t.ctx.ledger; // every append goes through Ledger.append
     // Instrumentation: hold the first transaction at a gate until every request is queued, so the
     // 11 requests form one batch; count transactions to see the batch fail and be retried one by one.
     const origTransaction = db.transaction.bind(db);

@@ -10,8 +10,6 @@ import { buf } from '../src/db/bytes.js';
 import { planDigest } from '../src/verification/service.js';
 import { decide, rateToThreshold, swapProbabilities } from '../src/watermark/decide.js';
 import { samplesDigest, type VerifySample } from '../src/watermark/verify.js';
-import { loadKek } from '../src/watermark-keys/kek.js';
-import { WatermarkKeyRepository } from '../src/watermark-keys/keys.js';
 import { createTestApp, problemOf, withdrawalBody, type TestApp } from './helpers/app.js';
 
 type Json = Record<string, any>;
@@ -48,7 +46,7 @@ function digests(tag: string, n: number): Buffer[] {
 
 /** The subject's current key, unwrapped for the pure reference only. */
 async function keyOf(subject: string): Promise<{ key: Buffer; version: number }> {
-  const m = await new WatermarkKeyRepository(t.ctx.handle.db).unwrapped(loadKek(t.ctx.config), [subject]);
+  const m = await t.built.services.watermarkKeys.unwrapped([subject]);
   const k = m.get(subject);
   assert.ok(k, `${subject} has a key`);
   seenKeys.push(Buffer.from(k.key));
@@ -343,7 +341,7 @@ describe('verification end to end', () => {
     assert.equal(d.statistic.subjects_screened, 2);
     assert.equal(d.statistic.samples_submitted, N_QUERIES);
     assert.equal(d.statistic.threshold, threshold.toString());
-    const keys = await new WatermarkKeyRepository(t.ctx.handle.db).all('thief');
+    const keys = await t.built.services.watermarkKeys.all('thief');
     const current = keys.find((k) => k.version === thiefKey.version)!;
     assert.equal(d.key.version, thiefKey.version);
     assert.equal(d.key.commitment, current.commitment);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gatherDossier } from '../src/dossier/gather.js';
+import { evidenceSources } from '../src/app/services.js';
 import { loadPdfIdentity } from '../src/keys/pdf-identity.js';
 import type { DossierModel } from '../src/dossier/model.js';
 import { RenderPool } from '../src/dossier/render-pool.js';
@@ -62,7 +63,7 @@ after(async () => {
 
 async function gather(subject: string): Promise<DossierModel> {
   const identity = await loadPdfIdentity(t.config);
-  const { model } = await gatherDossier(t.ctx.handle.db, t.ctx.ledger, t.built.services.eulas, identity, {
+  const { model } = await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas), identity, {
     dossierId: '00000000-0000-4000-8000-00000000d055', subject, caseRef: 'CASE-DET', requestedBy: 'Jane Investigator',
     preparedFor: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' }, issuedAt: new Date('2026-11-29T12:00:00Z'),
     organisation: '', certifierName: '', certifierTitle: '',

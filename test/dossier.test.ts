@@ -17,7 +17,6 @@ import request from 'supertest';
 import { buf } from '../src/db/bytes.js';
 import { buildApp, type BuiltApp } from '../src/server/build-app.js';
 import { extractAttachments } from '../src/pdf/verify.js';
-import { WatermarkKeyRepository } from '../src/watermark-keys/keys.js';
 import { createTestApp, problemOf, type TestApp } from './helpers/app.js';
 import { buildEvidence, HIGHLIGHT_TRAINING, HIGHLIGHT_WATERMARK, supertestHttp, type Evidence } from './helpers/evidence.js';
 
@@ -399,9 +398,9 @@ describe('the PDF, read back with pdfjs-dist', () => {
       assert.ok(c.includes(`${k.version}`));
     }
     // The keys themselves, unwrapped here and searched everywhere.
-    const repo = new WatermarkKeyRepository(t.ctx.handle.db);
+    const repo = t.built.services.watermarkKeys;
     const secrets: Buffer[] = [];
-    for (let v = 1; v <= ev.keyVersions; v++) secrets.push(Buffer.from((await repo.unwrapped(t.kek(), [ev.subject], v)).get(ev.subject)!.key));
+    for (let v = 1; v <= ev.keyVersions; v++) secrets.push(Buffer.from((await repo.unwrapped([ev.subject], v)).get(ev.subject)!.key));
     assert.equal(new Set(secrets.map((s) => s.toString('hex'))).size, ev.keyVersions);
     const bundle = JSON.parse(attachments.get('evidence-bundle.json')!.toString('utf8')) as Json;
     const haystacks: Array<[string, Buffer]> = [

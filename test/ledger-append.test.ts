@@ -60,7 +60,7 @@ test('appends: 64 concurrent appenders, idempotent retries, one bad item in a ba
       for (let k = 1; k < p.length; k++) assert.equal(p[k]!.seq, p[k - 1]!.seq + 1, 'an item\'s events are consecutive');
       assert.ok(p.every((x) => x.fresh));
     }
-    const head = await ctx.ledger.repo.head();
+    const head = await ctx.ledger.head();
     assert.equal(head.size, total);
     const r = await ctx.ledger.verify();
     assert.equal(r.ok, true, JSON.stringify(r.fault));
@@ -132,22 +132,22 @@ test('appends: 64 concurrent appenders, idempotent retries, one bad item in a ba
 
   await t.test('checkpoints: each consistent with the last; refused after tampering (last: it tampers)', async () => {
     const append = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => ctx.ledger.append({ events: [eulaEvent(i)] })));
-    const size0 = (await ctx.ledger.repo.head()).size;
-    const n0 = (await ctx.ledger.repo.checkpoints()).filter((c) => c.size < size0).length; // automatic ones (every 1000)
+    const size0 = (await ctx.ledger.head()).size;
+    const n0 = (await ctx.ledger.checkpoints()).filter((c) => c.size < size0).length; // automatic ones (every 1000)
     const [c1, c1again] = await Promise.all([ctx.ledger.checkpoint(), ctx.ledger.checkpoint()]);
     assert.equal(c1?.size, size0);
     assert.equal(c1again?.size, size0, 'concurrent calls share one run');
-    assert.equal((await ctx.ledger.repo.checkpoints()).length, n0 + 1);
+    assert.equal((await ctx.ledger.checkpoints()).length, n0 + 1);
     // Nothing new: the last checkpoint is returned, none written.
     assert.equal((await ctx.ledger.checkpoint())?.size, size0);
-    assert.equal((await ctx.ledger.repo.checkpoints()).length, n0 + 1);
+    assert.equal((await ctx.ledger.checkpoints()).length, n0 + 1);
 
     await append(15);
     const s1 = size0 + 15;
     const c2 = await ctx.ledger.checkpoint();
     assert.equal(c2?.size, s1);
-    assert.deepEqual((await ctx.ledger.repo.checkpoints()).slice(n0).map((c) => c.size), [size0, s1]);
-    const head = await ctx.ledger.repo.head();
+    assert.deepEqual((await ctx.ledger.checkpoints()).slice(n0).map((c) => c.size), [size0, s1]);
+    const head = await ctx.ledger.head();
     assert.ok(c2!.chainHash.equals(head.chainHash));
     const r = await ctx.ledger.verify();
     assert.equal(r.ok, true, JSON.stringify(r.fault));
@@ -161,23 +161,23 @@ test('appends: 64 concurrent appenders, idempotent retries, one bad item in a ba
     await db.superuser('ALTER TABLE ledger_entries DISABLE TRIGGER ALL');
     await db.superuser(flip);
     await assert.rejects(ctx.ledger.checkpoint(), (e: unknown) => e instanceof LedgerError && e.code === 'checkpoint_inconsistent' && e.message.includes(`entry ${victim}`));
-    assert.equal((await ctx.ledger.repo.checkpoints()).length, n0 + 2);
+    assert.equal((await ctx.ledger.checkpoints()).length, n0 + 2);
 
     // Tampering with the entry the last checkpoint signed: refused too.
     await db.superuser(flip); // flips the byte back
     assert.equal((await ctx.ledger.verify()).ok, true, 'restored');
     await db.superuser(`DELETE FROM ledger_entries WHERE seq = ${s1}`);
     await assert.rejects(ctx.ledger.checkpoint(), (e: unknown) => e instanceof LedgerError && e.code === 'checkpoint_inconsistent' && e.message.includes(String(s1)));
-    assert.equal((await ctx.ledger.repo.checkpoints()).length, n0 + 2);
+    assert.equal((await ctx.ledger.checkpoints()).length, n0 + 2);
   });
 
   await t.test('reading pages: every page size, range and gap gives exactly the rows in order (after tampering: a gap)', async () => {
     const all = await seqs(ctx);
     const last = all[all.length - 1]!;
     assert.ok(all.length < last, 'the previous subtest left a gap');
-    const read = async (o: Parameters<typeof ctx.ledger.repo.entries>[0]) => {
+    const read = async (o: Parameters<typeof ctx.ledger.entries>[0]) => {
       const out: number[] = [];
-      for await (const e of ctx.ledger.repo.entries(o)) {
+      for await (const e of ctx.ledger.entries(o)) {
         assert.equal(e.leafHash.length, 32);
         assert.equal(e.chainHash.length, 32);
         out.push(e.seq);
@@ -194,7 +194,7 @@ test('appends: 64 concurrent appenders, idempotent retries, one bad item in a ba
     assert.deepEqual(await read({ after: from, upTo: to, pageSize: 41 }), all.filter((x) => x > from && x <= to));
     assert.deepEqual(await read({ after: last, pageSize: 41 }), []);
     // The export form carries recorded_at; the verifier's does not.
-    const withTime = ctx.ledger.repo.entries({ upTo: 3 });
+    const withTime = ctx.ledger.entries({ upTo: 3 });
     const first = await withTime.next();
     assert.match(String((first.value as { recordedAt?: string }).recordedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     await withTime.return(undefined);
@@ -217,7 +217,7 @@ test('a context with a different signing key or origin refuses to open an existi
   await assert.rejects(tryOpen({ signingKeyFile: otherKey }), (e: unknown) => e instanceof LedgerError && e.code === 'signing_key_mismatch');
   await assert.rejects(tryOpen({ origin: 'someone-else.example/ledger' }), (e: unknown) => e instanceof LedgerError && e.code === 'origin_mismatch');
   // Nothing was written by the refused ones; the rightful configuration still opens.
-  assert.equal((await ctx.ledger.repo.head()).size, 2);
+  assert.equal((await ctx.ledger.head()).size, 2);
   if (isRealPostgres) await db.open();
   const r = await ctx.ledger.verify();
   assert.equal(r.ok, true);
@@ -235,7 +235,7 @@ test('genesis is written once when two contexts start at once (real server)', as
       const ctxs = await Promise.all([db.open(), db.open(), db.open()]);
       const n = await count(ctxs[0]!, "event_type = 'ledger.genesis'");
       assert.equal(n, 1);
-      assert.equal((await ctxs[0]!.ledger.repo.head()).size, 1);
+      assert.equal((await ctxs[0]!.ledger.head()).size, 1);
       // And all three append to the one chain.
       await Promise.all(ctxs.flatMap((c) => Array.from({ length: 10 }, () => c.ledger.append({ events: [eulaEvent(0, { id: randomUUID() })] }))));
       const r = await ctxs[1]!.ledger.verify();

@@ -380,7 +380,7 @@ test('tamper: a checkpoint re-signed by a key the genesis does not name is caugh
 
 test('documented limit: without a checkpoint (none, or its rows deleted) a consistent rewrite from entry 2 is NOT detected; a checkpoint kept outside is', async (t) => {
   const s = await setup(t, { group: 'rewrites' });
-  const kept = await s.ctx.ledger.repo.checkpoints(); // e.g. what an auditor holds
+  const kept = await s.ctx.ledger.checkpoints(); // e.g. what an auditor holds
   await disableTriggers(s);
   await disableTriggers(s, 'ledger_checkpoints');
   await s.attack('DELETE FROM ledger_checkpoints');
@@ -392,7 +392,7 @@ test('documented limit: without a checkpoint (none, or its rows deleted) a consi
   const { LedgerVerifier } = await import('../src/ledger/verifier.js');
   const v = new LedgerVerifier({ trustedPublicKey: s.ctx.ledger.signingKey.publicKey });
   v.addCheckpoints(kept);
-  for await (const e of s.ctx.ledger.repo.entries()) if (!v.push(e)) break;
+  for await (const e of s.ctx.ledger.entries()) if (!v.push(e)) break;
   expectFault(v.finish(), 'checkpoint_mismatch', CP);
 });
 

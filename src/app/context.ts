@@ -1,15 +1,17 @@
-// Composition root: opens the database, migrates, loads keys and builds the ledger.
+// Composition root: opens the database, migrates, loads keys, builds the ledger and the repositories.
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { connect, type DbHandle } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { loadSigningKey } from '../keys/signing-key.js';
 import { Ledger } from '../ledger/ledger.js';
+import { buildRepositories, type Repositories } from './repositories.js';
 
 export interface ServiceContext {
   config: Config;
   handle: DbHandle;
   ledger: Ledger;
+  repos: Repositories;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     config,
     handle,
     ledger,
+    repos: buildRepositories(handle.db),
     async close() {
       await ledger.close();
       await handle.close();

@@ -1,22 +1,16 @@
-// API keys: random bearer tokens, shown once, stored as SHA-256 only, revocable.
+// API keys: random bearer tokens, shown once, stored as a domain-separated SHA-256 only, revocable.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database, Role } from '../db/schema.js';
+import { LRUCache } from 'lru-cache';
+import type { Role } from '../db/schema.js';
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
 import { TAG, tagBytes } from '../crypto/domains.js';
+import type { ApiKeyInfo, ApiKeyRepository } from './repository.js';
+
+export type { ApiKeyInfo } from './repository.js';
 
 export const ROLES: readonly Role[] = ['admin', 'signup', 'gateway', 'investigator', 'counsel'];
 const TOKEN_RE = /^am_[A-Za-z0-9_-]{43}$/;
 const TOKEN_DOMAIN = tagBytes(TAG.apiToken);
-
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  role: Role;
-  tokenHint: string;
-  createdAt: Date;
-  revokedAt: Date | null;
-}
 
 export interface Principal {
   keyId: string;
@@ -28,44 +22,39 @@ function tokenHash(token: string): Buffer {
   return sha256(TOKEN_DOMAIN, Buffer.from(token, 'utf8'));
 }
 
+/** Caches a miss too (as `false`): unknown tokens must not each cost a query. */
+type CachedPrincipal = Principal | false;
+
 export class ApiKeyStore {
   // token hash (hex) -> principal, for a few seconds: revocation elsewhere takes effect within the TTL.
-  readonly #cache = new Map<string, { p: Principal | null; until: number }>();
-  readonly #ttlMs: number;
+  // Bounded LRU: under a flood of distinct tokens the oldest entries go, not all of them at once.
+  readonly #cache: LRUCache<string, CachedPrincipal>;
 
-  constructor(private readonly db: Kysely<Database>, opts: { cacheTtlMs?: number } = {}) {
-    this.#ttlMs = opts.cacheTtlMs ?? 5000;
+  constructor(private readonly repo: ApiKeyRepository, opts: { cacheTtlMs?: number; maxEntries?: number } = {}) {
+    this.#cache = new LRUCache({ max: opts.maxEntries ?? 10_000, ttl: opts.cacheTtlMs ?? 5000, ttlAutopurge: false });
   }
 
   /** Creates a key and returns its token: the only time the token exists outside the caller. */
   async create(role: Role, name: string): Promise<{ token: string; info: ApiKeyInfo }> {
     if (!ROLES.includes(role)) throw new Error(`unknown role ${role}`);
     const token = `am_${randomBytes(32).toString('base64url')}`;
-    const id = randomUUID();
-    const hint = `${token.slice(0, 7)}…`;
-    const row = await this.db
-      .insertInto('api_keys')
-      .values({ id, name, role, token_hash: tokenHash(token), token_hint: hint })
-      .returning(['id', 'name', 'role', 'token_hint', 'created_at', 'revoked_at'])
-      .executeTakeFirstOrThrow();
-    return { token, info: toInfo(row) };
+    const info = await this.repo.insert({ id: randomUUID(), name, role, tokenHash: tokenHash(token), tokenHint: `${token.slice(0, 7)}…` });
+    return { token, info };
   }
 
-  async list(): Promise<ApiKeyInfo[]> {
-    const rows = await this.db.selectFrom('api_keys').select(['id', 'name', 'role', 'token_hint', 'created_at', 'revoked_at']).orderBy('created_at').execute();
-    return rows.map(toInfo);
+  list(): Promise<ApiKeyInfo[]> {
+    return this.repo.list();
   }
 
-  async count(): Promise<number> {
-    const r = await this.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-    return Number(r.n);
+  count(): Promise<number> {
+    return this.repo.count();
   }
 
   /** Returns false when no such active key exists. */
   async revoke(id: string): Promise<boolean> {
-    const r = await this.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const done = await this.repo.revoke(id, new Date());
     this.#cache.clear();
-    return Number(r.numUpdatedRows) > 0;
+    return done;
   }
 
   /** Resolves a bearer token to its principal, or null. Malformed tokens never reach the database. */
@@ -73,18 +62,12 @@ export class ApiKeyStore {
     if (!TOKEN_RE.test(token)) return null;
     const h = tokenHash(token);
     const k = h.toString('hex');
-    const now = Date.now();
     const hit = this.#cache.get(k);
-    if (hit && hit.until > now) return hit.p;
-    const row = await this.db.selectFrom('api_keys').select(['id', 'name', 'role', 'token_hash', 'revoked_at']).where('token_hash', '=', h).executeTakeFirst();
+    if (hit !== undefined) return hit || null;
+    const row = await this.repo.byTokenHash(h);
     // The index lookup found it by hash; compare again in constant time before trusting it.
-    const p = row && row.revoked_at === null && constantTimeEqual(Buffer.from(row.token_hash), h) ? { keyId: row.id, name: row.name, role: row.role } : null;
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(k, { p, until: now + this.#ttlMs });
-    return p;
+    const p: CachedPrincipal = row && !row.revoked && constantTimeEqual(row.tokenHash, h) ? { keyId: row.id, name: row.name, role: row.role } : false;
+    this.#cache.set(k, p);
+    return p || null;
   }
-}
-
-function toInfo(r: { id: string; name: string; role: Role; token_hint: string; created_at: Date; revoked_at: Date | null }): ApiKeyInfo {
-  return { id: r.id, name: r.name, role: r.role, tokenHint: r.token_hint, createdAt: new Date(r.created_at), revokedAt: r.revoked_at ? new Date(r.revoked_at) : null };
 }

@@ -15,7 +15,7 @@ export function registerApiKeyCommands(program: Command): void {
       if (!ROLES.includes(opts.role as Role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
       if (!opts.name.trim() || opts.name.length > 100) throw new CliError('--name must be 1-100 characters');
       await withContext(async (ctx) => {
-        const { token, info } = await new ApiKeyStore(ctx.handle.db).create(opts.role as Role, opts.name);
+        const { token, info } = await new ApiKeyStore(ctx.repos.apiKeys).create(opts.role as Role, opts.name);
         if (opts.json) printJson({ id: info.id, role: info.role, name: info.name, token });
         else process.stdout.write(`${token}\n`);
         if (!opts.json) process.stderr.write(`created ${info.role} key ${info.id} (${info.name}); the token above is shown only once\n`);
@@ -27,7 +27,7 @@ export function registerApiKeyCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       await withContext(async (ctx) => {
-        const keys = await new ApiKeyStore(ctx.handle.db).list();
+        const keys = await new ApiKeyStore(ctx.repos.apiKeys).list();
         if (opts.json) printJson(keys);
         else for (const k of keys) process.stdout.write(`${k.id}  ${k.role.padEnd(12)} ${k.revokedAt ? 'revoked' : 'active '}  ${k.tokenHint}  ${k.name}\n`);
       });
@@ -39,7 +39,7 @@ export function registerApiKeyCommands(program: Command): void {
     .action(async (id: string) => {
       if (!/^[0-9a-f-]{36}$/i.test(id)) throw new CliError('the key id is a UUID (see `assentmark apikey list`)');
       await withContext(async (ctx) => {
-        if (!(await new ApiKeyStore(ctx.handle.db).revoke(id))) throw new CliError(`no active key ${id}`, 1);
+        if (!(await new ApiKeyStore(ctx.repos.apiKeys).revoke(id))) throw new CliError(`no active key ${id}`, 1);
         process.stdout.write(`revoked ${id}\n`);
       });
     });

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { verifyDossier } from '../dossier/verify.js';
-import { buildServices } from '../server/build-app.js';
+import { buildServices } from '../app/services.js';
+import { issuedDossierJson } from '../http/presenters/dossiers.js';
 import { CliError, printJson, withContext } from './common.js';
 import { readTrustedKeys } from './receipt.js';
 
@@ -23,11 +24,12 @@ export function registerDossierCommands(program: Command): void {
       await withContext(async (ctx) => {
         const s = buildServices(ctx);
         try {
-          const meta = await s.dossiers.issue(
+          const issued = await s.dossiers.issue(
             { subject: o.subject, case_ref: o.case, verification_ids: o.verification, requested_by: o.requestedBy, prepared_for: { name: o.counsel, firm: o.firm } },
             { keyId: 'cli', name: `command line (${process.env.USER ?? 'unknown user'})` },
           );
-          const { pdf, signature } = await s.dossiers.pdf(String(meta.id));
+          const meta = issuedDossierJson(issued);
+          const { pdf, signature } = await s.dossiers.pdf(meta.id);
           const out = o.out ?? `dossier-${String(meta.id)}.pdf`;
           writeFileSync(out, pdf, { flag: 'wx' });
           writeFileSync(`${out}.sig`, signature, { flag: 'wx' });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SigningKey } from '../crypto/ed25519.js';
 import { writeSecretFile } from '../keys/files.js';
-import { generateMasterKeyText } from '../watermark-keys/kek.js';
+import { generateMasterKeyText } from '../keys/master-key.js';
 import { generateSigningIdentity, saveSigningIdentity } from '../pdf/certificate.js';
 
 export function registerKeyCommands(program: Command): void {

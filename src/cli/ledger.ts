@@ -28,7 +28,7 @@ export function registerLedgerCommands(program: Command): void {
         });
       } else {
         report = await withContext(async (ctx) => {
-          const head = await ctx.ledger.repo.head();
+          const head = await ctx.ledger.head();
           bar?.start(head.size, 0);
           return ctx.ledger.verify({
             ...(opts.publicKey ? { trustedPublicKey: readKey(opts.publicKey) } : {}),
@@ -47,7 +47,7 @@ export function registerLedgerCommands(program: Command): void {
     .argument('<file>', 'output file (must not exist)')
     .action(async (file: string) => {
       await withContext(async (ctx) => {
-        const r = await exportLedger(ctx.ledger.repo, file, ctx.ledger.origin);
+        const r = await exportLedger(ctx.ledger, file, ctx.ledger.origin);
         process.stdout.write(`wrote ${r.entries} entries and ${r.checkpoints} checkpoints to ${file}\n`);
         process.stdout.write(`verify with: assentmark ledger verify --file ${file} --public-key ${ctx.ledger.signingKey.publicKey.toString('base64')}\n`);
       });

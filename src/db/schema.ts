@@ -44,10 +44,10 @@ export interface ApiKeysTable {
 type SeqRef = ColumnType<string, number | string, never>;
 type Json<T> = ColumnType<T, string, never>;
 
-export interface Highlight {
+export type Highlight = {
   text: string;
   note: string;
-}
+};
 
 export interface EulaVersionsTable {
   id: string;

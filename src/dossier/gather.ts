@@ -1,8 +1,11 @@
 // Gathers a subject's evidence into a DossierModel and the signed evidence bundle.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { AssentRecordRepository } from '../assent/record-repository.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { parseEvent } from '../ledger/events.js';
+import type { PlanRepository } from '../verification/plan-repository.js';
+import type { VerificationRepository } from '../verification/repository.js';
+import type { WatermarkKeyRepository } from '../watermark-keys/repository.js';
 import type { LedgerEntry } from '../ledger/format.js';
 import { buildReceipt } from '../assent/receipt.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
@@ -26,12 +29,23 @@ export interface GatherInput {
 
 const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas: EulaService, identity: SigningIdentity, i: GatherInput): Promise<{ model: DossierModel; bundleBytes: Buffer; citedSeqs: number[] }> {
+/** What a dossier reads its evidence from. */
+export interface EvidenceSources {
+  ledger: Ledger;
+  eulas: EulaService;
+  records: AssentRecordRepository;
+  keys: WatermarkKeyRepository;
+  verifications: VerificationRepository;
+  plans: PlanRepository;
+}
+
+export async function gatherDossier(src: EvidenceSources, identity: SigningIdentity, i: GatherInput): Promise<{ model: DossierModel; bundleBytes: Buffer; citedSeqs: number[] }> {
+  const { ledger, eulas } = src;
   const key = ledger.signingKey;
   const [records, keys, allVerifications] = await Promise.all([
-    db.selectFrom('assent_records').select(['id', 'kind', 'slug', 'version', 'server_time', 'ledger_seq', 'event_id']).where('subject', '=', i.subject).orderBy('ledger_seq').execute(),
-    db.selectFrom('watermark_keys').select(['version', 'key_id', 'commitment', 'assigned_at', 'reason', 'ledger_seq']).where('subject', '=', i.subject).orderBy('version').execute(),
-    db.selectFrom('verifications').select(['id', 'case_ref', 'decision', 'created_at', 'ledger_seq', 'plan_id']).where('subject', '=', i.subject).orderBy('ledger_seq').execute(),
+    src.records.forSubject(i.subject),
+    src.keys.all(i.subject),
+    src.verifications.forSubject(i.subject),
   ]);
   if (records.length === 0 && allVerifications.length === 0) {
     throw new AppError('nothing_to_issue', `subject "${i.subject}" has no recorded assent and no verification: there is no evidence to put in a dossier`);
@@ -53,29 +67,29 @@ export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas:
   const eulaList = slugs.flatMap((s) => history[s]!.filter((v) => actedOn.has(`${v.slug}\0${v.version}`)));
 
   // Plans referenced by pre-registered verifications are cited too.
-  const planIds = [...new Set(verifications.map((v) => v.plan_id).filter((x): x is string => !!x))];
-  const plans = planIds.length ? await db.selectFrom('verification_plans').select(['ledger_seq']).where('id', 'in', planIds).execute() : [];
+  const planIds = [...new Set(verifications.map((v) => v.planId).filter((x): x is string => !!x))];
+  const plans = await src.plans.many(planIds);
 
   const citedSeqs = [...new Set([
-    ...records.map((r) => Number(r.ledger_seq)),
-    ...keys.map((k) => Number(k.ledger_seq)),
-    ...verifications.map((v) => Number(v.ledger_seq)),
+    ...records.map((r) => r.ledgerSeq),
+    ...keys.map((k) => k.ledgerSeq),
+    ...verifications.map((v) => v.ledgerSeq),
     ...eulaList.map((v) => v.ledgerSeq),
-    ...plans.map((p) => Number(p.ledger_seq)),
+    ...plans.map((p) => p.ledgerSeq),
   ])].sort((a, b) => a - b);
 
   // A fresh checkpoint covers every cited entry; the full verifier runs at issue time.
   const cp = await ledger.checkpoint();
   if (!cp) throw new Error('the ledger is empty');
   const report = await ledger.verifyIncrementally();
-  const entries = await ledger.repo.entriesBySeq(citedSeqs);
+  const entries = await ledger.entriesBySeq(citedSeqs);
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   const from = citedSeqs[0]!;
-  const leafHashes = await ledger.repo.leafHashes(from, cp.size);
+  const leafHashes = await ledger.leafHashes(from, cp.size);
   const prevHash = bySeq.get(from)!.prevHash;
 
-  const eventData = (e: LedgerEntry) => (JSON.parse(e.canonical.toString('utf8')) as { data: Record<string, unknown> }).data;
-  const receipts = records.map((r) => buildReceipt(bySeq.get(Number(r.ledger_seq))!, ledger.origin, key));
+  const eventData = (e: LedgerEntry) => parseEvent(e.canonical).data as Record<string, unknown>;
+  const receipts = records.map((r) => buildReceipt(bySeq.get(r.ledgerSeq)!, ledger.origin, key));
   const { bytes: bundleBytes, signature: bundleSig } = buildBundle({
     origin: ledger.origin, dossierId: i.dossierId, caseRef: i.caseRef, subject: i.subject, issuedAt: i.issuedAt, key,
     entries, chainFromSeq: from, chainPrevHash: prevHash, leafHashes, checkpoint: cp, receipts,
@@ -94,10 +108,10 @@ export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas:
     return { ...eulaJson(v), text: v.text, attachment: name };
   });
   const assent: DossierAssentRecord[] = records.map((r, n) => {
-    const e = bySeq.get(Number(r.ledger_seq))!;
+    const e = bySeq.get(r.ledgerSeq)!;
     const name = `receipt-${String(n + 1).padStart(2, '0')}-${r.kind}.json`;
     attach(name, 'application/json', `Signed receipt of the ${r.kind} record ${r.id}`, 'Supplement', Buffer.from(JSON.stringify(receipts[n], null, 2) + '\n'));
-    return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: new Date(r.server_time).toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name };
+    return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: r.serverTime.toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name };
   });
 
   const model: DossierModel = {
@@ -112,7 +126,7 @@ export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas:
     signingKey: { keyId: key.keyId, publicKeyBase64: key.publicKey.toString('base64'), publicKeyPem: key.publicKeyPem() },
     pdfCertificate: { subject: certificateSubject(identity.certPem), fingerprintSha256: identity.fingerprintSha256 },
     subjectFacts: {
-      firstSeen: records[0] ? new Date(records[0].server_time).toISOString() : null,
+      firstSeen: records[0] ? records[0].serverTime.toISOString() : null,
       records: records.length,
       acceptances: records.filter((r) => r.kind === 'accepted').length,
       declines: records.filter((r) => r.kind === 'declined').length,
@@ -123,12 +137,12 @@ export async function gatherDossier(db: Kysely<Database>, ledger: Ledger, eulas:
     eulaHistory: Object.fromEntries(slugs.map((s) => [s, history[s]!.map((v) => eulaJson(v))])),
     assent,
     keys: keys.map((k) => {
-      const e = bySeq.get(Number(k.ledger_seq))!;
-      return { version: k.version, keyId: k.key_id, commitment: k.commitment, assignedAt: new Date(k.assigned_at).toISOString(), reason: k.reason, ledgerSeq: e.seq, eventType: e.eventType };
+      const e = bySeq.get(k.ledgerSeq)!;
+      return { version: k.version, keyId: k.keyId, commitment: k.commitment, assignedAt: k.assignedAt.toISOString(), reason: k.reason, ledgerSeq: e.seq, eventType: e.eventType };
     }),
     verifications: verifications.map((v) => {
-      const e = bySeq.get(Number(v.ledger_seq))!;
-      return { id: v.id, caseRef: v.case_ref, createdAt: new Date(v.created_at).toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e) };
+      const e = bySeq.get(v.ledgerSeq)!;
+      return { id: v.id, caseRef: v.caseRef, createdAt: v.createdAt.toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e) };
     }),
     cited: entries.map((e) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex') })),
     checkpoint: {

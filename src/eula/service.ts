@@ -1,28 +1,15 @@
 // EULA versions: immutable, stored verbatim with their SHA-256, each published as a ledger event.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database, Highlight } from '../db/schema.js';
+import type { Highlight } from '../db/schema.js';
 import { canonicalString } from '../canonical/jcs.js';
 import { sha256Hex } from '../crypto/hash.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { prepareEvent } from '../ledger/format.js';
+import { buildEvent } from '../ledger/events.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { AppError } from '../problems/app-error.js';
+import type { EulaRepository, EulaVersion } from './repository.js';
 
-export interface EulaVersion {
-  id: string;
-  slug: string;
-  version: string;
-  title: string;
-  text: string;
-  textSha256: string;
-  effectiveAt: Date;
-  major: boolean;
-  highlights: Highlight[];
-  publishedAt: Date;
-  ledgerSeq: number;
-  eventId: string;
-}
+export type { EulaVersion } from './repository.js';
+import { AppError } from '../problems/app-error.js';
 
 export interface PublishInput {
   slug: string;
@@ -34,13 +21,11 @@ export interface PublishInput {
   highlights?: Highlight[] | undefined;
 }
 
-const COLUMNS = ['id', 'slug', 'version', 'title', 'body', 'body_sha256', 'effective_at', 'major', 'highlights', 'published_at', 'ledger_seq', 'event_id'] as const;
-
 export class EulaService {
   // Versions are immutable, so a found version can be cached for the life of the process.
   readonly #byKey = new Map<string, EulaVersion>();
 
-  constructor(private readonly db: Kysely<Database>, private readonly ledger: Ledger) {}
+  constructor(private readonly repo: EulaRepository, private readonly ledger: Ledger) {}
 
   async publish(input: PublishInput, publishedBy: string): Promise<{ eula: EulaVersion; created: boolean }> {
     const textSha256 = sha256Hex(Buffer.from(input.text, 'utf8'));
@@ -54,7 +39,7 @@ export class EulaService {
     const now = new Date();
     const effectiveAt = new Date(input.effective_at);
     const highlights = input.highlights ?? [];
-    const event = prepareEvent('eula.published', {
+    const event = buildEvent('eula.published', {
       eula_id: id,
       slug: input.slug,
       version: input.version,
@@ -67,14 +52,9 @@ export class EulaService {
       published_by: publishedBy,
     }, { time: now });
     try {
-      const [pos] = await this.ledger.append({
-        events: [event],
-        rows: ([p]) => [{
-          table: 'eula_versions',
-          values: { id, slug: input.slug, version: input.version, title: input.title, body: input.text, body_sha256: textSha256, effective_at: effectiveAt, major: input.major, highlights: JSON.stringify(highlights), published_at: now, ledger_seq: p!.seq, event_id: p!.eventId },
-        }],
-      });
-      const eula: EulaVersion = { id, slug: input.slug, version: input.version, title: input.title, text: input.text, textSha256, effectiveAt, major: input.major, highlights, publishedAt: now, ledgerSeq: pos!.seq, eventId: pos!.eventId };
+      const draft = { id, slug: input.slug, version: input.version, title: input.title, text: input.text, textSha256, effectiveAt, major: input.major, highlights, publishedAt: now };
+      const [pos] = await this.ledger.append({ events: [event], rows: ([p]) => [this.repo.row(draft, p!)] });
+      const eula: EulaVersion = { ...draft, ledgerSeq: pos!.seq, eventId: pos!.eventId };
       this.#byKey.set(key(eula.slug, eula.version), eula);
       return { eula, created: true };
     } catch (e) {
@@ -100,9 +80,8 @@ export class EulaService {
     const k = key(slug, version);
     const hit = this.#byKey.get(k);
     if (hit) return hit;
-    const r = await this.db.selectFrom('eula_versions').select(COLUMNS).where('slug', '=', slug).where('version', '=', version).executeTakeFirst();
-    if (!r) return undefined;
-    const v = toVersion(r);
+    const v = await this.repo.find(slug, version);
+    if (!v) return undefined;
     this.#byKey.set(k, v);
     return v;
   }
@@ -114,9 +93,15 @@ export class EulaService {
   }
 
   /** Every version of a slug in order of effect (then publication). */
-  async history(slug: string): Promise<EulaVersion[]> {
-    const rows = await this.db.selectFrom('eula_versions').select(COLUMNS).where('slug', '=', slug).orderBy('effective_at').orderBy('ledger_seq').execute();
-    return rows.map(toVersion);
+  history(slug: string): Promise<EulaVersion[]> {
+    return this.repo.history(slug);
+  }
+
+  /** Every version of a slug; refused when none was ever published. */
+  async historyOrFail(slug: string): Promise<EulaVersion[]> {
+    const h = await this.history(slug);
+    if (h.length === 0) throw new AppError('eula_not_found', `no EULA "${slug}" has been published`);
+    return h;
   }
 
   /** The version in effect now, and the latest major version in effect (what subjects must have accepted). */
@@ -133,37 +118,4 @@ export class EulaService {
 
 function key(slug: string, version: string): string {
   return `${slug}\0${version}`;
-}
-
-function toVersion(r: { id: string; slug: string; version: string; title: string; body: string; body_sha256: string; effective_at: Date; major: boolean; highlights: Highlight[] | string; published_at: Date; ledger_seq: string; event_id: string }): EulaVersion {
-  return {
-    id: r.id,
-    slug: r.slug,
-    version: r.version,
-    title: r.title,
-    text: r.body,
-    textSha256: r.body_sha256,
-    effectiveAt: new Date(r.effective_at),
-    major: r.major,
-    highlights: typeof r.highlights === 'string' ? (JSON.parse(r.highlights) as Highlight[]) : r.highlights,
-    publishedAt: new Date(r.published_at),
-    ledgerSeq: Number(r.ledger_seq),
-    eventId: r.event_id,
-  };
-}
-
-export function eulaJson(v: EulaVersion, withText = true): Record<string, unknown> {
-  return {
-    id: v.id,
-    slug: v.slug,
-    version: v.version,
-    title: v.title,
-    ...(withText ? { text: v.text } : {}),
-    text_sha256: v.textSha256,
-    effective_at: v.effectiveAt.toISOString(),
-    major: v.major,
-    highlights: v.highlights,
-    published_at: v.publishedAt.toISOString(),
-    ledger: { seq: v.ledgerSeq, event_id: v.eventId },
-  };
 }

@@ -38,28 +38,6 @@ export class DecisionService {
   }
 }
 
-/**
- * `{"results": [...]}` for decide()'s output, byte for byte what JSON.stringify would write
- * (same key order), from templates: the response of a 1,000-item batch is on the hot path.
- */
-export function decideResponseJson(results: readonly DecideResultItem[]): string {
-  let out = '{"results":[';
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i]!;
-    if (i > 0) out += ',';
-    if (r.status === 'ok') {
-      out += (r.watermarked ? '{"status":"ok","watermarked":true,"label":' : '{"status":"ok","watermarked":false,"label":') + r.label + ',"key_version":' + r.key_version;
-      if (r.probs) out += ',"probs":' + JSON.stringify(r.probs);
-    } else {
-      out += '{"status":"' + r.status + '","watermarked":false,"label":' + r.label;
-      if (r.probs) out += ',"probs":' + JSON.stringify(r.probs);
-      out += ',"detail":' + JSON.stringify(r.detail);
-    }
-    out += '}';
-  }
-  return out + ']}';
-}
-
 function checkItem(it: DecideRequestItem, i: number): void {
   if (it.label >= it.num_classes) {
     throw new AppError('invalid_item', `items[${i}].label ${it.label} is out of range for num_classes ${it.num_classes} (labels are 0..${it.num_classes - 1})`, { errors: [{ field: `items.${i}.label`, message: 'must be less than num_classes' }] });

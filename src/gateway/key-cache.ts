@@ -1,17 +1,16 @@
 // Unwrapped watermark keys for the gateway's hot path, bounded (LRU) and short-lived for assent
 // standing. Entries hold a WatermarkDecider (a node KeyObject inside), never a printable key.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
+import { LRUCache } from 'lru-cache';
+import type { AssentRecordRepository } from '../assent/record-repository.js';
+import { standingBySubject } from '../assent/standing.js';
 import { WatermarkDecider } from '../watermark/decide.js';
-import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
-import { wrapAad } from '../watermark-keys/keys.js';
+import type { WatermarkKeyService } from '../watermark-keys/service.js';
 
 export interface SubjectState {
   decider: WatermarkDecider | null;
   keyVersion: number | null;
-  /** Slugs whose latest assent record for this subject is an acceptance. */
+  /** Slugs of which the subject has a standing acceptance (assent/standing.ts). */
   standing: ReadonlySet<string>;
-  until: number;
 }
 
 export interface KeyCacheOptions {
@@ -20,77 +19,52 @@ export interface KeyCacheOptions {
 }
 
 export class SubjectKeyCache {
-  readonly #map = new Map<string, SubjectState>();
-  readonly #max: number;
-  readonly #ttl: number;
+  readonly #cache: LRUCache<string, SubjectState>;
 
-  constructor(private readonly db: Kysely<Database>, private readonly kek: KeyEncryptionKey, private readonly threshold: bigint, opts: KeyCacheOptions = {}) {
-    this.#max = opts.maxEntries ?? 50_000;
-    this.#ttl = opts.ttlMs ?? 5_000;
+  constructor(
+    private readonly keys: WatermarkKeyService,
+    private readonly records: AssentRecordRepository,
+    private readonly threshold: bigint,
+    opts: KeyCacheOptions = {},
+  ) {
+    this.#cache = new LRUCache({ max: opts.maxEntries ?? 50_000, ttl: opts.ttlMs ?? 5_000 });
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#cache.size;
   }
 
   invalidate(subject: string): void {
-    this.#map.delete(subject);
+    this.#cache.delete(subject);
   }
 
   /** States for every subject given, loading the missing ones in two queries. */
   async states(subjects: Iterable<string>): Promise<Map<string, SubjectState>> {
-    const now = Date.now();
     const out = new Map<string, SubjectState>();
     const missing: string[] = [];
     for (const s of new Set(subjects)) {
-      const hit = this.#map.get(s);
-      if (hit && hit.until > now) {
-        // Refresh recency: Map iteration order is insertion order, so re-insert.
-        this.#map.delete(s);
-        this.#map.set(s, hit);
-        out.set(s, hit);
-      } else missing.push(s);
+      const hit = this.#cache.get(s);
+      if (hit) out.set(s, hit);
+      else missing.push(s);
     }
     if (missing.length === 0) return out;
-    const [keys, records] = await Promise.all([
-      this.db
-        .selectFrom('watermark_keys')
-        .select(['subject', 'version', 'key_id', 'wrapped'])
-        .distinctOn('subject')
-        .where('subject', '=', sql<string>`ANY(${missing}::text[])`)
-        .orderBy('subject')
-        .orderBy('version', 'desc')
-        .execute(),
-      this.db
-        .selectFrom('assent_records')
-        .select(['subject', 'slug', 'kind'])
-        .distinctOn(['subject', 'slug'])
-        .where('subject', '=', sql<string>`ANY(${missing}::text[])`)
-        .orderBy('subject')
-        .orderBy('slug')
-        .orderBy('ledger_seq', 'desc')
-        .execute(),
-    ]);
-    const standing = new Map<string, Set<string>>();
-    for (const r of records) if (r.kind === 'accepted') (standing.get(r.subject) ?? standing.set(r.subject, new Set()).get(r.subject)!).add(r.slug);
-    const byKey = new Map(keys.map((k) => [k.subject, k]));
-    const until = now + this.#ttl;
+    const [keys, records] = await Promise.all([this.keys.latestWrapped(missing), this.records.standingInputs(missing)]);
+    const standing = standingBySubject(records);
     for (const s of missing) {
-      const k = byKey.get(s);
+      const k = keys.get(s);
       let decider: WatermarkDecider | null = null;
       if (k) {
-        const raw = this.kek.unwrap(k.wrapped, wrapAad(s, k.version, k.key_id));
+        const raw = this.keys.unwrap(k);
         try {
           decider = new WatermarkDecider(raw, this.threshold);
         } finally {
           raw.fill(0);
         }
       }
-      const state: SubjectState = { decider, keyVersion: k?.version ?? null, standing: standing.get(s) ?? new Set(), until };
-      this.#map.set(s, state);
+      const state: SubjectState = { decider, keyVersion: k?.version ?? null, standing: new Set(standing.get(s)?.keys() ?? []) };
+      this.#cache.set(s, state);
       out.set(s, state);
     }
-    while (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
     return out;
   }
 }

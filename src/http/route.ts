@@ -14,6 +14,8 @@ export interface RouteInput<P, Q, B> {
   query: Q;
   body: B;
   principal: Principal | null;
+  /** The Idempotency-Key header, checked, on routes with `idempotent: true`. */
+  idempotencyKey: string;
   req: Request;
 }
 
@@ -40,8 +42,10 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
    * documented schema). It must accept exactly what `body` accepts and throw the same errors.
    */
   parseBody?: (value: unknown) => z.infer<B>;
-  /** Header the route requires (documented and checked by the handler). */
+  /** The route requires an Idempotency-Key header (checked here, documented in OpenAPI). */
   idempotent?: boolean;
+  /** The body may be large (sample lists): parsed under the large-body limit. */
+  largeBody?: boolean;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   handler: (input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<RouteResult>;
 }
@@ -69,7 +73,8 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
         }
         body = spec.parseBody ? spec.parseBody(req.body) : validate(spec.body, req.body, 'body');
       }
-      const out = await spec.handler({ params, query, body, principal, req });
+      const idempotencyKey = spec.idempotent ? idempotencyKeyOf(req.get('idempotency-key')) : '';
+      const out = await spec.handler({ params, query, body, principal, idempotencyKey, req });
       if (out.headers) res.set(out.headers);
       res.status(out.status ?? 200);
       if (out.raw) {
@@ -81,6 +86,22 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
     });
   }
   return router;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKeyOf(k: string | undefined): string {
+  if (k === undefined) throw new AppError('idempotency_key_missing', 'send an Idempotency-Key header (a unique value per logical request, e.g. a UUID) so retries cannot record twice');
+  if (!IDEMPOTENCY_KEY.test(k)) throw new AppError('idempotency_key_invalid', 'the Idempotency-Key header must be 1-255 printable ASCII characters without spaces');
+  return k;
+}
+
+/** Paths of the routes that take large bodies, for the body parser. */
+export function largeBodyPaths(routes: readonly AnyRoute[]): string[] {
+  const large = routes.filter((r) => r.largeBody);
+  // The body parser matches exact paths, so a large-body route has no path parameters.
+  for (const r of large) if (r.path.includes(':')) throw new Error(`large-body route ${r.path} must not have path parameters`);
+  return large.map((r) => r.path);
 }
 
 async function authorise(req: Request, access: Access, authenticate: Authenticate): Promise<Principal | null> {

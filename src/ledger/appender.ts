@@ -4,6 +4,7 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { buf } from '../db/bytes.js';
 import type { Database } from '../db/schema.js';
+import type { WorkingRow } from '../db/rows.js';
 import type { PreparedEvent } from './format.js';
 import { EntryColumns, INSERT_ENTRIES_SQL } from './entry-columns.js';
 
@@ -16,11 +17,7 @@ export interface Position {
   fresh: boolean;
 }
 
-/** A working row written in the same transaction as its events (e.g. an acceptance record). */
-export interface WorkingRow {
-  table: keyof Database & string;
-  values: Record<string, unknown>;
-}
+export type { WorkingRow } from '../db/rows.js';
 
 export interface AppendItem {
   events: PreparedEvent[];
@@ -206,11 +203,13 @@ function pendingPosition(results: Position[][], id: string): Position {
 
 /** Inserts of the rows grouped by table in first-seen order (so parents precede children), one statement per table. */
 function rowInserts(trx: Transaction<Database>, rows: WorkingRow[]): CompiledQuery[] {
-  const byTable = new Map<string, Record<string, unknown>[]>();
+  const byTable = new Map<WorkingRow['table'], Array<WorkingRow['values']>>();
   for (const r of rows) {
     const list = byTable.get(r.table);
     if (list) list.push(r.values);
     else byTable.set(r.table, [r.values]);
   }
-  return [...byTable].map(([table, values]) => trx.insertInto(table as keyof Database).values(values as never).compile());
+  // Each WorkingRow pairs a table with its own Insertable type; grouping by table keeps that pairing,
+  // which TypeScript cannot follow through the Map, hence the one cast.
+  return [...byTable].map(([table, values]) => trx.insertInto(table).values(values as never).compile());
 }

@@ -4,14 +4,14 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { AppError } from '../problems/app-error.js';
-import type { LedgerRepository } from './repository.js';
+import type { LedgerReader } from './ledger.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 import type { LedgerEntry } from './format.js';
 import { LedgerVerifier, type VerifierOptions, type VerifyReport } from './verifier.js';
 
 export const EXPORT_FORMAT = 'assentmark.ledger-export/v1';
 
-export async function exportLedger(repo: LedgerRepository, file: string, origin: string): Promise<{ entries: number; checkpoints: number }> {
+export async function exportLedger(repo: LedgerReader, file: string, origin: string): Promise<{ entries: number; checkpoints: number }> {
   const out = createWriteStream(file, { flags: 'wx' });
   const write = async (obj: unknown) => {
     if (!out.write(JSON.stringify(obj) + '\n')) await once(out, 'drain');

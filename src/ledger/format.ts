@@ -92,10 +92,10 @@ export function genesisEventId(origin: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
-export interface GenesisData {
+export type GenesisData = {
   origin: string;
   signing_key: { alg: 'Ed25519'; key_id: string; public_key: string /* base64 of 32 raw bytes */ };
-}
+};
 
 /** A stored ledger row as the verifier sees it. */
 export interface LedgerEntry {

@@ -4,8 +4,10 @@ import type { Database } from '../db/schema.js';
 import type { SigningKey } from '../crypto/ed25519.js';
 import { LedgerAppender, type AppendItem, type Position } from './appender.js';
 import { parseCheckpointBody, signCheckpoint } from './checkpoint.js';
-import { genesisEventId, prepareEvent, type GenesisData } from './format.js';
-import { LedgerRepository, type StoredCheckpoint } from './repository.js';
+import { CheckpointRepository, type StoredCheckpoint } from './checkpoint-repository.js';
+import { buildEvent, parseEventOf } from './events.js';
+import { genesisEventId, type GenesisData, type LedgerEntry } from './format.js';
+import { LedgerRepository } from './repository.js';
 import { LedgerVerifier, type VerifyReport } from './verifier.js';
 import { LedgerError } from './errors.js';
 
@@ -28,11 +30,20 @@ export interface LedgerOptions {
   onError?: (err: unknown, what: string) => void;
 }
 
-export class Ledger {
-  readonly repo: LedgerRepository;
-  readonly appender: LedgerAppender;
+/** A view of the ledger that only reads (exports, proofs, dossiers). */
+export interface LedgerReader {
+  head(): Promise<{ size: number; chainHash: Buffer }>;
+  entries(opts?: EntryScan): AsyncGenerator<LedgerEntry>;
+  checkpoints(): Promise<StoredCheckpoint[]>;
+}
+
+export type EntryScan = Parameters<LedgerRepository['entries']>[0];
+
+export class Ledger implements LedgerReader {
   readonly origin: string;
-  readonly #db: Kysely<Database>;
+  readonly #repo: LedgerRepository;
+  readonly #checkpoints: CheckpointRepository;
+  readonly #appender: LedgerAppender;
   readonly #key: SigningKey;
   readonly #every: number;
   readonly #onError: (err: unknown, what: string) => void;
@@ -44,13 +55,13 @@ export class Ledger {
   #verified: { size: number; chainHash: Buffer; fullAt: Date; fullSize: number } | null = null;
 
   constructor(db: Kysely<Database>, opts: LedgerOptions) {
-    this.#db = db;
     this.#key = opts.signingKey;
     this.origin = opts.origin;
     this.#every = opts.checkpointEvery ?? 1000;
     this.#onError = opts.onError ?? (() => {});
-    this.repo = new LedgerRepository(db);
-    this.appender = new LedgerAppender(db, {
+    this.#repo = new LedgerRepository(db);
+    this.#checkpoints = new CheckpointRepository(db);
+    this.#appender = new LedgerAppender(db, {
       maxBatch: opts.maxBatch ?? 256,
       onCommit: (size) => {
         if (this.#every > 0 && size - this.#lastCheckpointSize >= this.#every) this.#checkpointSoon();
@@ -75,25 +86,62 @@ export class Ledger {
       origin: this.origin,
       signing_key: { alg: 'Ed25519', key_id: this.#key.keyId, public_key: this.#key.publicKey.toString('base64') },
     };
-    const head = await this.repo.head();
+    const head = await this.#repo.head();
     if (head.size === 0) {
-      await this.appender.append({ events: [prepareEvent('ledger.genesis', data, { id: genesisEventId(this.origin) })] });
+      await this.#appender.append({ events: [buildEvent('ledger.genesis', data, { id: genesisEventId(this.origin) })] });
     }
-    const genesis = await this.repo.entry(1);
+    const genesis = await this.#repo.entry(1);
     if (!genesis || genesis.eventType !== 'ledger.genesis') throw new LedgerError('genesis_missing', 'entry 1 of the ledger is not a genesis event');
-    const g = JSON.parse(genesis.canonical.toString('utf8')) as { data: GenesisData };
+    const g = parseEventOf('ledger.genesis', genesis.canonical);
     if (g.data.origin !== this.origin) {
       throw new LedgerError('origin_mismatch', `this database's ledger has origin "${g.data.origin}", but the service is configured with "${this.origin}"`);
     }
     if (g.data.signing_key.key_id !== this.#key.keyId) {
       throw new LedgerError('signing_key_mismatch', `this ledger was started with signing key ${g.data.signing_key.key_id}; the configured key is ${this.#key.keyId}`);
     }
-    const last = await this.repo.latestCheckpoint();
+    const last = await this.#checkpoints.latest();
     this.#lastCheckpointSize = last?.size ?? 0;
   }
 
   append(item: AppendItem): Promise<Position[]> {
-    return this.appender.append(item);
+    return this.#appender.append(item);
+  }
+
+  // ---- reads ----
+
+  head(): Promise<{ size: number; chainHash: Buffer }> {
+    return this.#repo.head();
+  }
+
+  entry(seq: number): Promise<LedgerEntry | undefined> {
+    return this.#repo.entry(seq);
+  }
+
+  entriesBySeq(seqs: number[]): Promise<LedgerEntry[]> {
+    return this.#repo.entriesBySeq(seqs);
+  }
+
+  /** Streams entries in order (constant memory). */
+  entries(opts?: EntryScan): AsyncGenerator<LedgerEntry> {
+    return this.#repo.entries(opts);
+  }
+
+  /** Leaf hashes of entries from..to inclusive, in order. */
+  leafHashes(from: number, to: number): Promise<Buffer[]> {
+    return this.#repo.leafHashes(from, to);
+  }
+
+  checkpoints(): Promise<StoredCheckpoint[]> {
+    return this.#checkpoints.all();
+  }
+
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    return this.#checkpoints.latest();
+  }
+
+  /** Resolves when every queued append has settled. */
+  drained(): Promise<void> {
+    return this.#appender.drained();
   }
 
   /**
@@ -111,8 +159,8 @@ export class Ledger {
   }
 
   async #writeCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    const head = await this.repo.head();
-    const last = await this.repo.latestCheckpoint();
+    const head = await this.#repo.head();
+    const last = await this.#checkpoints.latest();
     if (head.size === 0) return undefined;
     if (last && last.size >= head.size) {
       this.#lastCheckpointSize = last.size;
@@ -124,13 +172,13 @@ export class Ledger {
         : { trustedPublicKey: this.#key.publicKey, origin: this.origin },
     );
     if (last) {
-      const at = await this.repo.entry(last.size);
+      const at = await this.#repo.entry(last.size);
       const body = parseCheckpointBody(last.body);
       if (!at || !body || !at.chainHash.equals(last.chainHash) || body.chain_hash !== last.chainHash.toString('hex')) {
         throw new LedgerError('checkpoint_inconsistent', `the ledger no longer matches the last signed checkpoint at size ${last.size}`);
       }
     }
-    for await (const e of this.repo.entries({ after: last?.size ?? 0, upTo: head.size, recordedAt: false })) {
+    for await (const e of this.#repo.entries({ after: last?.size ?? 0, upTo: head.size, recordedAt: false })) {
       if (!v.push(e)) break;
     }
     const report = v.finish();
@@ -139,13 +187,9 @@ export class Ledger {
       throw new LedgerError('checkpoint_inconsistent', `refusing to sign a checkpoint: ${f ? `entry ${f.seq}: ${f.reason}` : 'the ledger is shorter than its head'}`);
     }
     const cp = signCheckpoint(this.#key, this.origin, head.size, head.chainHash, new Date());
-    await this.#db
-      .insertInto('ledger_checkpoints')
-      .values({ size: head.size, chain_hash: head.chainHash, key_id: this.#key.keyId, body: cp.body, signature: cp.signature })
-      .onConflict((oc) => oc.column('size').doNothing())
-      .execute();
+    await this.#checkpoints.insert({ size: head.size, chainHash: head.chainHash, keyId: this.#key.keyId, body: cp.body, signature: cp.signature });
     this.#lastCheckpointSize = head.size;
-    return this.repo.latestCheckpoint();
+    return this.#checkpoints.latest();
   }
 
   #checkpointSoon(): void {
@@ -155,12 +199,12 @@ export class Ledger {
 
   /** Streams the whole ledger through the verifier; an intact result becomes the verified prefix. */
   async verify(opts: { trustedPublicKey?: Uint8Array; onProgress?: (done: number, total: number) => void; pageSize?: number } = {}): Promise<VerifyReport> {
-    const head = await this.repo.head();
+    const head = await this.#repo.head();
     const v = new LedgerVerifier({ trustedPublicKey: opts.trustedPublicKey ?? this.#key.publicKey, origin: this.origin });
-    v.addCheckpoints(await this.repo.checkpoints());
+    v.addCheckpoints(await this.#checkpoints.all());
     let n = 0;
     const at = new Date();
-    for await (const e of this.repo.entries({ recordedAt: false, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) })) {
+    for await (const e of this.#repo.entries({ recordedAt: false, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) })) {
       if (!v.push(e)) break;
       if (opts.onProgress && ++n % 10_000 === 0) opts.onProgress(n, head.size);
     }
@@ -187,11 +231,11 @@ export class Ledger {
       fault: { seq, code: 'chain_hash_mismatch', reason }, fullAt: prev.fullAt, fullSize: prev.fullSize, incrementalFrom: prev.size + 1,
     });
     // The verified prefix must still end where it did: any rewrite below it changes this hash.
-    const end = await this.repo.entry(prev.size);
+    const end = await this.#repo.entry(prev.size);
     if (!end || !end.chainHash.equals(prev.chainHash)) return fail(prev.size, `entry ${prev.size} no longer carries the chain hash verified at ${prev.fullAt.toISOString()}: the ledger was altered`);
     const v = new LedgerVerifier({ resumeFrom: { size: prev.size, chainHash: prev.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]) } });
-    v.addCheckpoints((await this.repo.checkpoints()).filter((c) => c.size > prev.size));
-    for await (const e of this.repo.entries({ after: prev.size, recordedAt: false, pageSize: 1000 })) if (!v.push(e)) break;
+    v.addCheckpoints((await this.#checkpoints.all()).filter((c) => c.size > prev.size));
+    for await (const e of this.#repo.entries({ after: prev.size, recordedAt: false, pageSize: 1000 })) if (!v.push(e)) break;
     const r = v.finish();
     if (r.ok && r.headHash) this.#verified = { ...prev, size: r.size, chainHash: Buffer.from(r.headHash, 'hex') };
     return { ...r, fullAt: prev.fullAt, fullSize: prev.fullSize, incrementalFrom: prev.size + 1 };
@@ -216,7 +260,7 @@ export class Ledger {
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     if (this.#verifyTimer) clearInterval(this.#verifyTimer);
-    await this.appender.drained();
+    await this.#appender.drained();
     if (this.#checkpointing) await this.#checkpointing.catch(() => undefined);
   }
 }

@@ -1,16 +1,12 @@
-// Reads of the ledger. Writes go through LedgerAppender (entries) and Checkpointer (checkpoints).
+// ledger_entries and ledger_head, read side. Entries are written only by LedgerAppender, which holds
+// the head row's lock; checkpoints have their own repository (checkpoint-repository.ts).
 import { sql, type Kysely } from 'kysely';
 import { buf } from '../db/bytes.js';
 import type { Database } from '../db/schema.js';
-import type { SignedCheckpoint } from './checkpoint.js';
 import type { LedgerEntry } from './format.js';
 
-export interface StoredCheckpoint extends SignedCheckpoint {
-  size: number;
-  chainHash: Buffer;
-  keyId: string;
-  createdAt: Date;
-}
+
+const ENTRY_COLUMNS = ['seq', 'event_id', 'event_type', 'recorded_at', 'canonical', 'leaf_hash', 'prev_hash', 'chain_hash'] as const;
 
 export class LedgerRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -119,13 +115,13 @@ export class LedgerRepository {
   }
 
   async entry(seq: number): Promise<LedgerEntry | undefined> {
-    const r = await this.db.selectFrom('ledger_entries').selectAll().where('seq', '=', String(seq)).executeTakeFirst();
+    const r = await this.db.selectFrom('ledger_entries').select(ENTRY_COLUMNS).where('seq', '=', String(seq)).executeTakeFirst();
     return r ? toEntry(r) : undefined;
   }
 
   async entriesBySeq(seqs: number[]): Promise<LedgerEntry[]> {
     if (seqs.length === 0) return [];
-    const rows = await this.db.selectFrom('ledger_entries').selectAll().where('seq', 'in', seqs.map(String)).orderBy('seq').execute();
+    const rows = await this.db.selectFrom('ledger_entries').select(ENTRY_COLUMNS).where('seq', 'in', seqs.map(String)).orderBy('seq').execute();
     return rows.map(toEntry);
   }
 
@@ -146,16 +142,6 @@ export class LedgerRepository {
     if (out.length !== to - from + 1) throw new Error(`ledger entries ${from}..${to} are not all present`);
     return out;
   }
-
-  async checkpoints(): Promise<StoredCheckpoint[]> {
-    const rows = await this.db.selectFrom('ledger_checkpoints').selectAll().orderBy('size').execute();
-    return rows.map(toCheckpoint);
-  }
-
-  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    const r = await this.db.selectFrom('ledger_checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
-    return r ? toCheckpoint(r) : undefined;
-  }
 }
 
 function toEntry(r: { seq: string; event_id: string; event_type: string; recorded_at: Date; canonical: Buffer; leaf_hash: Buffer; prev_hash: Buffer; chain_hash: Buffer }): LedgerEntry {
@@ -170,15 +156,3 @@ function toEntry(r: { seq: string; event_id: string; event_type: string; recorde
     chainHash: buf(r.chain_hash),
   };
 }
-
-function toCheckpoint(r: { size: string; chain_hash: Buffer; key_id: string; body: Buffer; signature: Buffer; created_at: Date }): StoredCheckpoint {
-  return {
-    size: Number(r.size),
-    chainHash: buf(r.chain_hash),
-    keyId: r.key_id,
-    body: buf(r.body),
-    signature: buf(r.signature),
-    createdAt: new Date(r.created_at),
-  };
-}
-

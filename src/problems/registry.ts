@@ -79,6 +79,7 @@ export const PROBLEMS = {
   origin_mismatch: { status: 500, title: 'Ledger origin differs from the configuration' },
   signing_key_mismatch: { status: 500, title: 'Ledger signing key differs from the configured key' },
   checkpoint_inconsistent: { status: 500, title: 'Ledger does not match its signed checkpoints' },
+  event_malformed: { status: 500, title: 'A stored ledger event is malformed' },
 
   // Operation
   config_invalid: { status: 500, title: 'Invalid configuration' },

@@ -16,4 +16,6 @@ export const Text = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !CONTROL.test(s), 'must not contain control characters')
     .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no unpaired surrogates)');
+export const Label = z.number().int('must be an integer').min(0, 'must be >= 0');
+export const NumClasses = z.number().int('must be an integer').min(2, 'must be at least 2').max(2 ** 31 - 1);
 export const ProblemSchema = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });

@@ -2,14 +2,16 @@
 // compute the exact binomial tail, correct for subjects screened, and record it all in the ledger.
 import { randomUUID, createHash } from 'node:crypto';
 import { SCHEME, TAG } from '../crypto/domains.js';
-import type { Kysely } from 'kysely';
-import type { Database, PlanSample } from '../db/schema.js';
+import type { PlanSample } from '../db/schema.js';
+import type { WorkingRow } from '../db/rows.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { prepareEvent, type PreparedEvent } from '../ledger/format.js';
-import type { Position, WorkingRow } from '../ledger/appender.js';
+import type { PreparedEvent } from '../ledger/format.js';
+import { buildEvent, parseEventOf, type EventDataInput, type VerificationStatistic } from '../ledger/events.js';
+import type { Position } from '../ledger/appender.js';
 import type { Principal } from '../auth/api-keys.js';
-import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
-import { WatermarkKeyRepository } from '../watermark-keys/keys.js';
+import type { WatermarkKeyService } from '../watermark-keys/service.js';
+import type { PlanInfo, PlanRepository } from './plan-repository.js';
+import type { VerificationRecord, VerificationRepository } from './repository.js';
 import { DEFAULT_ALPHA, verifyWatermark, type VerifyResult, type VerifySample } from '../watermark/verify.js';
 import { WatermarkError } from '../watermark/decide.js';
 import { AppError } from '../problems/app-error.js';
@@ -24,20 +26,43 @@ export function planDigest(samples: readonly PlanSample[]): string {
   return h.digest('hex');
 }
 
-export class VerificationService {
-  readonly #keys: WatermarkKeyRepository;
+export interface RecordedPlan {
+  plan: PlanInfo;
+  alpha: number;
+  position: Position;
+}
 
+export interface SubjectOutcome {
+  id: string;
+  subject: string;
+  result: VerifyResult;
+  key: { version: number; keyId: string; commitment: string };
+  position: Position;
+}
+
+/** One verification request: an outcome per subject tested, recorded together. */
+export interface Screening {
+  screeningId: string;
+  caseRef: string;
+  preregistered: boolean;
+  results: SubjectOutcome[];
+}
+
+export interface VerificationRepositories {
+  plans: PlanRepository;
+  verifications: VerificationRepository;
+}
+
+export class VerificationService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repos: VerificationRepositories,
     private readonly ledger: Ledger,
-    private readonly kek: KeyEncryptionKey,
+    private readonly keys: WatermarkKeyService,
     private readonly threshold: bigint,
-  ) {
-    this.#keys = new WatermarkKeyRepository(db);
-  }
+  ) {}
 
   /** Commits the candidate samples (and the test's parameters) to the ledger before any suspect label exists. */
-  async plan(input: PlanInput, principal: Principal): Promise<Record<string, unknown>> {
+  async plan(input: PlanInput, principal: Principal): Promise<RecordedPlan> {
     const subjects = [...new Set(input.subjects)];
     await this.#requireKeys(subjects);
     if (input.subjects_screened !== undefined && input.subjects_screened < subjects.length) {
@@ -49,7 +74,7 @@ export class VerificationService {
     const id = randomUUID();
     const now = new Date();
     const digest = planDigest(input.samples);
-    const ev = prepareEvent('verification.planned', {
+    const ev = buildEvent('verification.planned', {
       plan_id: id,
       case_ref: input.case_ref,
       subjects,
@@ -62,22 +87,20 @@ export class VerificationService {
       ...(input.note ? { note: input.note } : {}),
       planned_by: { api_key_id: principal.keyId, name: principal.name },
     }, { time: now });
-    const [p] = await this.ledger.append({
-      events: [ev],
-      rows: ([pos]) => [{ table: 'verification_plans', values: { id, case_ref: input.case_ref, subjects: JSON.stringify(subjects), samples: JSON.stringify(input.samples), sample_count: input.samples.length, samples_digest: digest, created_at: now, ledger_seq: pos!.seq, event_id: pos!.eventId } }],
-    });
-    return { id, case_ref: input.case_ref, subjects, sample_count: input.samples.length, samples_digest: digest, alpha: input.alpha ?? DEFAULT_ALPHA, created_at: now.toISOString(), ledger: ledgerJson(p!) };
+    const draft = { id, caseRef: input.case_ref, subjects, samples: input.samples, samplesDigest: digest, createdAt: now };
+    const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!)] });
+    return { plan: { id, caseRef: input.case_ref, subjects, sampleCount: input.samples.length, samplesDigest: digest, createdAt: now, ledgerSeq: p!.seq, eventId: p!.eventId }, alpha: input.alpha ?? DEFAULT_ALPHA, position: p! };
   }
 
-  async getPlan(id: string): Promise<Record<string, unknown>> {
-    const r = await this.db.selectFrom('verification_plans').select(['id', 'case_ref', 'subjects', 'sample_count', 'samples_digest', 'created_at', 'ledger_seq', 'event_id']).where('id', '=', id).executeTakeFirst();
+  async getPlan(id: string): Promise<PlanInfo> {
+    const r = await this.repos.plans.get(id);
     if (!r) throw new AppError('plan_not_found', `no verification plan with id ${id}`);
-    return { id: r.id, case_ref: r.case_ref, subjects: r.subjects, sample_count: r.sample_count, samples_digest: r.samples_digest, created_at: new Date(r.created_at).toISOString(), ledger: { seq: Number(r.ledger_seq), event_id: r.event_id } };
+    return r;
   }
 
-  async verify(input: VerificationInput, principal: Principal): Promise<Record<string, unknown>> {
+  async verify(input: VerificationInput, principal: Principal): Promise<Screening> {
     const { subjects, samples, alpha, screened, plan } = await this.#resolveInput(input);
-    const keyRows = await this.#keys.unwrapped(this.kek, subjects, input.key_version);
+    const keyRows = await this.keys.unwrapped(subjects, input.key_version);
     const results: Array<{ subject: string; result: VerifyResult; key: { version: number; keyId: string; commitment: string } }> = [];
     try {
       const missing = subjects.filter((s) => !keyRows.has(s));
@@ -107,45 +130,34 @@ export class VerificationService {
 
     const screeningId = randomUUID();
     const now = new Date();
-    const events: PreparedEvent[] = [];
-    const ids: string[] = [];
-    for (const r of results) {
-      const id = randomUUID();
-      ids.push(id);
-      events.push(prepareEvent('verification.recorded', outcomeData(id, screeningId, input, r, plan, principal), { time: now }));
-    }
+    const ids = results.map(() => randomUUID());
+    const events: PreparedEvent[] = results.map((r, i) => buildEvent('verification.recorded', outcomeData(ids[i]!, screeningId, input, r, plan, principal), { time: now }));
     const rows = (pos: Position[]): WorkingRow[] =>
-      results.map((r, i) => ({
-        table: 'verifications' as const,
-        values: {
-          id: ids[i]!, screening_id: screeningId, case_ref: input.case_ref, subject: r.subject, plan_id: plan?.id ?? null,
-          decision: r.result.decision, outcome: JSON.stringify(JSON.parse(events[i]!.canonical.toString('utf8')).data), key_version: r.key.version,
-          created_at: now, ledger_seq: pos[i]!.seq, event_id: pos[i]!.eventId,
-        },
-      }));
+      results.map((r, i) => this.repos.verifications.row({
+        id: ids[i]!, screeningId, caseRef: input.case_ref, subject: r.subject, planId: plan?.id ?? null,
+        decision: decided(r.result.decision), outcome: parseEventOf('verification.recorded', events[i]!.canonical).data, keyVersion: r.key.version, createdAt: now,
+      }, pos[i]!));
     const positions = await this.ledger.append({ events, rows });
     return {
-      screening_id: screeningId,
-      case_ref: input.case_ref,
+      screeningId,
+      caseRef: input.case_ref,
       preregistered: !!plan,
-      results: results.map((r, i) => ({ id: ids[i], subject: r.subject, decision: r.result.decision, ...statJson(r.result), key: { version: r.key.version, commitment: r.key.commitment }, ledger: ledgerJson(positions[i]!) })),
+      results: results.map((r, i) => ({ id: ids[i]!, subject: r.subject, result: r.result, key: r.key, position: positions[i]! })),
     };
   }
 
-  async get(id: string): Promise<Record<string, unknown>> {
-    const r = await this.db.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirst();
+  async get(id: string): Promise<VerificationRecord> {
+    const r = await this.repos.verifications.get(id);
     if (!r) throw new AppError('verification_not_found', `no verification with id ${id}`);
-    return rowJson(r);
+    return r;
   }
 
-  async listForSubject(subject: string): Promise<Array<Record<string, unknown>>> {
-    const rows = await this.db.selectFrom('verifications').selectAll().where('subject', '=', subject).orderBy('ledger_seq').execute();
-    return rows.map(rowJson);
+  listForSubject(subject: string): Promise<VerificationRecord[]> {
+    return this.repos.verifications.forSubject(subject);
   }
 
   async #requireKeys(subjects: string[]): Promise<void> {
-    const have = await this.db.selectFrom('watermark_keys').select('subject').distinct().where('subject', 'in', subjects).execute();
-    const set = new Set(have.map((h) => h.subject));
+    const set = await this.keys.repo.subjectsWithKeys(subjects);
     const missing = subjects.filter((s) => !set.has(s));
     if (missing.length) throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key: ${missing.slice(0, 10).join(', ')}`, { subjects: missing.slice(0, 100) });
   }
@@ -154,14 +166,15 @@ export class VerificationService {
     if (input.plan_id) {
       if (input.samples || input.subjects) throw new AppError('plan_mismatch', 'with plan_id, send suspect_labels only: the subjects and samples are the plan\'s');
       if (!input.suspect_labels) throw new AppError('plan_mismatch', 'with plan_id, send suspect_labels: one label per planned sample, in plan order');
-      const p = await this.db.selectFrom('verification_plans').select(['id', 'case_ref', 'subjects', 'samples', 'samples_digest', 'ledger_seq', 'event_id']).where('id', '=', input.plan_id).executeTakeFirst();
+      const p = await this.repos.plans.withSamples(input.plan_id);
       if (!p) throw new AppError('plan_not_found', `no verification plan with id ${input.plan_id}`);
-      const planned = (typeof p.samples === 'string' ? JSON.parse(p.samples) : p.samples) as PlanSample[];
+      const planned: PlanSample[] = p.samples;
       if (input.suspect_labels.length !== planned.length) {
         throw new AppError('plan_mismatch', `the plan has ${planned.length} samples but ${input.suspect_labels.length} suspect labels were sent`);
       }
-      const ev = await this.ledger.repo.entry(Number(p.ledger_seq));
-      const planData = (JSON.parse(ev!.canonical.toString('utf8')) as { data: { alpha: number; subjects_screened: number; threshold: string } }).data;
+      const ev = await this.ledger.entry(p.ledgerSeq);
+      if (!ev) throw new Error(`ledger entry ${p.ledgerSeq} of plan ${p.id} is missing`);
+      const planData = parseEventOf('verification.planned', ev.canonical).data;
       if (input.alpha !== undefined && input.alpha !== planData.alpha) throw new AppError('plan_mismatch', `the plan fixed alpha = ${planData.alpha}`);
       if (planData.threshold !== this.threshold.toString()) throw new AppError('plan_mismatch', 'the service\'s watermark rate changed since the plan was registered');
       const samples = planned.map((s, i) => {
@@ -169,9 +182,8 @@ export class VerificationService {
         if (y >= s.num_classes) throw new AppError('invalid_item', `suspect_labels[${i}] = ${y} is out of range for num_classes ${s.num_classes}`);
         return { inputDigest: s.input_sha256, ownerLabel: s.owner_label, suspectLabel: y, numClasses: s.num_classes };
       });
-      const subjects = (typeof p.subjects === 'string' ? JSON.parse(p.subjects) : p.subjects) as string[];
       const screened = Math.max(planData.subjects_screened, input.subjects_screened ?? 0);
-      return { subjects, samples, alpha: planData.alpha, screened, plan: { id: p.id, eventId: p.event_id, seq: Number(p.ledger_seq), samplesDigest: p.samples_digest } };
+      return { subjects: p.subjects, samples, alpha: planData.alpha, screened, plan: { id: p.id, eventId: p.eventId, seq: p.ledgerSeq, samplesDigest: p.samplesDigest } };
     }
     if (input.suspect_labels) throw new AppError('plan_mismatch', 'suspect_labels go with a plan_id; without a plan send samples');
     if (!input.samples || !input.subjects) throw new AppError('invalid_item', 'send subjects and samples (or plan_id and suspect_labels for a pre-registered test)', { errors: [{ field: input.samples ? 'subjects' : 'samples', message: 'is required' }] });
@@ -200,7 +212,7 @@ function twoClassDetail(): string {
   return 'k = 2 is refused: with two classes the watermark label is simply "the other label", so an independent model that disagrees with the owner matches it (p0 = 1) and the test has no power. Use samples from models with at least 3 classes.';
 }
 
-function outcomeData(id: string, screeningId: string, input: VerificationInput, r: { subject: string; result: VerifyResult; key: { version: number; keyId: string; commitment: string } }, plan: PlanRef | null, principal: Principal): Record<string, unknown> {
+function outcomeData(id: string, screeningId: string, input: VerificationInput, r: { subject: string; result: VerifyResult; key: { version: number; keyId: string; commitment: string } }, plan: PlanRef | null, principal: Principal): EventDataInput<'verification.recorded'> {
   return {
     verification_id: id,
     screening_id: screeningId,
@@ -211,7 +223,7 @@ function outcomeData(id: string, screeningId: string, input: VerificationInput, 
     preregistered: !!plan,
     plan: plan ? { id: plan.id, event_id: plan.eventId, seq: plan.seq, samples_digest: plan.samplesDigest } : null,
     method: 'DAWN keyed watermark; one-sided exact binomial test, Bonferroni-corrected',
-    statistic: statJson(r.result),
+    statistic: statisticOf(r.result),
     samples_digest: r.result.samplesDigest,
     samples_digest_scheme: SCHEME.samplesDigest,
     decision: r.result.decision,
@@ -219,7 +231,8 @@ function outcomeData(id: string, screeningId: string, input: VerificationInput, 
   };
 }
 
-function statJson(r: VerifyResult): Record<string, unknown> {
+/** The recorded statistic of one outcome (event data; the API shows the same members). */
+export function statisticOf(r: VerifyResult): VerificationStatistic {
   return {
     samples_submitted: r.samplesSubmitted,
     duplicates_dropped: r.duplicatesDropped,
@@ -243,11 +256,8 @@ function statJson(r: VerifyResult): Record<string, unknown> {
   };
 }
 
-function ledgerJson(p: Position): Record<string, unknown> {
-  return { seq: p.seq, event_id: p.eventId, leaf_hash: p.leafHash.toString('hex'), chain_hash: p.chainHash.toString('hex') };
-}
-
-function rowJson(r: { id: string; screening_id: string; case_ref: string; subject: string; plan_id: string | null; decision: string; outcome: Record<string, unknown> | string; key_version: number; created_at: Date; ledger_seq: string; event_id: string }): Record<string, unknown> {
-  const outcome = typeof r.outcome === 'string' ? (JSON.parse(r.outcome) as Record<string, unknown>) : r.outcome;
-  return { id: r.id, screening_id: r.screening_id, case_ref: r.case_ref, subject: r.subject, decision: r.decision, preregistered: r.plan_id !== null, plan_id: r.plan_id, key_version: r.key_version, created_at: new Date(r.created_at).toISOString(), outcome, ledger: { seq: Number(r.ledger_seq), event_id: r.event_id } };
+/** Outcomes are recorded only once decided: too few marked samples is refused before this. */
+function decided(d: VerifyResult['decision']): 'detected' | 'not_detected' {
+  if (d === 'insufficient') throw new Error('an insufficient outcome reached the record');
+  return d;
 }

@@ -21,15 +21,16 @@ import type { Role } from '../../src/db/schema.js';
 import { writeSecretFile } from '../../src/keys/files.js';
 import { buildApp, type BuiltApp } from '../../src/server/build-app.js';
 import type { ServiceContext } from '../../src/app/context.js';
-import { generateMasterKeyText, loadKek, type KeyEncryptionKey } from '../../src/watermark-keys/kek.js';
+import { generateMasterKeyText, loadKek } from '../../src/keys/master-key.js';
+import type { KeyEncryptionKey } from '../../src/watermark-keys/kek.js';
 import { createTestDb, isRealPostgres, type TestDb } from './context.js';
 
 export { isRealPostgres };
 export const ALL_ROLES: readonly Role[] = ROLES;
 export const DEFAULT_SLUG = 'api-terms';
 export const DEFAULT_VERSION = '1.0';
-/** The compiled CLI entry point (dist/src/cli/main.js). */
-export const CLI_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+/** The compiled CLI entry point (dist/src/bin/assentmark.js). */
+export const CLI_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/bin/assentmark.js');
 
 /** The deterministic text publishEula() uses for a slug and version unless given another. */
 export function eulaText(slug = DEFAULT_SLUG, version = DEFAULT_VERSION): string {

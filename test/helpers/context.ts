@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { SigningKey } from '../../src/crypto/ed25519.js';
 import { writeSecretFile } from '../../src/keys/files.js';
 import { openContext, type ServiceContext } from '../../src/app/context.js';
-import { generateMasterKeyText } from '../../src/watermark-keys/kek.js';
+import { generateMasterKeyText } from '../../src/keys/master-key.js';
 import { generateSigningIdentity, saveSigningIdentity } from '../../src/pdf/certificate.js';
 
 export const isRealPostgres = !!process.env.DATABASE_URL;

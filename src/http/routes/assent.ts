@@ -1,39 +1,41 @@
 import { z } from 'zod';
-import { AssentService } from '../../assent/service.js';
+import type { AssentResult, AssentService } from '../../assent/service.js';
 import { AssentBody, RotateBody, WithdrawalBody } from '../../assent/schemas.js';
-import type { AssentResponse } from '../../assent/service.js';
-import { eulaJson, type EulaService } from '../../eula/service.js';
 import { ROLES, type ApiKeyStore } from '../../auth/api-keys.js';
-import { defineRoute, type AnyRoute, type RouteResult } from '../route.js';
+import { PublishBody } from '../../eula/schemas.js';
+import type { EulaService } from '../../eula/service.js';
 import { AppError } from '../../problems/app-error.js';
-import { Slug, Subject, Text, Uuid, VersionString, IsoTime } from '../../validation/fields.js';
+import { Slug, Subject, Text, Uuid, VersionString } from '../../validation/fields.js';
+import type { WatermarkKeyService } from '../../watermark-keys/service.js';
+import {
+  ApiKeyListJson, apiKeyJson, AssentJson, assentJson, CurrentEulaJson, EulaHistoryJson, EulaJson, eulaJson, KeyListJson, keyListJson,
+  NewApiKeyJson, ReceiptJson, RecordListJson, recordListJson, RotatedJson, rotatedJson, StatusJson, statusJson,
+} from '../presenters/assent.js';
+import { defineRoute, type AnyRoute, type RouteResult } from '../route.js';
 
 const ALL = ROLES;
 const SubjectParams = z.strictObject({ subject: Subject });
 const IdParams = z.strictObject({ id: Uuid });
 
-const PublishBody = z.strictObject({
-  slug: Slug,
-  version: VersionString,
-  title: Text(300).min(1, 'must not be empty'),
-  text: Text(1_500_000).min(1, 'must not be empty'),
-  effective_at: IsoTime,
-  major: z.boolean(),
-  highlights: z.array(z.strictObject({ text: Text(5000).min(1, 'must not be empty'), note: Text(500) })).max(200).optional(),
-});
-
-function assentResult(r: AssentResponse): RouteResult {
-  return { status: r.status, body: r.body, headers: { ...(r.replayed ? { 'Idempotent-Replayed': 'true' } : {}), Location: `/v1/acceptances/${String(r.body.id)}` } };
+function assentResult(r: AssentResult): RouteResult {
+  return { status: 201, body: assentJson(r.recorded), headers: { ...(r.replayed ? { 'Idempotent-Replayed': 'true' } : {}), Location: `/v1/acceptances/${r.recorded.id}` } };
 }
 
-export function assentRoutes(assent: AssentService, eulas: EulaService, apiKeys: ApiKeyStore): AnyRoute[] {
-  const created = { 201: { description: 'Recorded; the body carries the signed receipt' }, 422: { description: 'Unknown EULA version, text hash mismatch, or Idempotency-Key reused with another body' } };
+export interface AssentRouteDeps {
+  assent: AssentService;
+  eulas: EulaService;
+  watermarkKeys: WatermarkKeyService;
+  apiKeys: ApiKeyStore;
+}
+
+export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRouteDeps): AnyRoute[] {
+  const created = { 201: { description: 'Recorded; the body carries the signed receipt', schema: AssentJson }, 422: { description: 'Unknown EULA version, text hash mismatch, or Idempotency-Key reused with another body' } };
   return [
     defineRoute({
       method: 'post', path: '/v1/eulas', tag: 'EULAs', access: ['admin'], body: PublishBody,
       summary: 'Publish a EULA version',
       description: 'Stores the text verbatim with its SHA-256 and appends an `eula.published` event. Publishing the same slug and version again with identical content is idempotent (200); with different content it is a 409.',
-      responses: { 201: { description: 'Published' }, 200: { description: 'Already published with identical content' }, 409: { description: 'Same slug and version already published with different content' } },
+      responses: { 201: { description: 'Published', schema: EulaJson }, 200: { description: 'Already published with identical content', schema: EulaJson }, 409: { description: 'Same slug and version already published with different content' } },
       handler: async ({ body, principal }) => {
         const { eula, created: isNew } = await eulas.publish(body, principal!.name);
         return { status: isNew ? 201 : 200, body: eulaJson(eula), headers: { Location: `/v1/eulas/${eula.slug}/versions/${eula.version}` } };
@@ -42,7 +44,7 @@ export function assentRoutes(assent: AssentService, eulas: EulaService, apiKeys:
     defineRoute({
       method: 'get', path: '/v1/eulas/:slug/current', tag: 'EULAs', access: ALL, params: z.strictObject({ slug: Slug }),
       summary: 'The version of a EULA in effect now',
-      responses: { 200: { description: 'The current version, with the latest major version subjects must have accepted' }, 404: { description: 'No such EULA or none in effect' } },
+      responses: { 200: { description: 'The current version, with the latest major version subjects must have accepted', schema: CurrentEulaJson }, 404: { description: 'No such EULA or none in effect' } },
       handler: async ({ params }) => {
         const { current, requiredMajor } = await eulas.current(params.slug);
         return { body: { ...eulaJson(current), required_major_version: requiredMajor.version } };
@@ -51,17 +53,13 @@ export function assentRoutes(assent: AssentService, eulas: EulaService, apiKeys:
     defineRoute({
       method: 'get', path: '/v1/eulas/:slug/versions', tag: 'EULAs', access: ALL, params: z.strictObject({ slug: Slug }),
       summary: 'Version history of a EULA (without texts)',
-      responses: { 200: { description: 'Versions in order of effect' }, 404: { description: 'No such EULA' } },
-      handler: async ({ params }) => {
-        const h = await eulas.history(params.slug);
-        if (h.length === 0) throw new AppError('eula_not_found', `no EULA "${params.slug}" has been published`);
-        return { body: { slug: params.slug, versions: h.map((v) => eulaJson(v, false)) } };
-      },
+      responses: { 200: { description: 'Versions in order of effect', schema: EulaHistoryJson }, 404: { description: 'No such EULA' } },
+      handler: async ({ params }) => ({ body: { slug: params.slug, versions: (await eulas.historyOrFail(params.slug)).map((v) => eulaJson(v, false)) } }),
     }),
     defineRoute({
       method: 'get', path: '/v1/eulas/:slug/versions/:version', tag: 'EULAs', access: ALL, params: z.strictObject({ slug: Slug, version: VersionString }),
       summary: 'One EULA version with its exact text',
-      responses: { 200: { description: 'The version' }, 404: { description: 'Not published' } },
+      responses: { 200: { description: 'The version', schema: EulaJson }, 404: { description: 'Not published' } },
       handler: async ({ params }) => ({ body: eulaJson(await eulas.get(params.slug, params.version)) }),
     }),
     defineRoute({
@@ -69,74 +67,72 @@ export function assentRoutes(assent: AssentService, eulas: EulaService, apiKeys:
       summary: 'Record that a subject accepted a EULA version',
       description: 'The signup flow\'s call. Requires an Idempotency-Key header. The first acceptance of a subject assigns its watermark key (committed in a `watermark_key.assigned` event). The response carries a signed receipt.',
       responses: created,
-      handler: async ({ body, principal, req }) => assentResult(await assent.accept(body, principal!, AssentService.checkIdempotencyKey(req.get('idempotency-key')))),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.accept(body, principal!, idempotencyKey)),
     }),
     defineRoute({
       method: 'post', path: '/v1/declines', tag: 'Assent', access: ['signup'], body: AssentBody, idempotent: true,
       summary: 'Record that a subject declined a EULA version',
       responses: created,
-      handler: async ({ body, principal, req }) => assentResult(await assent.decline(body, principal!, AssentService.checkIdempotencyKey(req.get('idempotency-key')))),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.decline(body, principal!, idempotencyKey)),
     }),
     defineRoute({
       method: 'post', path: '/v1/withdrawals', tag: 'Assent', access: ['signup'], body: WithdrawalBody, idempotent: true,
       summary: 'Record that a subject withdrew its assent to a EULA',
+      description: 'Withdraws the subject\'s standing acceptance of the EULA (docs/assent.md): its latest acceptance not already withdrawn.',
       responses: { ...created, 409: { description: 'The subject has no standing acceptance of this slug' } },
-      handler: async ({ body, principal, req }) => assentResult(await assent.withdraw(body, principal!, AssentService.checkIdempotencyKey(req.get('idempotency-key')))),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.withdraw(body, principal!, idempotencyKey)),
     }),
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
       summary: 'An acceptance, decline or withdrawal as recorded',
-      responses: { 200: { description: 'The record with its ledger position and receipt' }, 404: { description: 'Unknown id' } },
-      handler: async ({ params }) => ({ body: await assent.record(params.id) }),
+      responses: { 200: { description: 'The record with its ledger position and receipt', schema: AssentJson }, 404: { description: 'Unknown id' } },
+      handler: async ({ params }) => ({ body: assentJson(await assent.record(params.id)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id/receipt', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
       summary: 'The signed receipt of a record (identical bytes every time)',
-      responses: { 200: { description: 'The receipt; verify with `assentmark receipt verify`' }, 404: { description: 'Unknown id' } },
+      responses: { 200: { description: 'The receipt; verify with `assentmark receipt verify`', schema: ReceiptJson }, 404: { description: 'Unknown id' } },
       handler: async ({ params }) => ({ body: await assent.receipt(params.id) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/subjects/:subject/status', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: SubjectParams, query: z.strictObject({ slug: Slug }),
       summary: 'Compliance gate: has the subject accepted the current major version of a EULA?',
-      responses: { 200: { description: 'Status' }, 404: { description: 'No such EULA, or none in effect' } },
-      handler: async ({ params, query }) => ({ body: await assent.status(params.subject, query.slug) }),
+      responses: { 200: { description: 'Status', schema: StatusJson }, 404: { description: 'No such EULA, or none in effect' } },
+      handler: async ({ params, query }) => ({ body: statusJson(await assent.status(params.subject, query.slug)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/subjects/:subject/records', tag: 'Assent', access: ['investigator', 'admin'], params: SubjectParams,
       summary: 'Every acceptance, decline and withdrawal of a subject',
-      responses: { 200: { description: 'Records in ledger order' } },
-      handler: async ({ params }) => ({ body: { subject: params.subject, records: await assent.listForSubject(params.subject) } }),
+      responses: { 200: { description: 'Records in ledger order', schema: RecordListJson } },
+      handler: async ({ params }) => ({ body: recordListJson(params.subject, await assent.listForSubject(params.subject)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/subjects/:subject/watermark-keys', tag: 'Watermark keys', access: ['investigator', 'admin'], params: SubjectParams,
       summary: 'A subject\'s watermark key versions and commitments (never the keys)',
-      responses: { 200: { description: 'Key versions' } },
-      handler: async ({ params }) => {
-        const keys = await assent.keys.all(params.subject);
-        return { body: { subject: params.subject, keys: keys.map((k) => ({ version: k.version, key_id: k.keyId, commitment: k.commitment, assigned_at: k.assignedAt.toISOString(), reason: k.reason, ledger: { seq: k.ledgerSeq, event_id: k.eventId } })) } };
-      },
+      responses: { 200: { description: 'Key versions', schema: KeyListJson } },
+      handler: async ({ params }) => ({ body: keyListJson(params.subject, await watermarkKeys.all(params.subject)) }),
     }),
     defineRoute({
       method: 'post', path: '/v1/subjects/:subject/watermark-keys/rotate', tag: 'Watermark keys', access: ['admin'], params: SubjectParams, body: RotateBody,
       summary: 'Rotate a subject\'s watermark key',
       description: 'Adds a new key version and appends a `watermark_key.rotated` event. Earlier versions remain for verifying past traffic.',
-      responses: { 201: { description: 'Rotated' }, 409: { description: 'The subject has no key yet' } },
-      handler: async ({ params, body, principal }) => ({ status: 201, body: await assent.rotateKey(params.subject, body.reason, principal!) }),
+      responses: { 201: { description: 'Rotated', schema: RotatedJson }, 409: { description: 'The subject has no key yet' } },
+      handler: async ({ params, body, principal }) => ({ status: 201, body: rotatedJson(await watermarkKeys.rotate(params.subject, body.reason, principal!)) }),
     }),
     defineRoute({
       method: 'post', path: '/v1/api-keys', tag: 'API keys', access: ['admin'], body: z.strictObject({ role: z.enum(ROLES as [string, ...string[]]), name: Text(100).min(1) }),
       summary: 'Create an API key (the token is shown once, in this response)',
-      responses: { 201: { description: 'Created' } },
+      responses: { 201: { description: 'Created', schema: NewApiKeyJson } },
       handler: async ({ body }) => {
         const { token, info } = await apiKeys.create(body.role as (typeof ROLES)[number], body.name);
-        return { status: 201, body: { ...keyJson(info), token } };
+        return { status: 201, body: { ...apiKeyJson(info), token } };
       },
     }),
     defineRoute({
       method: 'get', path: '/v1/api-keys', tag: 'API keys', access: ['admin'],
       summary: 'List API keys (never their tokens)',
-      responses: { 200: { description: 'Keys' } },
-      handler: async () => ({ body: { keys: (await apiKeys.list()).map(keyJson) } }),
+      responses: { 200: { description: 'Keys', schema: ApiKeyListJson } },
+      handler: async () => ({ body: { keys: (await apiKeys.list()).map(apiKeyJson) } }),
     }),
     defineRoute({
       method: 'delete', path: '/v1/api-keys/:id', tag: 'API keys', access: ['admin'], params: IdParams,
@@ -148,8 +144,4 @@ export function assentRoutes(assent: AssentService, eulas: EulaService, apiKeys:
       },
     }),
   ];
-}
-
-function keyJson(k: { id: string; name: string; role: string; tokenHint: string; createdAt: Date; revokedAt: Date | null }): Record<string, unknown> {
-  return { id: k.id, name: k.name, role: k.role, token_hint: k.tokenHint, created_at: k.createdAt.toISOString(), revoked_at: k.revokedAt?.toISOString() ?? null };
 }

@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { decideResponseJson, type DecisionService } from '../../gateway/decisions.js';
+import type { DecisionService } from '../../gateway/decisions.js';
+import { DecideBody, parseDecideBody } from '../../gateway/schemas.js';
 import type { VerificationService } from '../../verification/service.js';
-import { DecideBody, parseDecideBody, parsePlanBody, parseVerificationBody, PlanBody, VerificationBody } from '../../verification/schemas.js';
-import { defineRoute, type AnyRoute } from '../route.js';
+import { parsePlanBody, parseVerificationBody, PlanBody, VerificationBody } from '../../verification/schemas.js';
 import { Subject, Uuid } from '../../validation/fields.js';
+import { DecideJson, decideResponseJson } from '../presenters/gateway.js';
+import { PlanJson, planJson, recordedPlanJson, ScreeningJson, screeningJson, VerificationJson, verificationJson, VerificationListJson } from '../presenters/detection.js';
+import { defineRoute, type AnyRoute } from '../route.js';
 
 export function detectionRoutes(decisions: DecisionService, verifications: VerificationService): AnyRoute[] {
   return [
@@ -11,40 +14,40 @@ export function detectionRoutes(decisions: DecisionService, verifications: Verif
       method: 'post', path: '/v1/watermark/decide', tag: 'Detection', access: ['gateway'], body: DecideBody, parseBody: parseDecideBody,
       summary: 'Watermark decisions for a batch of answers (the gateway\'s hot path)',
       description: 'For each item: whether the answer is watermarked for this subject and which label to serve (docs/watermark-spec.md). With `probs`, a watermarked answer swaps the probabilities of the true and the watermark label. Subjects without a key or without a standing acceptance get a per-item status and their true label.',
-      responses: { 200: { description: 'One result per item, in order' } },
+      responses: { 200: { description: 'One result per item, in order', schema: DecideJson } },
       // Serialised from templates (same bytes as JSON.stringify): the hot path's response.
       handler: async ({ body }) => ({ raw: { contentType: 'application/json; charset=utf-8', data: Buffer.from(decideResponseJson(await decisions.decide(body.items, body.slug)), 'utf8') } }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/verification-plans', tag: 'Detection', access: ['investigator'], body: PlanBody, parseBody: parsePlanBody,
+      method: 'post', path: '/v1/verification-plans', tag: 'Detection', access: ['investigator'], body: PlanBody, parseBody: parsePlanBody, largeBody: true,
       summary: 'Pre-register a verification: commit the candidate samples before any suspect label is known',
-      responses: { 201: { description: 'Plan recorded (a `verification.planned` ledger event)' }, 422: { description: 'Unknown subjects or k = 2' } },
-      handler: async ({ body, principal }) => ({ status: 201, body: await verifications.plan(body, principal!) }),
+      responses: { 201: { description: 'Plan recorded (a `verification.planned` ledger event)', schema: PlanJson }, 422: { description: 'Unknown subjects or k = 2' } },
+      handler: async ({ body, principal }) => ({ status: 201, body: recordedPlanJson(await verifications.plan(body, principal!)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/verification-plans/:id', tag: 'Detection', access: ['investigator'], params: z.strictObject({ id: Uuid }),
       summary: 'A verification plan',
-      responses: { 200: { description: 'The plan' }, 404: { description: 'Unknown id' } },
-      handler: async ({ params }) => ({ body: await verifications.getPlan(params.id) }),
+      responses: { 200: { description: 'The plan', schema: PlanJson }, 404: { description: 'Unknown id' } },
+      handler: async ({ params }) => ({ body: planJson(await verifications.getPlan(params.id)) }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/verifications', tag: 'Detection', access: ['investigator'], body: VerificationBody, parseBody: parseVerificationBody,
+      method: 'post', path: '/v1/verifications', tag: 'Detection', access: ['investigator'], body: VerificationBody, parseBody: parseVerificationBody, largeBody: true,
       summary: 'Test a suspect model against subjects\' watermarks and record the outcome',
       description: 'Either `subjects` + `samples`, or `plan_id` + `suspect_labels` (pre-registered). Per subject: marked samples n, matches m, exact p = P[Binomial(n, 1/(k-1)) >= m], Bonferroni-corrected for subjects screened, decided at alpha (default 1e-9). Each outcome is a `verification.recorded` ledger event. k = 2 is refused.',
-      responses: { 201: { description: 'Outcomes recorded' }, 422: { description: 'Unknown subjects, too few marked samples (the problem says how many are needed), k = 2, or a mismatch with the plan' } },
-      handler: async ({ body, principal }) => ({ status: 201, body: await verifications.verify(body, principal!) }),
+      responses: { 201: { description: 'Outcomes recorded', schema: ScreeningJson }, 422: { description: 'Unknown subjects, too few marked samples (the problem says how many are needed), k = 2, or a mismatch with the plan' } },
+      handler: async ({ body, principal }) => ({ status: 201, body: screeningJson(await verifications.verify(body, principal!)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/verifications/:id', tag: 'Detection', access: ['investigator'], params: z.strictObject({ id: Uuid }),
       summary: 'A recorded verification outcome',
-      responses: { 200: { description: 'The outcome' }, 404: { description: 'Unknown id' } },
-      handler: async ({ params }) => ({ body: await verifications.get(params.id) }),
+      responses: { 200: { description: 'The outcome', schema: VerificationJson }, 404: { description: 'Unknown id' } },
+      handler: async ({ params }) => ({ body: verificationJson(await verifications.get(params.id)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/subjects/:subject/verifications', tag: 'Detection', access: ['investigator'], params: z.strictObject({ subject: Subject }),
       summary: 'Every verification outcome recorded for a subject',
-      responses: { 200: { description: 'Outcomes in ledger order' } },
-      handler: async ({ params }) => ({ body: { subject: params.subject, verifications: await verifications.listForSubject(params.subject) } }),
+      responses: { 200: { description: 'Outcomes in ledger order', schema: VerificationListJson } },
+      handler: async ({ params }) => ({ body: { subject: params.subject, verifications: (await verifications.listForSubject(params.subject)).map(verificationJson) } }),
     }),
   ];
 }

@@ -1,15 +1,9 @@
 import { z } from 'zod';
+import { IssueBody } from '../../dossier/schemas.js';
 import type { DossierService } from '../../dossier/service.js';
+import { Subject, Uuid } from '../../validation/fields.js';
+import { DossierJson, dossierJson, DossierListJson, IssuedDossierJson, issuedDossierJson } from '../presenters/dossiers.js';
 import { defineRoute, type AnyRoute } from '../route.js';
-import { Subject, Text, Uuid } from '../../validation/fields.js';
-
-export const IssueBody = z.strictObject({
-  subject: Subject,
-  case_ref: Text(200).min(1, 'must not be empty'),
-  verification_ids: z.array(Uuid).max(1000).optional().describe('Default: every verification recorded for the subject'),
-  requested_by: Text(200).min(1, 'must not be empty'),
-  prepared_for: z.strictObject({ name: Text(200).min(1, 'must not be empty'), firm: Text(200).min(1, 'must not be empty') }),
-});
 
 export function dossierRoutes(dossiers: DossierService): AnyRoute[] {
   const Id = z.strictObject({ id: Uuid });
@@ -18,17 +12,17 @@ export function dossierRoutes(dossiers: DossierService): AnyRoute[] {
       method: 'post', path: '/v1/dossiers', tag: 'Dossiers', access: ['investigator'], body: IssueBody,
       summary: 'Issue a signed PDF evidence dossier for a subject',
       description: 'Gathers the subject\'s evidence, renders and signs the PDF (CMS signature over the whole file, Ed25519-signed evidence bundle inside, detached Ed25519 signature beside it), stores it and appends a `dossier.issued` event with its SHA-256.',
-      responses: { 201: { description: 'Issued' }, 422: { description: 'No evidence for the subject, or a verification of another subject' } },
+      responses: { 201: { description: 'Issued', schema: IssuedDossierJson }, 422: { description: 'No evidence for the subject, or a verification of another subject' } },
       handler: async ({ body, principal }) => {
         const out = await dossiers.issue(body, principal!);
-        return { status: 201, body: out, headers: { Location: `/v1/dossiers/${String(out.id)}` } };
+        return { status: 201, body: issuedDossierJson(out), headers: { Location: `/v1/dossiers/${out.dossier.id}` } };
       },
     }),
     defineRoute({
       method: 'get', path: '/v1/dossiers/:id', tag: 'Dossiers', access: ['investigator', 'counsel'], params: Id,
       summary: 'Dossier metadata and hashes',
-      responses: { 200: { description: 'Metadata' }, 404: { description: 'Unknown id' } },
-      handler: async ({ params }) => ({ body: await dossiers.get(params.id) }),
+      responses: { 200: { description: 'Metadata', schema: DossierJson }, 404: { description: 'Unknown id' } },
+      handler: async ({ params }) => ({ body: dossierJson(await dossiers.get(params.id), dossiers.signingKeyId) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/dossiers/:id/pdf', tag: 'Dossiers', access: ['investigator', 'counsel'], params: Id,
@@ -51,8 +45,8 @@ export function dossierRoutes(dossiers: DossierService): AnyRoute[] {
     defineRoute({
       method: 'get', path: '/v1/subjects/:subject/dossiers', tag: 'Dossiers', access: ['investigator', 'counsel'], params: z.strictObject({ subject: Subject }),
       summary: 'Dossiers issued for a subject',
-      responses: { 200: { description: 'Dossiers in ledger order' } },
-      handler: async ({ params }) => ({ body: { subject: params.subject, dossiers: await dossiers.listForSubject(params.subject) } }),
+      responses: { 200: { description: 'Dossiers in ledger order', schema: DossierListJson } },
+      handler: async ({ params }) => ({ body: { subject: params.subject, dossiers: (await dossiers.listForSubject(params.subject)).map((d) => dossierJson(d, dossiers.signingKeyId)) } }),
     }),
   ];
 }

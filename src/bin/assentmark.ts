@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// The `assentmark` command line.
+// The `assentmark` command line: the commands of cli/, and `serve`, which runs the server process.
 import { Command, CommanderError } from 'commander';
-import { registerLedgerCommands } from './ledger.js';
-import { registerKeyCommands } from './keys.js';
-import { registerServeCommands } from './serve.js';
-import { registerApiKeyCommands } from './apikey.js';
-import { registerReceiptCommands } from './receipt.js';
-import { registerDossierCommands } from './dossier.js';
-import { CliError } from './common.js';
+import { registerLedgerCommands } from '../cli/ledger.js';
+import { registerKeyCommands } from '../cli/keys.js';
+import { registerMigrateCommand } from '../cli/migrate.js';
+import { start } from '../server/start.js';
+import { registerApiKeyCommands } from '../cli/apikey.js';
+import { registerReceiptCommands } from '../cli/receipt.js';
+import { registerDossierCommands } from '../cli/dossier.js';
+import { CliError } from '../cli/common.js';
 
 const program = new Command();
 program
@@ -17,7 +18,13 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-registerServeCommands(program);
+program
+  .command('serve')
+  .description('start the HTTP service (same as npm start)')
+  .action(async () => {
+    await start();
+  });
+registerMigrateCommand(program);
 registerLedgerCommands(program);
 registerKeyCommands(program);
 registerApiKeyCommands(program);

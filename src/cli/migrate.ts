@@ -2,16 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { start } from '../server/start.js';
 
-export function registerServeCommands(program: Command): void {
-  program
-    .command('serve')
-    .description('start the HTTP service (same as npm start)')
-    .action(async () => {
-      await start();
-    });
-
+export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
     .description('run database migrations to the latest version (as the database owner)')

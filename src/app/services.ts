@@ -1,0 +1,72 @@
+// The domain services of one process, wired from its context. Used by the HTTP server and the CLI.
+import { ApiKeyStore } from '../auth/api-keys.js';
+import { AssentService } from '../assent/service.js';
+import type { EvidenceSources } from '../dossier/gather.js';
+import { DossierService } from '../dossier/service.js';
+import { RenderPool } from '../dossier/render-pool.js';
+import { EulaService } from '../eula/service.js';
+import { DecisionService } from '../gateway/decisions.js';
+import { SubjectKeyCache } from '../gateway/key-cache.js';
+import { loadKek } from '../keys/master-key.js';
+import { loadPdfIdentity } from '../keys/pdf-identity.js';
+import type { SigningIdentity } from '../pdf/certificate.js';
+import { VerificationService } from '../verification/service.js';
+import { rateToThreshold } from '../watermark/decide.js';
+import { WatermarkKeyService } from '../watermark-keys/service.js';
+import type { ServiceContext } from './context.js';
+
+export interface Services {
+  apiKeys: ApiKeyStore;
+  eulas: EulaService;
+  assent: AssentService;
+  watermarkKeys: WatermarkKeyService;
+  keyCache: SubjectKeyCache;
+  decisions: DecisionService;
+  verifications: VerificationService;
+  dossiers: DossierService;
+  /** Stops what the services started (render workers). */
+  close(): Promise<void>;
+}
+
+/** Where a dossier's evidence is read from. */
+export function evidenceSources(ctx: ServiceContext, eulas: EulaService): EvidenceSources {
+  const { repos, ledger } = ctx;
+  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans };
+}
+
+export function buildServices(ctx: ServiceContext): Services {
+  const { repos, ledger, config } = ctx;
+  const kek = loadKek(config);
+  const apiKeys = new ApiKeyStore(repos.apiKeys);
+  const eulas = new EulaService(repos.eulas, ledger);
+  const threshold = rateToThreshold(config.watermarkRate);
+  // Assent and rotation change what the gateway may do for a subject: its cache entry goes.
+  let keyCache: SubjectKeyCache | null = null;
+  const changed = (subject: string) => keyCache?.invalidate(subject);
+  const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, changed);
+  keyCache = new SubjectKeyCache(watermarkKeys, repos.assentRecords, threshold);
+  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, changed);
+  const decisions = new DecisionService(keyCache);
+  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold);
+  // The PDF identity and the render workers start on first use: most processes never issue a dossier.
+  let identity: Promise<SigningIdentity> | null = null;
+  let pool: RenderPool | null = null;
+  const getIdentity = () => (identity ??= loadPdfIdentity(config).catch((e: unknown) => {
+    identity = null;
+    throw e;
+  }));
+  const getPool = async () => (pool ??= new RenderPool(await getIdentity()));
+  const dossiers = new DossierService(
+    repos.dossiers,
+    evidenceSources(ctx, eulas),
+    getIdentity,
+    getPool,
+    { organisation: config.organisation, certifierName: config.certifierName, certifierTitle: config.certifierTitle },
+  );
+  return {
+    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers,
+    close: async () => {
+      if (pool) await pool.close();
+    },
+  };
+}

@@ -1,0 +1,216 @@
+// The ledger's event types: one data schema per type, typed builders, and a parser. Every event
+// the service writes is built here and every event it reads back is parsed here, so the shape of
+// the evidence is defined once. The schemas are loose (unknown members are kept, never dropped):
+// a parsed event is exactly what was signed.
+import { z } from 'zod';
+import { parseCanonical } from '../canonical/jcs.js';
+import { LedgerError } from './errors.js';
+import { prepareEvent, EVENT_VERSION, type EventType, type PreparedEvent } from './format.js';
+
+const Int = z.number().int();
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const Actor = z.looseObject({ api_key_id: z.string(), name: z.string() });
+
+export const EulaRef = z.looseObject({
+  id: z.string(),
+  slug: z.string(),
+  version: z.string(),
+  text_sha256: Hex64,
+  effective_at: z.string(),
+  event_id: z.string(),
+});
+
+const ClientFacts = {
+  client_time: z.string(),
+  client: z.looseObject({ ip: z.string(), user_agent: z.string() }),
+  auth: z.looseObject({ method: z.string(), session_id: z.string(), mfa: z.boolean() }),
+};
+
+/** The key an acceptance is linked to: its version, id and commitment (never the key). */
+export const KeyLink = z.looseObject({ version: Int, key_id: z.string(), commitment: Hex64, event_id: z.string() });
+
+const AssentData = z.looseObject({
+  record_id: z.string(),
+  subject: z.string(),
+  eula: EulaRef,
+  shown_text_sha256: Hex64,
+  presentation: z.looseObject({ consent_text: z.string(), button_text: z.string(), page_url: z.string(), locale: z.string() }),
+  ...ClientFacts,
+  method: z.string(),
+  watermark_key: KeyLink.optional(),
+  recorded_by: Actor,
+  idempotency_key: z.string(),
+  server_time: z.string(),
+});
+
+const WithdrawalData = z.looseObject({
+  record_id: z.string(),
+  subject: z.string(),
+  eula: EulaRef,
+  reason: z.string(),
+  ...ClientFacts,
+  method: z.string(),
+  recorded_by: Actor,
+  idempotency_key: z.string(),
+  server_time: z.string(),
+});
+
+const KeyRef = z.looseObject({ version: Int, key_id: z.string(), commitment: Hex64 });
+
+const Statistic = z.looseObject({
+  samples_submitted: Int,
+  duplicates_dropped: Int,
+  samples_unique: Int,
+  n: Int,
+  m: Int,
+  match_rate: z.number(),
+  num_classes: Int.nullable(),
+  p0: z.number().nullable(),
+  groups: z.array(z.looseObject({ num_classes: Int, p0: z.number(), n: Int, m: Int })),
+  test: z.string(),
+  threshold: z.string(),
+  rate: z.number(),
+  alpha: z.number(),
+  subjects_screened: Int,
+  p_value: z.number(),
+  log10_p_value: z.number(),
+  p_adjusted: z.number(),
+  log10_p_adjusted: z.number(),
+  min_marked_samples_needed: Int.nullable(),
+});
+
+export const EVENT_DATA = {
+  'ledger.genesis': z.looseObject({
+    origin: z.string(),
+    signing_key: z.looseObject({ alg: z.literal('Ed25519'), key_id: z.string(), public_key: z.string() }),
+  }),
+  'eula.published': z.looseObject({
+    eula_id: z.string(),
+    slug: z.string(),
+    version: z.string(),
+    title: z.string(),
+    text: z.string(),
+    text_sha256: Hex64,
+    effective_at: z.string(),
+    major: z.boolean(),
+    highlights: z.array(z.looseObject({ text: z.string(), note: z.string() })),
+    published_by: z.string(),
+  }),
+  'acceptance.recorded': AssentData,
+  'acceptance.declined': AssentData,
+  'acceptance.withdrawn': WithdrawalData,
+  'watermark_key.assigned': z.looseObject({
+    subject: z.string(),
+    key_version: Int,
+    key_id: z.string(),
+    commitment: Hex64,
+    commitment_scheme: z.string(),
+    acceptance_event_id: z.string(),
+    kek_id: z.string(),
+  }),
+  'watermark_key.rotated': z.looseObject({
+    subject: z.string(),
+    key_version: Int,
+    key_id: z.string(),
+    commitment: Hex64,
+    previous: z.looseObject({ key_version: Int, key_id: z.string(), commitment: Hex64 }),
+    reason: z.string(),
+    rotated_by: Actor,
+    kek_id: z.string(),
+  }),
+  'verification.planned': z.looseObject({
+    plan_id: z.string(),
+    case_ref: z.string(),
+    subjects: z.array(z.string()),
+    sample_count: Int,
+    samples_digest: Hex64,
+    samples_digest_scheme: z.string(),
+    alpha: z.number(),
+    subjects_screened: Int,
+    threshold: z.string(),
+    note: z.string().optional(),
+    planned_by: Actor,
+  }),
+  'verification.recorded': z.looseObject({
+    verification_id: z.string(),
+    screening_id: z.string(),
+    case_ref: z.string(),
+    suspect: z.looseObject({ name: z.string(), version: z.string(), observed_at: z.string(), observed_on: z.string().optional(), artefact_sha256: Hex64.optional() }),
+    subject: z.string(),
+    key: KeyRef,
+    preregistered: z.boolean(),
+    plan: z.looseObject({ id: z.string(), event_id: z.string(), seq: Int, samples_digest: Hex64 }).nullable(),
+    method: z.string(),
+    statistic: Statistic,
+    samples_digest: Hex64,
+    samples_digest_scheme: z.string(),
+    decision: z.enum(['detected', 'not_detected', 'insufficient']),
+    requested_by: Actor,
+  }),
+  'dossier.issued': z.looseObject({
+    dossier_id: z.string(),
+    subject: z.string(),
+    case_ref: z.string(),
+    requested_by: z.string(),
+    prepared_for: z.looseObject({ name: z.string(), firm: z.string() }),
+    issued_by: Actor,
+    verification_ids: z.array(z.string()),
+    cited_seqs: z.array(Int),
+    checkpoint: z.looseObject({ size: Int, chain_hash: Hex64 }),
+    pdf_sha256: Hex64,
+    unsigned_pdf_sha256: Hex64,
+    bundle_sha256: Hex64,
+    pdf_certificate_sha256: Hex64,
+    pages: Int,
+  }),
+} as const satisfies Record<EventType, z.ZodType>;
+
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;
+/** What a builder takes: the schema's input (optional members may be left out). */
+export type EventDataInput<T extends EventType> = z.input<(typeof EVENT_DATA)[T]>;
+
+export type AssentEventData = z.infer<typeof AssentData>;
+export type WithdrawalEventData = z.infer<typeof WithdrawalData>;
+export type VerificationStatistic = z.infer<typeof Statistic>;
+
+export interface LedgerEvent<T extends EventType = EventType> {
+  v: typeof EVENT_VERSION;
+  id: string;
+  type: T;
+  time: string;
+  data: EventData<T>;
+}
+
+export type AnyLedgerEvent = { [T in EventType]: LedgerEvent<T> }[EventType];
+
+/** A typed event ready to append (its canonical bytes are fixed here). */
+export function buildEvent<T extends EventType>(type: T, data: EventDataInput<T>, opts: { id?: string; time?: Date } = {}): PreparedEvent {
+  return prepareEvent(type, data, opts);
+}
+
+const Envelope = z.looseObject({ v: z.literal(EVENT_VERSION), id: z.string(), type: z.string(), time: z.string(), data: z.looseObject({}) });
+
+/**
+ * Parses stored event bytes: canonical JSON, a valid envelope, data of the type's shape. Bytes that
+ * fail were never written by this service: the ledger is damaged (LedgerError).
+ */
+export function parseEvent(canonical: Uint8Array): AnyLedgerEvent {
+  const env = Envelope.safeParse(parseCanonical(canonical));
+  if (!env.success || !Object.prototype.hasOwnProperty.call(EVENT_DATA, env.data.type)) {
+    throw new LedgerError('event_malformed', 'a stored ledger event lacks a valid envelope (v, id, type, time, data)');
+  }
+  const type = env.data.type as EventType;
+  const data = EVENT_DATA[type].safeParse(env.data.data);
+  if (!data.success) throw new LedgerError('event_malformed', `a stored ${type} event does not have the shape of that event type`);
+  return { ...env.data, type, data: data.data } as AnyLedgerEvent;
+}
+
+/** parseEvent, requiring one type. */
+export function parseEventOf<T extends EventType>(type: T, canonical: Uint8Array): LedgerEvent<T> {
+  const e = parseEvent(canonical);
+  if (e.type !== type) throw new LedgerError('event_malformed', `expected a ${type} event, found ${e.type}`);
+  return e as unknown as LedgerEvent<T>;
+}
+
+/** The type of an acceptance, decline or withdrawal event. */
+export const ASSENT_EVENT = { accepted: 'acceptance.recorded', declined: 'acceptance.declined', withdrawn: 'acceptance.withdrawn' } as const;

@@ -1,0 +1,96 @@
+// Watermark keys as a service: assignment rows, rotation, and unwrapping for detection. The only
+// place (with the gateway's key cache) that holds a raw key, and only for the length of a call.
+import type { Principal } from '../auth/api-keys.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { Position } from '../ledger/appender.js';
+import { buildEvent } from '../ledger/events.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { AppError } from '../problems/app-error.js';
+import type { KeyEncryptionKey } from './kek.js';
+import { newWatermarkKey, unwrapKey, type NewWatermarkKey } from './keys.js';
+import type { WatermarkKeyInfo, WatermarkKeyRepository, WrappedKey } from './repository.js';
+
+export interface RotatedKey {
+  key: WatermarkKeyInfo;
+  previousVersion: number;
+  position: Position;
+}
+
+export interface UnwrappedKey {
+  /** Zeroed by the caller when done. */
+  key: Buffer;
+  info: { version: number; keyId: string; commitment: string };
+}
+
+export class WatermarkKeyService {
+  constructor(
+    readonly repo: WatermarkKeyRepository,
+    private readonly ledger: Ledger,
+    private readonly kek: KeyEncryptionKey,
+    /** Told when a subject's key changes, so caches drop it. */
+    private readonly onSubjectChanged: (subject: string) => void = () => {},
+  ) {}
+
+  /** A fresh key for a subject; the raw key never leaves this call, only its wrapped form. */
+  create(subject: string, version: number): NewWatermarkKey {
+    return newWatermarkKey(this.kek, subject, version);
+  }
+
+  current(subject: string): Promise<WatermarkKeyInfo | undefined> {
+    return this.repo.current(subject);
+  }
+
+  all(subject: string): Promise<WatermarkKeyInfo[]> {
+    return this.repo.all(subject);
+  }
+
+  /** A new key version for the subject; old versions stay for verifying past traffic. */
+  async rotate(subject: string, reason: string, principal: Principal): Promise<RotatedKey> {
+    for (let attempt = 0; ; attempt++) {
+      const prev = await this.repo.current(subject);
+      if (!prev) throw new AppError('subject_has_no_key', 'subject has no watermark key yet; one is assigned at its first acceptance');
+      const k = this.create(subject, prev.version + 1);
+      const now = new Date();
+      const ev = buildEvent('watermark_key.rotated', {
+        subject,
+        key_version: k.version,
+        key_id: k.keyId,
+        commitment: k.commitment,
+        previous: { key_version: prev.version, key_id: prev.keyId, commitment: prev.commitment },
+        reason,
+        rotated_by: { api_key_id: principal.keyId, name: principal.name },
+        kek_id: k.kekId,
+      }, { time: now });
+      try {
+        const [p] = await this.ledger.append({
+          events: [ev],
+          rows: ([pos]) => [this.repo.row({ subject, version: k.version, keyId: k.keyId, kekId: k.kekId, wrapped: k.wrapped, commitment: k.commitment, assignedAt: now, reason }, pos!)],
+        });
+        this.onSubjectChanged(subject);
+        return { key: { subject, version: k.version, keyId: k.keyId, commitment: k.commitment, assignedAt: now, reason, ledgerSeq: p!.seq, eventId: p!.eventId }, previousVersion: prev.version, position: p! };
+      } catch (e) {
+        // Two rotations raced for the same version: the loser retries once on the new head.
+        if (attempt === 0 && isUniqueViolation(e, 'watermark_keys')) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Each subject's latest key (or its key of `version`), unwrapped. The caller zeroes every key. */
+  async unwrapped(subjects: readonly string[], version?: number): Promise<Map<string, UnwrappedKey>> {
+    const out = new Map<string, UnwrappedKey>();
+    for (const [s, k] of await this.repo.wrappedKeys(subjects, version)) {
+      out.set(s, { key: unwrapKey(this.kek, k), info: { version: k.version, keyId: k.keyId, commitment: k.commitment } });
+    }
+    return out;
+  }
+
+  /** Each subject's latest key, still wrapped (the gateway's cache unwraps into a decider). */
+  latestWrapped(subjects: readonly string[]): Promise<Map<string, WrappedKey>> {
+    return this.repo.wrappedKeys(subjects);
+  }
+
+  unwrap(k: WrappedKey): Buffer {
+    return unwrapKey(this.kek, k);
+  }
+}
