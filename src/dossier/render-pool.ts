@@ -1,8 +1,11 @@
-// Dossier rendering is CPU-bound: it runs in worker threads so request handling keeps its latency.
-import { Worker } from 'node:worker_threads';
+// Dossier rendering is CPU-bound: it runs in worker threads (a piscina pool) so request handling
+// keeps its latency.
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
 import type { SignerMaterial } from '../pdf/sign.js';
 import type { DossierModel } from './model.js';
+import type { RenderWorkerData, RenderWorkerResult } from './render-worker.js';
 
 export interface RenderedDossier {
   pdf: Buffer;
@@ -10,81 +13,45 @@ export interface RenderedDossier {
   pages: number;
 }
 
-interface Task {
-  id: number;
-  model: DossierModel;
-  resolve: (r: RenderedDossier) => void;
-  reject: (e: Error) => void;
-}
+/**
+ * Workers beyond the first stop after this long without work. Idle workers never keep the
+ * process alive (piscina unrefs them), the timeout only returns their memory.
+ */
+const IDLE_TIMEOUT_MS = 60_000;
 
-interface Slot {
-  worker: Worker;
-  task: Task | null;
-}
+const closedError = (cause?: unknown): Error => new Error('the render pool is closed', cause === undefined ? undefined : { cause });
 
 export class RenderPool {
-  readonly #slots: Slot[] = [];
-  readonly #queue: Task[] = [];
-  readonly #signer: SignerMaterial;
-  #nextId = 1;
-  #closed = false;
+  readonly #pool: Piscina<DossierModel, RenderWorkerResult>;
+  #closing: Promise<void> | null = null;
 
   constructor(signer: SignerMaterial, size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
-    this.#signer = signer;
-    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
-  }
-
-  render(model: DossierModel): Promise<RenderedDossier> {
-    if (this.#closed) return Promise.reject(new Error('the render pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, model, resolve, reject });
-      this.#pump();
+    const workerData: RenderWorkerData = { signer };
+    this.#pool = new Piscina({
+      filename: fileURLToPath(new URL('./render-worker.js', import.meta.url)),
+      workerData,
+      // One worker stays warm (fonts parsed, code compiled); the others start on demand.
+      minThreads: 1,
+      maxThreads: size,
+      idleTimeout: IDLE_TIMEOUT_MS,
     });
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const t of this.#queue.splice(0)) t.reject(new Error('the render pool is closed'));
-    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
-  }
-
-  #spawn(): Slot {
-    const worker = new Worker(new URL('./render-worker.js', import.meta.url), { workerData: { signer: this.#signer } });
-    const slot: Slot = { worker, task: null };
-    worker.unref();
-    worker.on('message', (msg: { id: number; ok: boolean; pdf?: Uint8Array; unsignedSha256?: string; pages?: number; error?: string }) => {
-      const t = slot.task;
-      slot.task = null;
-      if (t && t.id === msg.id) {
-        if (msg.ok) t.resolve({ pdf: Buffer.from(msg.pdf!.buffer, msg.pdf!.byteOffset, msg.pdf!.byteLength), unsignedSha256: msg.unsignedSha256!, pages: msg.pages! });
-        else t.reject(new Error(msg.error ?? 'rendering failed'));
-      }
-      this.#pump();
-    });
-    const replace = (err: Error) => {
-      const t = slot.task;
-      slot.task = null;
-      t?.reject(err);
-      if (this.#closed) return;
-      const i = this.#slots.indexOf(slot);
-      if (i >= 0) this.#slots[i] = this.#spawn();
-      this.#pump();
-    };
-    worker.on('error', replace);
-    worker.on('exit', (code) => {
-      if (!this.#closed && code !== 0) replace(new Error(`render worker exited with code ${code}`));
-    });
-    return slot;
-  }
-
-  #pump(): void {
-    for (const slot of this.#slots) {
-      if (slot.task || this.#queue.length === 0) continue;
-      const t = this.#queue.shift()!;
-      slot.task = t;
-      slot.worker.ref();
-      slot.worker.postMessage({ id: t.id, model: t.model });
+  /** Renders and signs `model` in a worker. Rejects with an Error saying what failed. */
+  async render(model: DossierModel): Promise<RenderedDossier> {
+    if (this.#closing) throw closedError();
+    let r: RenderWorkerResult;
+    try {
+      r = await this.#pool.run(model);
+    } catch (e) {
+      if (this.#closing) throw closedError(e);
+      throw new Error(`rendering dossier ${model.dossierId} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-    for (const slot of this.#slots) if (!slot.task) slot.worker.unref();
+    return { pdf: Buffer.from(r.pdf.buffer, r.pdf.byteOffset, r.pdf.byteLength), unsignedSha256: r.unsignedSha256, pages: r.pages };
+  }
+
+  /** Stops the workers; queued and running renders reject. */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#pool.destroy());
   }
 }
