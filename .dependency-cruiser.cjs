@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^src/(db/(?!schema\\.ts)|http/|server/|cli/|app/)|node_modules/(kysely|pg|express|@electric-sql)/|^(fs|node:fs|fs/promises|node:fs/promises)$' },
     },
     {
+      name: 'nothing-imports-bin',
+      comment: 'bin/ holds the entry points; nothing imports them.',
+      severity: 'error',
+      from: {},
+      to: { path: '^src/bin/' },
+    },
+    {
       name: 'no-circular',
       comment: 'No import cycles between modules (test/architecture.test.ts also forbids cycles between folders).',
       severity: 'error',

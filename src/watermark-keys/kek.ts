@@ -2,7 +2,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { sha256 } from '../crypto/hash.js';
 import { TAG, tagBytes } from '../crypto/domains.js';
-import { KeyFileError } from '../keys/files.js';
+import { AppError } from '../problems/app-error.js';
 
 const NONCE = 12;
 const TAG_BYTES = 16;
@@ -12,7 +12,7 @@ export class KeyEncryptionKey {
   readonly #key: Buffer;
 
   constructor(key: Uint8Array) {
-    if (key.length !== 32) throw new KeyFileError('the master key must be 32 bytes');
+    if (key.length !== 32) throw new AppError('key_file_invalid', 'the master key must be 32 bytes');
     this.#key = Buffer.from(key);
     this.id = sha256(tagBytes(TAG.kekId), this.#key).subarray(0, 8).toString('hex');
   }
