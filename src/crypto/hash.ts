@@ -15,8 +15,3 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   return timingSafeEqual(a, b);
 }
-
-const HEX64 = /^[0-9a-f]{64}$/;
-export function isSha256Hex(s: unknown): s is string {
-  return typeof s === 'string' && HEX64.test(s);
-}

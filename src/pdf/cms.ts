@@ -48,15 +48,6 @@ export const SIGNATURE_ALGORITHMS: Readonly<Record<string, { key: 'ec' | 'rsa'; 
   [OID.sha512WithRsa]: { key: 'rsa', digest: 'sha512' },
 };
 
-/** Date → PDF date string body, always UTC: `D:YYYYMMDDHHmmSSZ` (the form pdfkit writes). */
-export function toPdfDate(d: Date): string {
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return (
-    `D:${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
-    `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`
-  );
-}
-
 /**
  * Parse a PDF date string (ISO 32000 7.9.4): `D:YYYY[MM[DD[HH[mm[SS[O[HH'[mm']]]]]]]]`.
  * Returns undefined for anything malformed.

@@ -90,11 +90,3 @@ export const PROBLEMS = {
 } as const satisfies Record<string, ProblemSpec>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
-
-export function isProblemCode(code: string): code is ProblemCode {
-  return Object.prototype.hasOwnProperty.call(PROBLEMS, code);
-}
-
-export function problemSpec(code: ProblemCode): ProblemSpec {
-  return PROBLEMS[code];
-}

@@ -18,4 +18,3 @@ export const Text = (max: number) =>
     .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no unpaired surrogates)');
 export const Label = z.number().int('must be an integer').min(0, 'must be >= 0');
 export const NumClasses = z.number().int('must be an integer').min(2, 'must be at least 2').max(2 ** 31 - 1);
-export const ProblemSchema = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });

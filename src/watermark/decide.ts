@@ -231,10 +231,6 @@ export function keyCommitment(keyId: string, key: Uint8Array): string {
   return createHash('sha256').update(COMMIT_PREFIX).update(Buffer.from(keyId, 'utf8')).update(NUL).update(key).digest('hex');
 }
 
-/** SHA-256 of the raw query input: the `inputDigest` that decide() expects. */
-export function digestInput(input: Uint8Array): Buffer {
-  return createHash('sha256').update(input).digest();
-}
 
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Parses a 64-character lowercase hex digest (the canonical text form). */

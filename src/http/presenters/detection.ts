@@ -11,12 +11,14 @@ export const PlanJson = z.object({
   subjects: z.array(z.string()),
   sample_count: z.number().int(),
   samples_digest: z.string(),
-  alpha: z.number().optional(),
   created_at: z.string(),
-  ledger: LedgerRef.or(LedgerPosition),
+  ledger: LedgerRef,
 });
 
-export function recordedPlanJson(r: RecordedPlan): z.infer<typeof PlanJson> {
+/** A plan as just recorded: with its alpha and its ledger entry's hashes. */
+export const RecordedPlanJson = PlanJson.omit({ created_at: true, ledger: true }).extend({ alpha: z.number(), created_at: z.string(), ledger: LedgerPosition });
+
+export function recordedPlanJson(r: RecordedPlan): z.infer<typeof RecordedPlanJson> {
   const p = r.plan;
   return { id: p.id, case_ref: p.caseRef, subjects: p.subjects, sample_count: p.sampleCount, samples_digest: p.samplesDigest, alpha: r.alpha, created_at: p.createdAt.toISOString(), ledger: positionJson(r.position) };
 }

@@ -5,7 +5,7 @@ import type { VerificationService } from '../../verification/service.js';
 import { parsePlanBody, parseVerificationBody, PlanBody, VerificationBody } from '../../verification/schemas.js';
 import { Subject, Uuid } from '../../validation/fields.js';
 import { DecideJson, decideResponseJson } from '../presenters/gateway.js';
-import { PlanJson, planJson, recordedPlanJson, ScreeningJson, screeningJson, VerificationJson, verificationJson, VerificationListJson } from '../presenters/detection.js';
+import { PlanJson, planJson, RecordedPlanJson, recordedPlanJson, ScreeningJson, screeningJson, VerificationJson, verificationJson, VerificationListJson } from '../presenters/detection.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 export function detectionRoutes(decisions: DecisionService, verifications: VerificationService): AnyRoute[] {
@@ -21,7 +21,7 @@ export function detectionRoutes(decisions: DecisionService, verifications: Verif
     defineRoute({
       method: 'post', path: '/v1/verification-plans', tag: 'Detection', access: ['investigator'], body: PlanBody, parseBody: parsePlanBody, largeBody: true,
       summary: 'Pre-register a verification: commit the candidate samples before any suspect label is known',
-      responses: { 201: { description: 'Plan recorded (a `verification.planned` ledger event)', schema: PlanJson }, 422: { description: 'Unknown subjects or k = 2' } },
+      responses: { 201: { description: 'Plan recorded (a `verification.planned` ledger event)', schema: RecordedPlanJson }, 422: { description: 'Unknown subjects or k = 2' } },
       handler: async ({ body, principal }) => ({ status: 201, body: recordedPlanJson(await verifications.plan(body, principal!)) }),
     }),
     defineRoute({
