@@ -15,6 +15,8 @@ import { SigningKey } from '../src/crypto/ed25519.js';
 import { writeSecretFile } from '../src/keys/files.js';
 import { prepareEvent, type PreparedEvent } from '../src/ledger/format.js';
 import { EntryColumns, INSERT_ENTRIES_SQL } from '../src/ledger/entry-columns.js';
+import { MerkleFrontier } from '../src/ledger/merkle.js';
+import { EXTEND_TILES_SQL } from '../src/ledger/tile-repository.js';
 import { openContext } from '../src/app/context.js';
 import { freshDatabase, percentile, report } from './common.js';
 
@@ -117,21 +119,24 @@ export async function benchLedger(): Promise<void> {
     const ownerPool = new pg.Pool({ connectionString: db.url, max: 1 });
     try {
       await ctx.ledger.drained();
-      const head = await ctx.ledger.head();
-      let seq = head.size;
-      let prev = head.chainHash;
+      const head = (await ownerPool.query<{ seq: string; chain_hash: Buffer; frontier: Buffer }>('SELECT seq, chain_hash, frontier FROM ledger_head WHERE id = 1')).rows[0]!;
+      let seq = Number(head.seq);
+      let prev = head.chain_hash;
+      let frontier = MerkleFrontier.fromBytes(head.frontier, seq);
       const fillT0 = performance.now();
       const CHUNK = 5000;
       while (seq < VERIFY_ENTRIES) {
         const n = Math.min(CHUNK, VERIFY_ENTRIES - seq);
-        const cols = new EntryColumns();
+        const cols = new EntryColumns(frontier);
         for (let k = 0; k < n; k++) {
           seq++;
           prev = cols.add(seq, prev, benchEvent(2_000_000 + seq));
         }
         await ownerPool.query(INSERT_ENTRIES_SQL, cols.parameters());
+        await ownerPool.query(EXTEND_TILES_SQL, cols.tileParameters());
+        frontier = cols.frontier;
       }
-      await ownerPool.query('UPDATE ledger_head SET seq = $1, chain_hash = $2 WHERE id = 1', [seq, prev]);
+      await ownerPool.query('UPDATE ledger_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE id = 1', [seq, prev, frontier.toBytes()]);
       await ownerPool.query('VACUUM ANALYZE ledger_entries');
       console.log(`# verify: filled to ${seq} entries in ${((performance.now() - fillT0) / 1000).toFixed(1)} s`);
       // One checkpoint at the end, so verify also checks a signature over the filled part.

@@ -5,6 +5,7 @@ import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { MerkleFrontier } from '../src/ledger/merkle.js';
 import { buf } from '../src/db/bytes.js';
 import { chainHash, leafHash, prepareEvent } from '../src/ledger/format.js';
 import type { VerifyFaultCode, VerifyReport } from '../src/ledger/verifier.js';
@@ -123,7 +124,7 @@ async function restore(s: Setup): Promise<void> {
     END $$`);
   await s.attack('INSERT INTO ledger_entries SELECT * FROM tamper_snap_entries');
   await s.attack('INSERT INTO ledger_checkpoints SELECT * FROM tamper_snap_checkpoints');
-  await s.attack('UPDATE ledger_head h SET seq = n.seq, chain_hash = n.chain_hash FROM tamper_snap_head n WHERE h.id = n.id');
+  await s.attack('UPDATE ledger_head h SET seq = n.seq, chain_hash = n.chain_hash, frontier = n.frontier FROM tamper_snap_head n WHERE h.id = n.id');
   for (const table of ['ledger_entries', 'ledger_checkpoints']) {
     await s.attack(`ALTER TABLE ${table} ENABLE TRIGGER ALL`);
     await s.attack(`ALTER TABLE ${table} ENABLE ALWAYS TRIGGER ${table}_no_update_delete`);
@@ -132,6 +133,10 @@ async function restore(s: Setup): Promise<void> {
 }
 
 const disableTriggers = (s: Setup, table = 'ledger_entries') => s.attack(`ALTER TABLE ${table} DISABLE TRIGGER ALL`);
+
+function expectOk(r: VerifyReport): void {
+  assert.equal(r.ok, true, JSON.stringify(r.fault));
+}
 
 function expectFault(r: VerifyReport, code: VerifyFaultCode, seq: number): void {
   assert.equal(r.ok, false, `expected ${code} at ${seq}, but the ledger verified`);
@@ -243,7 +248,9 @@ test('documented limit: deleting a tail no checkpoint covers is NOT detected by 
   await disableTriggers(s);
   await s.attack(`DELETE FROM ledger_entries WHERE seq > ${CP + 5}`);
   const tail = await s.row(CP + 5);
-  await s.attack('UPDATE ledger_head SET seq = $1, chain_hash = $2 WHERE id = 1', [CP + 5, tail.chain_hash]);
+  // A careful attacker rewrites the head's Merkle frontier too (the tiles still hold every node of the shorter tree).
+  const frontier = (await MerkleFrontier.load(CP + 5, s.ctx.ledger.nodeReader())).toBytes();
+  await s.attack('UPDATE ledger_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE id = 1', [CP + 5, tail.chain_hash, frontier]);
   const r = await s.ctx.ledger.verify();
   assert.equal(r.ok, true, 'a truncated tail beyond the last checkpoint is a valid, shorter ledger');
   assert.equal(r.size, CP + 5);
@@ -352,9 +359,10 @@ test('tamper: editing a checkpoint\'s body is caught (checkpoint_signature_inval
   const s = await setup(t, { group: 'rewrites' });
   await disableTriggers(s, 'ledger_checkpoints');
   const [cp] = await s.attack('SELECT body FROM ledger_checkpoints WHERE size = $1', [CP]);
-  const body = JSON.parse(buf(cp!.body as Uint8Array).toString('utf8')) as Record<string, unknown>;
-  // Re-canonical, well-formed, only the timestamp moved: the signature no longer covers it.
-  const edited = Buffer.from(JSON.stringify(Object.fromEntries(Object.entries({ ...body, timestamp: '2020-01-01T00:00:00.000Z' }).sort(([a], [b]) => (a < b ? -1 : 1)))), 'utf8');
+  const note = buf(cp!.body as Uint8Array).toString('utf8');
+  // Well-formed, only the time line moved: the note's signature no longer covers it.
+  const edited = Buffer.from(note.replace(/\ntime [^\n]+\n/, '\ntime 2020-01-01T00:00:00.000Z\n'), 'utf8');
+  assert.notEqual(edited.toString('utf8'), note);
   await s.attack('UPDATE ledger_checkpoints SET body = $1 WHERE size = $2', [edited, CP]);
   expectFault(await s.ctx.ledger.verify(), 'checkpoint_signature_invalid', CP);
 });
@@ -454,4 +462,56 @@ test('database: a duplicate sequence number or event id is refused by constraint
   await assert.rejects(insertRow(s, { ...last, event_id: randomUUID(), prev_hash: randomBytes(32), chain_hash: randomBytes(32) }), /duplicate key|unique/i);
   await assert.rejects(insertRow(s, { seq: SIZE + 1, event_id: last.event_id, event_type: ev.type, canonical: ev.canonical, leaf_hash: ev.leafHash, prev_hash: last.chain_hash, chain_hash: randomBytes(32) }), /duplicate key|unique/i);
   assert.equal((await s.ctx.ledger.verify()).ok, true);
+});
+
+// ---- the Merkle tree and its signed notes -------------------------------------------------------
+
+test('tamper: a changed hash in a tile is caught: proofs from it fail, and the service refuses to sign over it', async (t) => {
+  const s = await setup(t);
+  const cp = (await s.ctx.ledger.latestNoteCheckpoint())!;
+  const genuine = await s.ctx.ledger.inclusionProof(3, cp.size);
+  const { verifyInclusion } = await import('../src/ledger/merkle.js');
+  assert.equal(verifyInclusion(2, cp.size, genuine.leafHash, genuine.proof, cp.rootHash!), true);
+  await disableTriggers(s, 'ledger_tiles');
+  // Leaf 4's hash in tile 0/0 (the sibling of leaf 3's path).
+  await s.attack(`UPDATE ledger_tiles SET hashes = overlay(hashes placing '\\x${'ee'.repeat(32)}'::bytea from ${3 * 32 + 1} for 32) WHERE level = 0 AND idx = 0`);
+  // A fresh context: the tile cache of the first one must not hide the change.
+  const ctx = await s.db.open();
+  const forged = await ctx.ledger.inclusionProof(3, cp.size);
+  assert.equal(verifyInclusion(2, cp.size, forged.leafHash, forged.proof, cp.rootHash!), false, 'a proof read from the changed tile no longer reaches the signed root');
+  await ctx.ledger.append({ events: [eulaEvent(9999, { id: randomUUID() })] });
+  await assert.rejects(ctx.ledger.checkpoint(), (e: unknown) => (e as { code?: string }).code === 'checkpoint_inconsistent' && /Merkle tree/.test((e as Error).message));
+  // The leaves are intact: a full verification rebuilds the tree from them and still agrees with every signed root.
+  expectOk(await ctx.ledger.verify());
+});
+
+test('tamper: a root hash in a signed note that the leaves do not give is caught (checkpoint_root_mismatch or signature)', async (t) => {
+  const s = await setup(t, { group: 'rewrites' });
+  await disableTriggers(s, 'ledger_checkpoints');
+  const [cp] = await s.attack('SELECT body FROM ledger_checkpoints WHERE size = $1', [CP]);
+  const note = buf(cp!.body as Uint8Array).toString('utf8');
+  const lines = note.split('\n');
+  lines[2] = Buffer.alloc(32, 7).toString('base64');
+  await s.attack('UPDATE ledger_checkpoints SET body = $1 WHERE size = $2', [Buffer.from(lines.join('\n'), 'utf8'), CP]);
+  expectFault(await s.ctx.ledger.verify(), 'checkpoint_signature_invalid', CP);
+  // Re-signed by a key the genesis does not name: still refused, as an unknown key.
+  const { SigningKey } = await import('../src/crypto/ed25519.js');
+  const { signCheckpointNoteV2, readCheckpoint } = await import('../src/ledger/checkpoint.js');
+  const stmt = readCheckpoint(Buffer.from(note, 'utf8'))!;
+  const other = SigningKey.generate();
+  const resigned = signCheckpointNoteV2(other, s.ctx.ledger.origin, CP, Buffer.alloc(32, 7), stmt.chainHash, new Date());
+  await s.attack('UPDATE ledger_checkpoints SET body = $1, signature = $2 WHERE size = $3', [resigned.body, resigned.signature, CP]);
+  expectFault(await s.ctx.ledger.verify(), 'checkpoint_unknown_key', CP);
+});
+
+test('verifier: a note signed by the ledger key over a wrong root is caught at its size (checkpoint_root_mismatch)', async () => {
+  const { SigningKey } = await import('../src/crypto/ed25519.js');
+  const { signCheckpointNoteV2 } = await import('../src/ledger/checkpoint.js');
+  const { verifyLedger } = await import('../src/ledger/verifier.js');
+  const { buildLedger } = await import('./helpers/ledger-fixtures.js');
+  const key = SigningKey.generate();
+  const origin = 'example.org/ledger';
+  const entries = buildLedger(key, origin, 12);
+  const wrong = signCheckpointNoteV2(key, origin, 10, Buffer.alloc(32, 1), entries[9]!.chainHash, new Date());
+  expectFault(verifyLedger(entries, [wrong], { trustedPublicKey: key.publicKey }), 'checkpoint_root_mismatch', 10);
 });

@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { verifyDossier } from '../dossier/verify.js';
 import { buildServices } from '../app/services.js';
 import { issuedDossierJson } from '../http/presenters/dossiers.js';
-import { CliError, printJson, withContext } from './common.js';
-import { readTrustedKeys } from './receipt.js';
+import { CliError, printJson, readTrustedKeys, withContext } from './common.js';
 
 export function registerDossierCommands(program: Command): void {
   const dossier = program.command('dossier').description('signed PDF evidence dossiers');

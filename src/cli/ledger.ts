@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { parsePublicKey } from '../crypto/ed25519.js';
 import { exportLedger, verifyExportFile } from '../ledger/export.js';
 import type { VerifyReport } from '../ledger/verifier.js';
-import { CliError, printJson, withContext } from './common.js';
+import { checkpointJson, consistencyProofJson, inclusionProofJson } from '../http/presenters/ledger.js';
+import { CliError, printJson, readTrustedKeys, withContext } from './common.js';
 
 export function registerLedgerCommands(program: Command): void {
   const ledger = program.command('ledger').description('the append-only evidence ledger');
@@ -13,7 +12,7 @@ export function registerLedgerCommands(program: Command): void {
     .command('verify')
     .description('verify every entry and checkpoint; exit 0 when intact, 1 naming the first bad entry')
     .option('--file <file>', 'verify a ledger export file instead of the database (no database needed)')
-    .option('--public-key <key>', 'trusted Ed25519 public key (PEM file, or hex/base64 of 32 bytes); required with --file')
+    .option('--public-key <key>', 'trusted Ed25519 public key: a saved keys.json, a PEM file, or 64 hex digits / padded base64 of the 32 bytes; required with --file')
     .option('--origin <origin>', 'expected origin name')
     .option('--json', 'machine-readable output')
     .action(async (opts: { file?: string; publicKey?: string; origin?: string; json?: boolean }) => {
@@ -53,6 +52,38 @@ export function registerLedgerCommands(program: Command): void {
       });
     });
 
+  const proof = ledger.command('proof').description('RFC 9162 Merkle proofs from the ledger (JSON, as the HTTP API serves them)');
+  const size = (v: string) => {
+    if (!/^[1-9][0-9]{0,15}$/.test(v)) throw new CliError(`not a positive integer: ${v}`);
+    return Number(v);
+  };
+  proof
+    .command('inclusion')
+    .description('the inclusion proof of an entry in the tree of a size (default: the latest signed checkpoint)')
+    .requiredOption('--seq <n>', 'the entry', size)
+    .option('--size <n>', 'the tree size', size)
+    .action(async (o: { seq: number; size?: number }) => {
+      await withContext(async (ctx) => {
+        const treeSize = o.size ?? (await ctx.ledger.latestNoteCheckpoint())?.size;
+        if (!treeSize) throw new CliError('the ledger has no signed checkpoint yet: run `assentmark ledger checkpoint`, or give --size');
+        const [p, cp] = await Promise.all([ctx.ledger.inclusionProof(o.seq, treeSize), ctx.ledger.checkpointAt(treeSize)]);
+        printJson(inclusionProofJson(o.seq, p, cp?.rootHash ? cp : null));
+      });
+    });
+  proof
+    .command('consistency')
+    .description('the consistency proof between two tree sizes (default --to: the latest signed checkpoint)')
+    .requiredOption('--from <n>', 'the smaller tree size', size)
+    .option('--to <n>', 'the larger tree size', size)
+    .action(async (o: { from: number; to?: number }) => {
+      await withContext(async (ctx) => {
+        const to = o.to ?? (await ctx.ledger.latestNoteCheckpoint())?.size;
+        if (!to) throw new CliError('the ledger has no signed checkpoint yet: run `assentmark ledger checkpoint`, or give --to');
+        const [p, a, b] = await Promise.all([ctx.ledger.consistencyProof(o.from, to), ctx.ledger.checkpointAt(o.from), ctx.ledger.checkpointAt(to)]);
+        printJson(consistencyProofJson(p, a?.rootHash ? a : null, b?.rootHash ? b : null));
+      });
+    });
+
   ledger
     .command('checkpoint')
     .description('sign a checkpoint at the current head now')
@@ -61,24 +92,15 @@ export function registerLedgerCommands(program: Command): void {
       await withContext(async (ctx) => {
         const cp = await ctx.ledger.checkpoint();
         if (!cp) throw new CliError('the ledger is empty');
-        if (opts.json) printJson({ size: cp.size, chain_hash: cp.chainHash.toString('hex'), key_id: cp.keyId, body: cp.body.toString('utf8'), signature: cp.signature.toString('base64') });
-        else process.stdout.write(`checkpoint at size ${cp.size}, chain ${cp.chainHash.toString('hex')}, key ${cp.keyId}\n`);
+        if (opts.json) printJson({ ...checkpointJson(cp), key_id: cp.keyId });
+        else process.stdout.write(`checkpoint at size ${cp.size}, root ${cp.rootHash?.toString('base64') ?? '(none)'}, chain ${cp.chainHash.toString('hex')}, key ${cp.keyId}\n${cp.body.toString('utf8')}`);
       });
     });
 }
 
+/** The key the ledger's genesis must name: PEM, hex or base64 (file or literal), or a saved keys.json. */
 function readKey(arg: string): Buffer {
-  let text = arg;
-  try {
-    text = readFileSync(arg, 'utf8');
-  } catch {
-    // not a file: the key itself
-  }
-  try {
-    return parsePublicKey(text);
-  } catch (e) {
-    throw new CliError(`--public-key: ${(e as Error).message}`);
-  }
+  return readTrustedKeys(arg)[0]!;
 }
 
 function printReport(r: VerifyReport, json: boolean): void {

@@ -1,29 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { verifyReceipt } from '../assent/receipt.js';
-import { parsePublicKey } from '../crypto/ed25519.js';
-import { CliError, printJson } from './common.js';
-
-/** Reads a trusted key: a PEM or raw key (file or literal), or a keys.json naming it by key id. */
-export function readTrustedKeys(arg: string): Buffer[] {
-  let text = arg;
-  try {
-    text = readFileSync(arg, 'utf8');
-  } catch {
-    // a literal key
-  }
-  if (text.trim().startsWith('{')) {
-    const doc = JSON.parse(text) as { keys?: Array<{ public_key?: string }> };
-    const keys = (doc.keys ?? []).map((k) => parsePublicKey(String(k.public_key ?? '')));
-    if (keys.length === 0) throw new CliError('the keys file lists no keys');
-    return keys;
-  }
-  try {
-    return [parsePublicKey(text)];
-  } catch (e) {
-    throw new CliError(`--public-key: ${(e as Error).message}`);
-  }
-}
+import { CliError, printJson, readTrustedKeys } from './common.js';
 
 export function registerReceiptCommands(program: Command): void {
   const receipt = program.command('receipt').description('signed acceptance receipts');

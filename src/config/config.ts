@@ -17,7 +17,7 @@ const EnvSchema = z.object({
   ASSENTMARK_PDF_KEY_FILE: z.string().min(1).optional(),
   ASSENTMARK_DB_ROLE: z.string().default('assentmark_service'),
   ASSENTMARK_CHECKPOINT_EVERY: intFrom(10_000),
-  ASSENTMARK_CHECKPOINT_INTERVAL_MS: intFrom(60_000),
+  ASSENTMARK_CHECKPOINT_INTERVAL_MS: intFrom(1_000),
   ASSENTMARK_FULL_VERIFY_INTERVAL_MS: intFrom(3_600_000),
   ASSENTMARK_WATERMARK_RATE: z.coerce.number().gt(0).max(1).default(0.005),
   ASSENTMARK_BODY_LIMIT: z.string().default('2mb'),

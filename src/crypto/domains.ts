@@ -2,8 +2,9 @@
 // so no value computed for one purpose can be replayed as another. Changing one changes the format
 // (docs/ledger-format.md, docs/watermark-spec.md, docs/receipts.md): add a new version instead.
 
-/** Leading bytes of ledger hashes: RFC 6962's leaf prefix 0x00, and 0x02 for the chain (0x01 is RFC 6962's node prefix). */
+/** Leading bytes of ledger hashes: RFC 6962's leaf (0x00) and node (0x01) prefixes, and 0x02 for the chain. */
 export const LEAF_PREFIX = 0x00;
+export const NODE_PREFIX = 0x01;
 export const CHAIN_PREFIX = 0x02;
 
 /** Text tags. Where a tag is followed by 0x00 (or "\n") is part of each format and noted beside it. */

@@ -107,7 +107,7 @@ export function publicKeyToPem(publicKey: Uint8Array): string {
     .toString();
 }
 
-/** Accepts a PEM SPKI key, 64 hex chars or base64/base64url of the raw 32 bytes. */
+/** Accepts a PEM SPKI key, 64 hex digits, or padded standard base64 (RFC 4648 section 4) of the raw 32 bytes. */
 export function parsePublicKey(text: string): Buffer {
   const t = text.trim();
   if (t.startsWith('-----BEGIN')) {
@@ -116,7 +116,8 @@ export function parsePublicKey(text: string): Buffer {
     return Buffer.from(der.subarray(12));
   }
   if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
-  const b = Buffer.from(t, t.includes('-') || t.includes('_') ? 'base64url' : 'base64');
-  if (b.length !== 32) throw new Error('public key must be 32 bytes (hex, base64 or PEM)');
+  // Strict: exactly the canonical padded form, as documented (no base64url, no missing padding, no stray bits).
+  const b = /^[A-Za-z0-9+/]{43}=$/.test(t) ? Buffer.from(t, 'base64') : null;
+  if (!b || b.length !== 32 || b.toString('base64') !== t) throw new Error('a public key is 32 bytes as 64 hex digits, padded standard base64 (44 characters), or PEM');
   return b;
 }

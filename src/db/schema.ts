@@ -18,6 +18,15 @@ export interface LedgerHeadTable {
   id: number;
   seq: ColumnType<string, number | string, number | string>;
   chain_hash: Buffer;
+  /** The Merkle tree's compact range at `seq` (ledger/merkle.ts MerkleFrontier.toBytes()). */
+  frontier: Buffer;
+}
+
+/** C2SP tlog-tiles: level L, index N, up to 256 hashes of height 8·L, concatenated. */
+export interface LedgerTilesTable {
+  level: number;
+  idx: ColumnType<string, number | string, never>;
+  hashes: Buffer;
 }
 
 export interface LedgerCheckpointsTable {
@@ -27,6 +36,9 @@ export interface LedgerCheckpointsTable {
   body: Buffer;
   signature: Buffer;
   created_at: Timestamp;
+  /** 1: the first version's JSON statement; 2: a C2SP signed note (body holds the whole note). */
+  format: ColumnType<number, number | undefined, never>;
+  root_hash: Buffer | null;
 }
 
 export type Role = 'admin' | 'signup' | 'gateway' | 'investigator' | 'counsel';
@@ -158,6 +170,7 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   ledger_head: LedgerHeadTable;
   ledger_checkpoints: LedgerCheckpointsTable;
+  ledger_tiles: LedgerTilesTable;
   api_keys: ApiKeysTable;
   eula_versions: EulaVersionsTable;
   watermark_keys: WatermarkKeysTable;

@@ -5,7 +5,7 @@ import { canonicalBytes, parseCanonical } from '../canonical/jcs.js';
 import { constantTimeEqual } from '../crypto/hash.js';
 import { keyIdOf, verifyEd25519, type SigningKey } from '../crypto/ed25519.js';
 import { chainHash, leafHash, type LedgerEntry } from '../ledger/format.js';
-import { parseCheckpointBody, verifyCheckpointSignature, type SignedCheckpoint } from '../ledger/checkpoint.js';
+import { checkpointSignedBy, readCheckpoint, type SignedCheckpoint } from '../ledger/checkpoint.js';
 import { verifyReceipt, type Receipt } from '../assent/receipt.js';
 
 export const BUNDLE_TYPE = 'assentmark.evidence-bundle/v1';
@@ -113,13 +113,13 @@ export function verifyBundle(bytes: Uint8Array, signature: Uint8Array, trustedKe
 
   // Checkpoint: well-formed, same origin, signed by the key.
   const cp: SignedCheckpoint = { body: Buffer.from(String(b.checkpoint.body), 'base64'), signature: Buffer.from(String(b.checkpoint.signature), 'base64') };
-  const cpBody = parseCheckpointBody(cp.body);
+  const cpBody = readCheckpoint(cp.body);
   if (!cpBody) {
     failures.push('the checkpoint is malformed');
     return out(b, b.signing_key.key_id, null);
   }
   if (cpBody.origin !== b.origin) failures.push(`the checkpoint names origin "${cpBody.origin}", the bundle "${b.origin}"`);
-  if (!verifyCheckpointSignature(cp, key)) failures.push(`the checkpoint at size ${cpBody.size} has an invalid signature`);
+  if (!checkpointSignedBy(cp, key, b.origin)) failures.push(`the checkpoint at size ${cpBody.size} has an invalid signature`);
 
   // Entries: each leaf hash is SHA-256(0x00 || bytes); bytes are canonical and match the row.
   const bySeq = new Map<number, BundleEntry>();
@@ -161,7 +161,7 @@ export function verifyBundle(bytes: Uint8Array, signature: Uint8Array, trustedKe
     prev = chain;
   }
   for (const seq of bySeq.keys()) if (seq < from || seq > from + count - 1) failures.push(`entry ${seq}: outside the chain proof`);
-  if (prev.toString('hex') !== cpBody.chain_hash) failures.push(`the chain does not reach the signed checkpoint's hash at size ${cpBody.size}`);
+  if (!prev.equals(cpBody.chainHash)) failures.push(`the chain does not reach the signed checkpoint's hash at size ${cpBody.size}`);
 
   // Receipts: valid under the key, and their events are the cited entries.
   b.receipts.forEach((r, i) => {

@@ -10,6 +10,7 @@ import type { LedgerEntry } from '../ledger/format.js';
 import { buildReceipt } from '../assent/receipt.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
+import { readCheckpoint } from '../ledger/checkpoint.js';
 import { buildBundle } from './bundle.js';
 import { AppError } from '../problems/app-error.js';
 import type { DossierAssentRecord, DossierEula, DossierModel } from './model.js';
@@ -147,7 +148,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     cited: entries.map((e) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex') })),
     checkpoint: {
       size: cp.size, chainHash: cp.chainHash.toString('hex'), keyId: cp.keyId,
-      timestamp: (JSON.parse(cp.body.toString('utf8')) as { timestamp: string }).timestamp,
+      timestamp: readCheckpoint(cp.body)?.time ?? '',
       bodyBase64: cp.body.toString('base64'), signatureBase64: cp.signature.toString('base64'),
     },
     ledgerVerification: { ok: report.ok, size: report.size, checkpointsVerified: report.checkpointsVerified, headHash: report.headHash, fault: report.fault ? `entry ${report.fault.seq}: ${report.fault.reason}` : null, checkedAt: new Date().toISOString(), fullAt: report.fullAt.toISOString(), fullSize: report.fullSize, incrementalFrom: report.incrementalFrom },

@@ -124,7 +124,7 @@ async function authorise(req: Request, access: Access, authenticate: Authenticat
 export function openApiDocument(routes: readonly AnyRoute[], info: { title: string; version: string; description: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    const oaPath = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const oaPath = r.path.replace(/[:*]([A-Za-z_]+)/g, '{$1}');
     const parameters: unknown[] = [];
     for (const [where, schema] of [['path', r.params], ['query', r.query]] as const) {
       if (!schema) continue;
@@ -189,11 +189,11 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
 }
 
 function operationId(r: AnyRoute): string {
-  const words = r.path.split('/').filter((s) => s && !s.startsWith(':') && s !== 'v1' && !s.startsWith('.'));
+  const words = r.path.split('/').filter((s) => s && !s.startsWith(':') && !s.startsWith('*') && s !== 'v1' && !s.startsWith('.'));
   const camel = (w: string) => w.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^./, (c) => c.toUpperCase());
   // Name the path parameters ("BySlugAndVersion"): operation ids must be unique, and
   // /eulas/:slug/versions and /eulas/:slug/versions/:version differ only in them.
-  const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => camel(m[1]!));
+  const params = [...r.path.matchAll(/[:*]([A-Za-z_]+)/g)].map((m) => camel(m[1]!));
   return r.method + words.map(camel).join('') + (params.length ? `By${params.join('And')}` : '');
 }
 

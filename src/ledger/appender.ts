@@ -1,12 +1,16 @@
-// The append path: in-process group commit. Callers enqueue items; one transaction per batch locks
-// the chain head, assigns contiguous sequence numbers, inserts all entries in one statement and the
-// items' working rows beside them, then commits. Nothing is acknowledged before its commit.
+// The append path: in-process group commit. Callers enqueue items; each batch is assigned contiguous
+// sequence numbers after the head, chained, added to the Merkle tree, and written with the items'
+// working rows and the tree's tiles in one statement. Nothing is acknowledged before its commit.
+// While this process's view of the head holds, a batch is that one guarded statement; otherwise a
+// transaction locks the head first.
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { buf } from '../db/bytes.js';
 import type { Database } from '../db/schema.js';
 import type { WorkingRow } from '../db/rows.js';
 import type { PreparedEvent } from './format.js';
 import { EntryColumns, INSERT_ENTRIES_SQL } from './entry-columns.js';
+import { MerkleFrontier } from './merkle.js';
+import { EXTEND_TILES_SQL } from './tile-repository.js';
 
 export interface Position {
   seq: number;
@@ -43,6 +47,8 @@ export class LedgerAppender {
   readonly #onCommit: ((size: number) => void) | undefined;
   #queue: Pending[] = [];
   #running = false;
+  /** The head as this process last committed it: the fast path's guard. Null until known. */
+  #head: Head | null = null;
   #idle: Array<() => void> = [];
 
   constructor(db: Kysely<Database>, opts: AppenderOptions = {}) {
@@ -96,41 +102,60 @@ export class LedgerAppender {
   }
 
   async #commit(items: AppendItem[]): Promise<Position[][]> {
-    const { results, size } = await this.#db.transaction().execute((trx) => commitBatch(trx, items));
-    this.#onCommit?.(size);
-    return results;
+    let done: Committed | null = null;
+    if (this.#head) {
+      try {
+        done = await fastCommit(this.#db, items, this.#head);
+      } catch {
+        // The head moved (another process appended), an event was already appended, or a row was
+        // refused: the locked path below finds out which, with the head locked and known ids read.
+        this.#head = null;
+      }
+    }
+    if (!done) {
+      try {
+        done = await this.#db.transaction().execute((trx) => lockedCommit(trx, items));
+      } catch (e) {
+        this.#head = null;
+        throw e;
+      }
+    }
+    this.#head = done.head;
+    this.#onCommit?.(done.head.seq);
+    return done.results;
   }
 }
 
-async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Promise<{ results: Position[][]; size: number }> {
-  // Lock and read the head in one statement: in READ COMMITTED, SELECT ... FOR UPDATE returns the
-  // row version it locked, i.e. the newest committed one after waiting for any other appender.
-  // (A CTE or subquery beside the lock would read the statement's older snapshot; none is used.)
-  const head = (await sql<{ seq: string; chain_hash: Uint8Array }>`SELECT seq, chain_hash FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(trx)).rows[0];
-  if (!head) throw new Error('ledger_head has no row');
+/** The chain and tree at the head, as last committed. */
+export interface Head {
+  seq: number;
+  chain: Buffer;
+  frontier: MerkleFrontier;
+}
 
-  const ids = items.flatMap((it) => it.events.map((e) => e.id));
-  const known = new Map<string, Position>();
-  const existing = await trx
-    .selectFrom('ledger_entries')
-    .select(['seq', 'event_id', 'leaf_hash', 'chain_hash'])
-    .where('event_id', '=', sql<string>`ANY(${ids}::uuid[])`)
-    .execute();
-  for (const r of existing) {
-    known.set(r.event_id, { seq: Number(r.seq), eventId: r.event_id, leafHash: buf(r.leaf_hash), chainHash: buf(r.chain_hash), fresh: false });
-  }
+interface Committed {
+  results: Position[][];
+  head: Head;
+}
 
-  let seq = Number(head.seq);
-  let prev: Buffer = buf(head.chain_hash);
-  const cols = new EntryColumns();
+/** What one batch writes, planned from the head it follows. */
+interface Plan {
+  results: Position[][];
+  cols: EntryColumns;
+  rows: WorkingRow[];
+  head: Head;
+}
+
+function planBatch(items: AppendItem[], head: Head, known: ReadonlyMap<string, Position>): Plan {
+  let seq = head.seq;
+  let prev = head.chain;
+  const cols = new EntryColumns(MerkleFrontier.fromBytes(head.frontier.toBytes(), head.frontier.size));
   const rows: WorkingRow[] = [];
   const seenInBatch = new Set<string>();
   const results: Position[][] = [];
-
   for (const item of items) {
     const first = item.events[0]!;
-    const original = known.get(first.id);
-    if (original || seenInBatch.has(first.id)) {
+    if (known.has(first.id) || seenInBatch.has(first.id)) {
       // A retried append: answer with the original positions, write nothing.
       results.push(item.events.map((e) => known.get(e.id) ?? pendingPosition(results, e.id)));
       continue;
@@ -146,23 +171,72 @@ async function commitBatch(trx: Transaction<Database>, items: AppendItem[]): Pro
     if (item.rows) rows.push(...item.rows(positions));
     results.push(positions);
   }
+  return { results, cols, rows, head: { seq, chain: prev, frontier: cols.frontier } };
+}
 
-  if (cols.length > 0) {
-    const entries = CompiledQuery.raw(INSERT_ENTRIES_SQL, cols.parameters());
-    const inserts = [entries, ...rowInserts(trx, rows)];
-    const headUpdate = trx.updateTable('ledger_head').set({ seq, chain_hash: prev }).where('id', '=', 1).compile();
-    const combined = combineStatements(inserts, headUpdate);
-    if (combined) {
-      // One round trip for every write of the batch (the batch transaction holds the head lock,
-      // so its length is what limits throughput). Data-modifying CTEs all run to completion in the
-      // one statement; constraint and foreign-key checks apply as they would statement by statement.
-      await trx.executeQuery(combined);
-    } else {
-      for (const q of inserts) await trx.executeQuery(q);
-      await trx.executeQuery(headUpdate);
-    }
+/** Every write of a planned batch but the head's: entries, working rows, tiles. */
+function planWrites(db: Kysely<Database>, plan: Plan): CompiledQuery[] {
+  if (plan.cols.length === 0) return [];
+  return [
+    CompiledQuery.raw(INSERT_ENTRIES_SQL, plan.cols.parameters()),
+    ...rowInserts(db, plan.rows),
+    CompiledQuery.raw(EXTEND_TILES_SQL, plan.cols.tileParameters()),
+  ];
+}
+
+/**
+ * One statement, no transaction and no lock held across round trips: the head update is guarded
+ * by the head this process last committed, so after another process's append it matches no row and
+ * assentmark_head_moved() fails the statement as a whole. Duplicate event ids are not looked up:
+ * they fail on the unique index, and the locked path then handles them.
+ */
+async function fastCommit(db: Kysely<Database>, items: AppendItem[], head: Head): Promise<Committed> {
+  const plan = planBatch(items, head, new Map());
+  const writes = planWrites(db, plan);
+  if (writes.length === 0) return { results: plan.results, head };
+  const guard = CompiledQuery.raw(
+    'UPDATE ledger_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE id = 1 AND seq = $4 AND chain_hash = $5 RETURNING seq',
+    [plan.head.seq, plan.head.chain, plan.head.frontier.toBytes(), head.seq, head.chain],
+  );
+  const check = CompiledQuery.raw(`SELECT assentmark_head_moved((SELECT count(*) FROM w${writes.length}))`, []);
+  const combined = combineStatements([...writes, guard], check);
+  if (!combined) throw new Error('the batch is too large for one statement');
+  await db.executeQuery(combined);
+  return { results: plan.results, head: plan.head };
+}
+
+async function lockedCommit(trx: Transaction<Database>, items: AppendItem[]): Promise<Committed> {
+  // Lock and read the head in one statement: in READ COMMITTED, SELECT ... FOR UPDATE returns the
+  // row version it locked, i.e. the newest committed one after waiting for any other appender.
+  // (A CTE or subquery beside the lock would read the statement's older snapshot; none is used.)
+  const row = (await sql<{ seq: string; chain_hash: Uint8Array; frontier: Uint8Array }>`SELECT seq, chain_hash, frontier FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(trx)).rows[0];
+  if (!row) throw new Error('ledger_head has no row');
+  const head: Head = { seq: Number(row.seq), chain: buf(row.chain_hash), frontier: MerkleFrontier.fromBytes(buf(row.frontier), Number(row.seq)) };
+
+  const ids = items.flatMap((it) => it.events.map((e) => e.id));
+  const known = new Map<string, Position>();
+  const existing = await trx
+    .selectFrom('ledger_entries')
+    .select(['seq', 'event_id', 'leaf_hash', 'chain_hash'])
+    .where('event_id', '=', sql<string>`ANY(${ids}::uuid[])`)
+    .execute();
+  for (const r of existing) {
+    known.set(r.event_id, { seq: Number(r.seq), eventId: r.event_id, leafHash: buf(r.leaf_hash), chainHash: buf(r.chain_hash), fresh: false });
   }
-  return { results, size: seq };
+  const plan = planBatch(items, head, known);
+  const writes = planWrites(trx, plan);
+  if (writes.length === 0) return { results: plan.results, head };
+  const headUpdate = trx.updateTable('ledger_head').set({ seq: plan.head.seq, chain_hash: plan.head.chain, frontier: plan.head.frontier.toBytes() }).where('id', '=', 1).compile();
+  const combined = combineStatements(writes, headUpdate);
+  if (combined) {
+    // One round trip for every write of the batch; data-modifying CTEs all run to completion in
+    // the one statement, and constraint checks apply as they would statement by statement.
+    await trx.executeQuery(combined);
+  } else {
+    for (const q of writes) await trx.executeQuery(q);
+    await trx.executeQuery(headUpdate);
+  }
+  return { results: plan.results, head: plan.head };
 }
 
 /** Stay well below PostgreSQL's 65,535 bind parameters per statement. */
@@ -202,7 +276,7 @@ function pendingPosition(results: Position[][], id: string): Position {
 }
 
 /** Inserts of the rows grouped by table in first-seen order (so parents precede children), one statement per table. */
-function rowInserts(trx: Transaction<Database>, rows: WorkingRow[]): CompiledQuery[] {
+function rowInserts(db: Kysely<Database>, rows: WorkingRow[]): CompiledQuery[] {
   const byTable = new Map<WorkingRow['table'], Array<WorkingRow['values']>>();
   for (const r of rows) {
     const list = byTable.get(r.table);
@@ -211,5 +285,5 @@ function rowInserts(trx: Transaction<Database>, rows: WorkingRow[]): CompiledQue
   }
   // Each WorkingRow pairs a table with its own Insertable type; grouping by table keeps that pairing,
   // which TypeScript cannot follow through the Map, hence the one cast.
-  return [...byTable].map(([table, values]) => trx.insertInto(table).values(values as never).compile());
+  return [...byTable].map(([table, values]) => db.insertInto(table).values(values as never).compile());
 }

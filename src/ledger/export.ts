@@ -100,8 +100,10 @@ function toEntry(o: Record<string, unknown>, line: number): LedgerEntry {
 }
 
 function b64(v: unknown, line: number): Buffer {
-  if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new ExportFormatError(`line ${line}: expected base64`);
-  return Buffer.from(v, 'base64');
+  const b = typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v) ? Buffer.from(v, 'base64') : null;
+  // Canonical padded base64 only: what was written is exactly what is read.
+  if (!b || b.toString('base64') !== v) throw new ExportFormatError(`line ${line}: expected padded standard base64`);
+  return b;
 }
 
 function hex32(v: unknown, line: number): Buffer {

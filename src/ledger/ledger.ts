@@ -3,13 +3,16 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { SigningKey } from '../crypto/ed25519.js';
 import { LedgerAppender, type AppendItem, type Position } from './appender.js';
-import { parseCheckpointBody, signCheckpoint } from './checkpoint.js';
+import { readCheckpoint, signCheckpointNoteV2 } from './checkpoint.js';
+import { consistencyProof, inclusionProof, MerkleFrontier, rootHash, tileNodeReader, type NodeReader } from './merkle.js';
+import { TileRepository } from './tile-repository.js';
 import { CheckpointRepository, type StoredCheckpoint } from './checkpoint-repository.js';
 import { buildEvent, parseEventOf } from './events.js';
 import { genesisEventId, type GenesisData, type LedgerEntry } from './format.js';
 import { LedgerRepository } from './repository.js';
 import { LedgerVerifier, type VerifyReport } from './verifier.js';
 import { LedgerError } from './errors.js';
+import { AppError } from '../problems/app-error.js';
 
 export interface IncrementalVerification extends VerifyReport {
   /** When the last full verification ran, and how many entries it covered. */
@@ -43,6 +46,7 @@ export class Ledger implements LedgerReader {
   readonly origin: string;
   readonly #repo: LedgerRepository;
   readonly #checkpoints: CheckpointRepository;
+  readonly #tiles: TileRepository;
   readonly #appender: LedgerAppender;
   readonly #key: SigningKey;
   readonly #every: number;
@@ -52,7 +56,7 @@ export class Ledger implements LedgerReader {
   #timer: NodeJS.Timeout | null = null;
   #verifyTimer: NodeJS.Timeout | null = null;
   /** The prefix of the ledger this process has verified: where incremental verification resumes. */
-  #verified: { size: number; chainHash: Buffer; fullAt: Date; fullSize: number } | null = null;
+  #verified: { size: number; chainHash: Buffer; tree: MerkleFrontier | null; fullAt: Date; fullSize: number } | null = null;
 
   constructor(db: Kysely<Database>, opts: LedgerOptions) {
     this.#key = opts.signingKey;
@@ -61,6 +65,7 @@ export class Ledger implements LedgerReader {
     this.#onError = opts.onError ?? (() => {});
     this.#repo = new LedgerRepository(db);
     this.#checkpoints = new CheckpointRepository(db);
+    this.#tiles = new TileRepository(db);
     this.#appender = new LedgerAppender(db, {
       maxBatch: opts.maxBatch ?? 256,
       onCommit: (size) => {
@@ -139,6 +144,15 @@ export class Ledger implements LedgerReader {
     return this.#checkpoints.latest();
   }
 
+  /** The latest checkpoint that is a C2SP signed note with a Merkle root. */
+  latestNoteCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    return this.#checkpoints.latestOfFormat(2);
+  }
+
+  checkpointAt(size: number): Promise<StoredCheckpoint | undefined> {
+    return this.#checkpoints.atSize(size);
+  }
+
   /** Resolves when every queued append has settled. */
   drained(): Promise<void> {
     return this.#appender.drained();
@@ -166,30 +180,85 @@ export class Ledger implements LedgerReader {
       this.#lastCheckpointSize = last.size;
       return last;
     }
-    const v = new LedgerVerifier(
-      last
-        ? { resumeFrom: { size: last.size, chainHash: last.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]) } }
-        : { trustedPublicKey: this.#key.publicKey, origin: this.origin },
-    );
-    if (last) {
+    const refuse = (why: string) => new LedgerError('checkpoint_inconsistent', `refusing to sign a checkpoint: ${why}`);
+    let headTree: MerkleFrontier;
+    try {
+      headTree = MerkleFrontier.fromBytes(head.frontier, head.size);
+    } catch {
+      throw refuse(`the stored Merkle frontier does not fit a tree of ${head.size} entries`);
+    }
+    // Resume after the last signed checkpoint when it states a Merkle root (format 2): the tree at
+    // its size, read from the tiles, must have exactly that root. Otherwise verify from entry 1.
+    let resume: { size: number; chainHash: Buffer; tree: MerkleFrontier } | null = null;
+    if (last && last.rootHash) {
       const at = await this.#repo.entry(last.size);
-      const body = parseCheckpointBody(last.body);
-      if (!at || !body || !at.chainHash.equals(last.chainHash) || body.chain_hash !== last.chainHash.toString('hex')) {
+      const body = readCheckpoint(last.body);
+      if (!at || !body || !at.chainHash.equals(last.chainHash) || !body.chainHash.equals(last.chainHash)) {
         throw new LedgerError('checkpoint_inconsistent', `the ledger no longer matches the last signed checkpoint at size ${last.size}`);
       }
+      const tree = await MerkleFrontier.load(last.size, this.nodeReader());
+      if (!tree.root().equals(last.rootHash)) throw new LedgerError('checkpoint_inconsistent', `the stored Merkle tree no longer has the root signed at size ${last.size}`);
+      resume = { size: last.size, chainHash: last.chainHash, tree };
     }
-    for await (const e of this.#repo.entries({ after: last?.size ?? 0, upTo: head.size, recordedAt: false })) {
+    const v = new LedgerVerifier(
+      resume
+        ? { resumeFrom: { size: resume.size, chainHash: resume.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]), frontier: resume.tree } }
+        : { trustedPublicKey: this.#key.publicKey, origin: this.origin },
+    );
+    if (!resume) v.addCheckpoints(await this.#checkpoints.all());
+    for await (const e of this.#repo.entries({ after: resume?.size ?? 0, upTo: head.size, recordedAt: false })) {
       if (!v.push(e)) break;
     }
     const report = v.finish();
     if (!report.ok || report.size !== head.size) {
       const f = report.fault;
-      throw new LedgerError('checkpoint_inconsistent', `refusing to sign a checkpoint: ${f ? `entry ${f.seq}: ${f.reason}` : 'the ledger is shorter than its head'}`);
+      throw refuse(f ? `entry ${f.seq}: ${f.reason}` : 'the ledger is shorter than its head');
     }
-    const cp = signCheckpoint(this.#key, this.origin, head.size, head.chainHash, new Date());
-    await this.#checkpoints.insert({ size: head.size, chainHash: head.chainHash, keyId: this.#key.keyId, body: cp.body, signature: cp.signature });
+    const root = headTree.root();
+    if (report.treeRoot !== root.toString('hex')) throw refuse('the stored Merkle tree differs from the tree of the entries');
+    const cp = signCheckpointNoteV2(this.#key, this.origin, head.size, root, head.chainHash, new Date());
+    await this.#checkpoints.insert({ size: head.size, chainHash: head.chainHash, keyId: this.#key.keyId, body: cp.body, signature: cp.signature, rootHash: root });
     this.#lastCheckpointSize = head.size;
     return this.#checkpoints.latest();
+  }
+
+  /**
+   * The RFC 9162 inclusion proof of entry `seq` (leaf index seq - 1) in the tree of the first `size`
+   * entries, with that tree's root. Refused when the entry or the size is beyond the head.
+   */
+  async inclusionProof(seq: number, size: number): Promise<{ leafIndex: number; treeSize: number; leafHash: Buffer; proof: Buffer[]; root: Buffer }> {
+    const head = await this.#repo.head();
+    if (!Number.isSafeInteger(size) || size < 1 || size > head.size) throw new AppError('proof_unavailable', `the ledger has ${head.size} entries; a proof needs a tree size from 1 to ${head.size}`);
+    if (!Number.isSafeInteger(seq) || seq < 1 || seq > size) throw new AppError('proof_unavailable', `entry ${seq} is not in the tree of size ${size} (entries 1 to ${size})`);
+    const entry = await this.#repo.entry(seq);
+    if (!entry) throw new LedgerError('checkpoint_inconsistent', `ledger entry ${seq} is missing`);
+    const read = this.nodeReader();
+    const [proof, root] = await Promise.all([inclusionProof(seq - 1, size, read), rootHash(size, read)]);
+    return { leafIndex: seq - 1, treeSize: size, leafHash: entry.leafHash, proof, root };
+  }
+
+  /** The RFC 9162 consistency proof between the trees of the first `from` and `to` entries, with both roots. */
+  async consistencyProof(from: number, to: number): Promise<{ from: number; to: number; proof: Buffer[]; fromRoot: Buffer; toRoot: Buffer }> {
+    const head = await this.#repo.head();
+    if (!Number.isSafeInteger(to) || to < 1 || to > head.size) throw new AppError('proof_unavailable', `the ledger has ${head.size} entries; a proof needs tree sizes from 1 to ${head.size}`);
+    if (!Number.isSafeInteger(from) || from < 1 || from > to) throw new AppError('proof_unavailable', `a consistency proof goes from a smaller tree to a larger one: 1 <= from <= to (${to})`);
+    const read = this.nodeReader();
+    const [proof, fromRoot, toRoot] = await Promise.all([consistencyProof(from, to, read), rootHash(from, read), rootHash(to, read)]);
+    return { from, to, proof, fromRoot, toRoot };
+  }
+
+  /** The stored hashes of one tile (C2SP tlog-tiles), or undefined when it has none yet. */
+  tile(level: number, index: number): Promise<Buffer | undefined> {
+    return this.#tiles.get(level, index);
+  }
+
+  /** Perfect-subtree hashes of the stored tree (complete nodes only), from the tiles. */
+  nodeReader(): NodeReader {
+    return tileNodeReader(async (level, idx) => {
+      const t = await this.#tiles.get(level, idx);
+      if (!t) throw new LedgerError('checkpoint_inconsistent', `the Merkle tile ${level}/${idx} is missing`);
+      return t;
+    });
   }
 
   #checkpointSoon(): void {
@@ -210,7 +279,7 @@ export class Ledger implements LedgerReader {
     }
     const report = v.finish();
     if (report.ok && report.headHash && !opts.trustedPublicKey) {
-      this.#verified = { size: report.size, chainHash: Buffer.from(report.headHash, 'hex'), fullAt: at, fullSize: report.size };
+      this.#verified = { size: report.size, chainHash: Buffer.from(report.headHash, 'hex'), tree: v.tree, fullAt: at, fullSize: report.size };
     }
     return report;
   }
@@ -227,17 +296,17 @@ export class Ledger implements LedgerReader {
       return { ...r, fullAt: this.#verified?.fullAt ?? new Date(), fullSize: r.size, incrementalFrom: null };
     }
     const fail = (seq: number, reason: string): IncrementalVerification => ({
-      ok: false, origin: this.origin, size: prev.size, headHash: null, checkpointsVerified: 0, latestCheckpointSize: null,
+      ok: false, origin: this.origin, size: prev.size, headHash: null, treeRoot: null, checkpointsVerified: 0, latestCheckpointSize: null,
       fault: { seq, code: 'chain_hash_mismatch', reason }, fullAt: prev.fullAt, fullSize: prev.fullSize, incrementalFrom: prev.size + 1,
     });
     // The verified prefix must still end where it did: any rewrite below it changes this hash.
     const end = await this.#repo.entry(prev.size);
     if (!end || !end.chainHash.equals(prev.chainHash)) return fail(prev.size, `entry ${prev.size} no longer carries the chain hash verified at ${prev.fullAt.toISOString()}: the ledger was altered`);
-    const v = new LedgerVerifier({ resumeFrom: { size: prev.size, chainHash: prev.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]) } });
+    const v = new LedgerVerifier({ resumeFrom: { size: prev.size, chainHash: prev.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]), ...(prev.tree ? { frontier: prev.tree } : {}) } });
     v.addCheckpoints((await this.#checkpoints.all()).filter((c) => c.size > prev.size));
     for await (const e of this.#repo.entries({ after: prev.size, recordedAt: false, pageSize: 1000 })) if (!v.push(e)) break;
     const r = v.finish();
-    if (r.ok && r.headHash) this.#verified = { ...prev, size: r.size, chainHash: Buffer.from(r.headHash, 'hex') };
+    if (r.ok && r.headHash) this.#verified = { ...prev, size: r.size, chainHash: Buffer.from(r.headHash, 'hex'), tree: v.tree };
     return { ...r, fullAt: prev.fullAt, fullSize: prev.fullSize, incrementalFrom: prev.size + 1 };
   }
 

@@ -11,9 +11,9 @@ const ENTRY_COLUMNS = ['seq', 'event_id', 'event_type', 'recorded_at', 'canonica
 export class LedgerRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async head(): Promise<{ size: number; chainHash: Buffer }> {
-    const h = await this.db.selectFrom('ledger_head').select(['seq', 'chain_hash']).where('id', '=', 1).executeTakeFirstOrThrow();
-    return { size: Number(h.seq), chainHash: buf(h.chain_hash) };
+  async head(): Promise<{ size: number; chainHash: Buffer; frontier: Buffer }> {
+    const h = await this.db.selectFrom('ledger_head').select(['seq', 'chain_hash', 'frontier']).where('id', '=', 1).executeTakeFirstOrThrow();
+    return { size: Number(h.seq), chainHash: buf(h.chain_hash), frontier: buf(h.frontier) };
   }
 
   /**

@@ -3,7 +3,9 @@
 import { parseCanonical } from '../canonical/jcs.js';
 import { constantTimeEqual } from '../crypto/hash.js';
 import { keyIdOf } from '../crypto/ed25519.js';
-import { parseCheckpointBody, verifyCheckpointSignature, type CheckpointBody, type SignedCheckpoint } from './checkpoint.js';
+import { checkpointSignedBy, readCheckpoint, type CheckpointStatement, type SignedCheckpoint } from './checkpoint.js';
+import { MerkleFrontier } from './merkle.js';
+import { openNote } from './note.js';
 import { ZERO_HASH, chainHash, leafHash, EVENT_TYPES, type LedgerEntry } from './format.js';
 
 export type VerifyFaultCode =
@@ -23,6 +25,7 @@ export type VerifyFaultCode =
   | 'checkpoint_origin_mismatch'
   | 'checkpoint_inconsistent'
   | 'checkpoint_mismatch'
+  | 'checkpoint_root_mismatch'
   | 'checkpoint_beyond_end'
   | 'empty_ledger';
 
@@ -37,6 +40,8 @@ export interface VerifyReport {
   origin: string | null;
   size: number; // entries checked
   headHash: string | null;
+  /** The Merkle tree hash (RFC 9162) of the entries checked, hex; null when resumed without a tree. */
+  treeRoot: string | null;
   checkpointsVerified: number;
   latestCheckpointSize: number | null;
   fault: VerifyFault | null;
@@ -51,11 +56,11 @@ export interface VerifierOptions {
    * Verify a segment only: start after an already-trusted prefix (size, chain hash at size) whose
    * origin and signing key are given. Used when writing a checkpoint after an earlier one.
    */
-  resumeFrom?: { size: number; chainHash: Buffer; origin: string; keys: ReadonlyMap<string, Buffer> };
+  resumeFrom?: { size: number; chainHash: Buffer; origin: string; keys: ReadonlyMap<string, Buffer>; frontier?: MerkleFrontier };
 }
 
 interface PendingCheckpoint {
-  body: CheckpointBody;
+  body: CheckpointStatement;
   raw: SignedCheckpoint;
 }
 
@@ -68,6 +73,8 @@ export class LedgerVerifier {
   #nextCp = 0;
   #verifiedCps = 0;
   #fault: VerifyFault | null = null;
+  /** The Merkle tree of the entries so far; null when resumed without one (roots then go unchecked). */
+  #tree: MerkleFrontier | null = new MerkleFrontier();
   readonly #opts: VerifierOptions;
 
   constructor(opts: VerifierOptions = {}) {
@@ -77,6 +84,7 @@ export class LedgerVerifier {
       this.#prev = opts.resumeFrom.chainHash;
       this.#origin = opts.resumeFrom.origin;
       for (const [id, k] of opts.resumeFrom.keys) this.#keys.set(id, k);
+      this.#tree = opts.resumeFrom.frontier ? MerkleFrontier.fromBytes(opts.resumeFrom.frontier.toBytes(), opts.resumeFrom.size) : null;
     }
   }
 
@@ -84,13 +92,18 @@ export class LedgerVerifier {
     return this.#fault;
   }
 
+  /** A copy of the Merkle tree of the entries checked so far (null when resumed without one). */
+  get tree(): MerkleFrontier | null {
+    return this.#tree ? MerkleFrontier.fromBytes(this.#tree.toBytes(), this.#tree.size) : null;
+  }
+
   /** Checkpoints must be given before entries. They are checked against the chain as it streams by. */
   addCheckpoints(cps: Iterable<SignedCheckpoint>): void {
     let lastSize = 0;
     for (const raw of cps) {
-      const body = parseCheckpointBody(raw.body);
+      const body = readCheckpoint(raw.body);
       if (!body) {
-        this.#fail(lastSize + 1, 'checkpoint_malformed', 'a checkpoint is not a well-formed canonical checkpoint statement');
+        this.#fail(lastSize + 1, 'checkpoint_malformed', 'a checkpoint is not a well-formed checkpoint statement (canonical JSON or a C2SP signed note)');
         return;
       }
       if (body.size < lastSize) {
@@ -120,6 +133,7 @@ export class LedgerVerifier {
       return this.#fail(seq, 'chain_hash_mismatch', 'the stored chain hash does not commit to this entry and its predecessor');
     }
     if (!this.#checkEvent(e)) return false;
+    this.#tree?.append(e.leafHash);
     this.#prev = chain;
     this.#expectedSeq = seq + 1;
     return this.#checkCheckpointsAt(seq);
@@ -138,6 +152,7 @@ export class LedgerVerifier {
       origin: this.#origin,
       size,
       headHash: size > 0 ? this.#prev.toString('hex') : null,
+      treeRoot: this.#tree ? this.#tree.root().toString('hex') : null,
       checkpointsVerified: this.#verifiedCps,
       latestCheckpointSize: latest ? latest.body.size : null,
       fault: this.#fault,
@@ -195,18 +210,31 @@ export class LedgerVerifier {
       if (body.origin !== this.#origin) {
         return this.#fail(seq, 'checkpoint_origin_mismatch', `the checkpoint at size ${seq} names origin "${body.origin}"`);
       }
-      const pub = this.#keys.get(body.key_id);
-      if (!pub) return this.#fail(seq, 'checkpoint_unknown_key', `the checkpoint at size ${seq} is signed by unknown key ${body.key_id}`);
-      if (!verifyCheckpointSignature(raw, pub)) {
-        return this.#fail(seq, 'checkpoint_signature_invalid', `the checkpoint at size ${seq} has an invalid signature`);
-      }
-      if (body.chain_hash !== this.#prev.toString('hex')) {
+      if (!this.#checkSignature(seq, body, raw)) return false;
+      if (!constantTimeEqual(body.chainHash, this.#prev)) {
         return this.#fail(seq, 'checkpoint_mismatch', `the chain hash at ${seq} differs from the signed checkpoint at that size: entries up to ${seq} were rewritten`);
+      }
+      if (body.rootHash && this.#tree && !constantTimeEqual(body.rootHash, this.#tree.root())) {
+        return this.#fail(seq, 'checkpoint_root_mismatch', `the Merkle tree of entries 1..${seq} differs from the root signed at that size: entries up to ${seq} were rewritten`);
       }
       this.#verifiedCps++;
       this.#nextCp++;
     }
     return true;
+  }
+
+  /** Format 1 names its key by id; format 2 is a note, signed by one of the keys this ledger knows. */
+  #checkSignature(seq: number, body: CheckpointStatement, raw: SignedCheckpoint): boolean {
+    if (body.format === 1) {
+      const pub = this.#keys.get(body.keyId!);
+      if (!pub) return this.#fail(seq, 'checkpoint_unknown_key', `the checkpoint at size ${seq} is signed by unknown key ${body.keyId}`);
+      if (!checkpointSignedBy(raw, pub, this.#origin!)) return this.#fail(seq, 'checkpoint_signature_invalid', `the checkpoint at size ${seq} has an invalid signature`);
+      return true;
+    }
+    for (const pub of this.#keys.values()) if (checkpointSignedBy(raw, pub, this.#origin!)) return true;
+    const opened = openNote(raw.body, [...this.#keys.values()].map((publicKey) => ({ name: this.#origin!, publicKey })));
+    if (!opened.ok && opened.reason === 'no-known-signature') return this.#fail(seq, 'checkpoint_unknown_key', `the checkpoint at size ${seq} is signed by no key of this ledger`);
+    return this.#fail(seq, 'checkpoint_signature_invalid', `the checkpoint at size ${seq} has an invalid signature`);
   }
 
   #fail(seq: number, code: VerifyFaultCode, reason: string): false {

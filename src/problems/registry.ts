@@ -74,6 +74,8 @@ export const PROBLEMS = {
 
   // The ledger
   no_checkpoint: { status: 404, title: 'No checkpoint yet' },
+  proof_unavailable: { status: 422, title: 'No such proof' },
+  tile_not_found: { status: 404, title: 'No such tile' },
   export_format_invalid: { status: 400, title: 'Not a valid ledger export' },
   genesis_missing: { status: 500, title: 'Ledger has no genesis' },
   origin_mismatch: { status: 500, title: 'Ledger origin differs from the configuration' },
