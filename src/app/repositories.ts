@@ -7,6 +7,7 @@ import { IdempotencyRepository } from '../assent/idempotency-repository.js';
 import { ApiKeyRepository } from '../auth/repository.js';
 import { DossierRepository } from '../dossier/repository.js';
 import { EulaRepository } from '../eula/repository.js';
+import { TimestampRepository } from '../timestamp/repository.js';
 import { PlanRepository } from '../verification/plan-repository.js';
 import { VerificationRepository } from '../verification/repository.js';
 import { WatermarkKeyRepository } from '../watermark-keys/repository.js';
@@ -20,6 +21,7 @@ export interface Repositories {
   plans: PlanRepository;
   verifications: VerificationRepository;
   dossiers: DossierRepository;
+  timestamps: TimestampRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -32,5 +34,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     plans: new PlanRepository(db),
     verifications: new VerificationRepository(db),
     dossiers: new DossierRepository(db),
+    timestamps: new TimestampRepository(db),
   };
 }

@@ -1,4 +1,5 @@
 // The domain services of one process, wired from its context. Used by the HTTP server and the CLI.
+import { readFileSync } from 'node:fs';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { AssentService } from '../assent/service.js';
 import type { EvidenceSources } from '../dossier/gather.js';
@@ -10,6 +11,8 @@ import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
+import { httpPost } from '../timestamp/http-post.js';
+import { TimestampService } from '../timestamp/service.js';
 import { VerificationService } from '../verification/service.js';
 import { rateToThreshold } from '../watermark/decide.js';
 import { WatermarkKeyService } from '../watermark-keys/service.js';
@@ -24,6 +27,7 @@ export interface Services {
   decisions: DecisionService;
   verifications: VerificationService;
   dossiers: DossierService;
+  timestamps: TimestampService;
   /** Stops what the services started (render workers). */
   close(): Promise<void>;
 }
@@ -34,7 +38,7 @@ export function evidenceSources(ctx: ServiceContext, eulas: EulaService): Eviden
   return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans };
 }
 
-export function buildServices(ctx: ServiceContext): Services {
+export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unknown) => void } = {}): Services {
   const { repos, ledger, config } = ctx;
   const kek = loadKek(config);
   const apiKeys = new ApiKeyStore(repos.apiKeys);
@@ -56,6 +60,10 @@ export function buildServices(ctx: ServiceContext): Services {
     throw e;
   }));
   const getPool = async () => (pool ??= new RenderPool(await getIdentity()));
+  const timestamps = new TimestampService(repos.timestamps, () => ledger.latestNoteCheckpoint(), httpPost(), {
+    url: config.tsaUrl,
+    trustedCertsPem: config.tsaCaFile ? readFileSync(config.tsaCaFile, 'utf8') : undefined,
+  }, opts.onError);
   const dossiers = new DossierService(
     repos.dossiers,
     evidenceSources(ctx, eulas),
@@ -64,8 +72,9 @@ export function buildServices(ctx: ServiceContext): Services {
     { organisation: config.organisation, certifierName: config.certifierName, certifierTitle: config.certifierTitle },
   );
   return {
-    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers,
+    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps,
     close: async () => {
+      await timestamps.close();
       if (pool) await pool.close();
     },
   };

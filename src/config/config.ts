@@ -10,7 +10,8 @@ const EnvSchema = z.object({
   ASSENTMARK_DATA_DIR: z.string().min(1).default('./data'),
   PORT: intFrom(8080).pipe(z.number().max(65535)),
   HOST: z.string().default('0.0.0.0'),
-  ASSENTMARK_ORIGIN: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').default('assentmark.local/ledger'),
+  // The log's identity, also its checkpoints' note key name: C2SP signed notes forbid spaces and "+".
+  ASSENTMARK_ORIGIN: z.string().min(1).max(200).regex(/^[\x21-\x2a\x2c-\x7e]+$/, 'printable ASCII without spaces or "+" (e.g. example.com/ledger)').default('assentmark.local/ledger'),
   ASSENTMARK_SIGNING_KEY_FILE: z.string().min(1).optional(),
   ASSENTMARK_MASTER_KEY_FILE: z.string().min(1).optional(),
   ASSENTMARK_PDF_CERT_FILE: z.string().min(1).optional(),
@@ -25,6 +26,9 @@ const EnvSchema = z.object({
   ASSENTMARK_ORGANISATION: z.string().max(200).default(''),
   ASSENTMARK_CERTIFIER_NAME: z.string().default(''),
   ASSENTMARK_CERTIFIER_TITLE: z.string().default(''),
+  ASSENTMARK_TSA_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of an RFC 3161 time-stamping authority' }).optional(),
+  ASSENTMARK_TSA_CA_FILE: z.string().min(1).optional(),
+  ASSENTMARK_TSA_INTERVAL_MS: intFrom(3_600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -48,6 +52,11 @@ export interface Config {
   organisation: string;
   certifierName: string;
   certifierTitle: string;
+  /** RFC 3161 time-stamping authority; undefined: no outside timestamps. */
+  tsaUrl: string | undefined;
+  /** PEM certificates a timestamp token must chain to. */
+  tsaCaFile: string | undefined;
+  tsaIntervalMs: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -84,6 +93,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     organisation: e.ASSENTMARK_ORGANISATION,
     certifierName: e.ASSENTMARK_CERTIFIER_NAME,
     certifierTitle: e.ASSENTMARK_CERTIFIER_TITLE,
+    tsaUrl: e.ASSENTMARK_TSA_URL,
+    tsaCaFile: e.ASSENTMARK_TSA_CA_FILE,
+    tsaIntervalMs: e.ASSENTMARK_TSA_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -163,6 +163,17 @@ export interface DossiersTable {
   event_id: string;
 }
 
+export interface CheckpointTimestampsTable {
+  id: string;
+  size: ColumnType<string, number | string, never>;
+  digest: Buffer;
+  tsa_url: string;
+  token: Buffer;
+  gen_time: ColumnType<Date, Date | string, never>;
+  serial: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
@@ -171,6 +182,7 @@ export interface Database {
   ledger_head: LedgerHeadTable;
   ledger_checkpoints: LedgerCheckpointsTable;
   ledger_tiles: LedgerTilesTable;
+  checkpoint_timestamps: CheckpointTimestampsTable;
   api_keys: ApiKeysTable;
   eula_versions: EulaVersionsTable;
   watermark_keys: WatermarkKeysTable;

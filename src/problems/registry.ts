@@ -71,10 +71,12 @@ export const PROBLEMS = {
   nothing_to_issue: { status: 422, title: 'No evidence for this subject' },
   verification_not_of_subject: { status: 422, title: 'Verification not of this subject' },
   render_failed: { status: 500, title: 'Dossier rendering failed' },
+  timestamp_unavailable: { status: 502, title: 'No timestamp from the time-stamping authority' },
 
   // The ledger
   no_checkpoint: { status: 404, title: 'No checkpoint yet' },
   proof_unavailable: { status: 422, title: 'No such proof' },
+  no_timestamp: { status: 404, title: 'No outside timestamp' },
   tile_not_found: { status: 404, title: 'No such tile' },
   export_format_invalid: { status: 400, title: 'Not a valid ledger export' },
   genesis_missing: { status: 500, title: 'Ledger has no genesis' },

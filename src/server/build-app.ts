@@ -22,7 +22,7 @@ export interface BuiltApp {
 
 export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
   return [
-    ...ledgerRoutes(ctx.ledger),
+    ...ledgerRoutes(ctx.ledger, s.timestamps),
     ...assentRoutes({ assent: s.assent, eulas: s.eulas, watermarkKeys: s.watermarkKeys, apiKeys: s.apiKeys }),
     ...detectionRoutes(s.decisions, s.verifications),
     ...dossierRoutes(s.dossiers),
@@ -31,7 +31,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
 
 /** Wires the route table onto createApp from a service context. */
 export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<BuiltApp> {
-  const services = buildServices(ctx);
+  const services = buildServices(ctx, { onError: (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'timestamp failed') });
   const routes = allRoutes(ctx, services);
   const app = createApp({
     logger,

@@ -30,7 +30,10 @@ export async function start(config: Config = loadConfig(), opts: { handleSignals
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  logger.info({ port, db: ctx.handle.mode, origin: config.origin, key_id: ctx.ledger.signingKey.keyId }, 'assentmark listening');
+  logger.info({ port, db: ctx.handle.mode, origin: config.origin, key_id: ctx.ledger.signingKey.keyId, tsa: config.tsaUrl ?? null }, 'assentmark listening');
+  // Time from outside: the latest checkpoint is stamped now and then on the timer (when a TSA is configured).
+  built.services.timestamps.start(config.tsaIntervalMs);
+  if (built.services.timestamps.configured) void built.services.timestamps.stampLatest();
 
   let stopping: Promise<void> | null = null;
   const stop = () => {

@@ -81,3 +81,17 @@ export const ConsistencyProofJson = z.object({
 export function consistencyProofJson(p: { from: number; to: number; proof: Buffer[]; fromRoot: Buffer; toRoot: Buffer }, a: { size: number; rootHash: Buffer | null; body: Buffer } | null, b: { size: number; rootHash: Buffer | null; body: Buffer } | null): z.infer<typeof ConsistencyProofJson> {
   return { from: p.from, to: p.to, from_root_hash: p.fromRoot.toString('hex'), to_root_hash: p.toRoot.toString('hex'), proof: p.proof.map((h) => h.toString('hex')), from_checkpoint: noteOf(a), to_checkpoint: noteOf(b) };
 }
+
+export const TimestampJson = z.object({
+  size: z.number().int().describe('The checkpoint stamped'),
+  tsa_url: z.string(),
+  gen_time: z.string().describe('The TSA\'s time (TSTInfo genTime)'),
+  serial: z.string().describe('The token\'s serial number, hex'),
+  digest: z.string().describe('SHA-256 of the signed note, hex: the message imprint'),
+  token: z.string().describe('The RFC 3161 TimeStampToken (DER), base64'),
+  checkpoint: z.string().describe('The signed note stamped'),
+});
+
+export function timestampJson(t: { size: number; tsaUrl: string; genTime: Date; serial: string; digest: Buffer; token: Buffer }, cp: { body: Buffer }): z.infer<typeof TimestampJson> {
+  return { size: t.size, tsa_url: t.tsaUrl, gen_time: t.genTime.toISOString(), serial: t.serial, digest: t.digest.toString('hex'), token: t.token.toString('base64'), checkpoint: cp.body.toString('utf8') };
+}

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Ledger } from '../../ledger/ledger.js';
+import type { TimestampService } from '../../timestamp/service.js';
 import { parseTilePath, TILE_WIDTH } from '../../ledger/merkle.js';
 import { AppError } from '../../problems/app-error.js';
-import { CheckpointJson, checkpointJson, ConsistencyProofJson, consistencyProofJson, InclusionProofJson, inclusionProofJson, KeysJson, keysJson } from '../presenters/ledger.js';
+import { TimestampJson, timestampJson, CheckpointJson, checkpointJson, ConsistencyProofJson, consistencyProofJson, InclusionProofJson, inclusionProofJson, KeysJson, keysJson } from '../presenters/ledger.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const Size = z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(Number.MAX_SAFE_INTEGER);
@@ -11,7 +12,7 @@ const Size = z.coerce.number().int('must be an integer').min(1, 'must be at leas
  * Public: the signing keys, the signed checkpoints, the Merkle tree's tiles (C2SP tlog-tiles) and
  * proofs, so anyone can hold the log to what it signed. Only hashes: entries stay behind roles.
  */
-export function ledgerRoutes(ledger: Ledger): AnyRoute[] {
+export function ledgerRoutes(ledger: Ledger, timestamps: TimestampService): AnyRoute[] {
   const latestNote = async () => {
     const cp = await ledger.latestNoteCheckpoint();
     if (!cp) throw new AppError('no_checkpoint', 'The ledger has no signed checkpoint yet; one is written within seconds of the first entries.');
@@ -60,6 +61,18 @@ export function ledgerRoutes(ledger: Ledger): AnyRoute[] {
         const size = query.size ?? (await latestNote()).size;
         const [p, cp] = await Promise.all([ledger.inclusionProof(query.seq, size), ledger.checkpointAt(size)]);
         return { body: inclusionProofJson(query.seq, p, cp?.rootHash ? cp : null) };
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/v1/ledger/timestamps/latest', tag: 'Ledger', access: 'public',
+      summary: 'The latest RFC 3161 timestamp of a signed checkpoint (time from outside)',
+      description: 'The token stamps SHA-256 of the whole signed note: `openssl ts -verify -digest <that hex> -token_in -in token.der -CAfile <the TSA\'s CA>`.',
+      responses: { 200: { description: 'The timestamp and the checkpoint it stamps', schema: TimestampJson }, 404: { description: 'No timestamp (no TSA configured, or none taken yet)' } },
+      handler: async () => {
+        const ts = await timestamps.latest();
+        if (!ts) throw new AppError('no_timestamp', timestamps.configured ? 'No checkpoint has been timestamped yet; the service stamps one on its timer (ASSENTMARK_TSA_INTERVAL_MS) and at each dossier issue.' : 'No time-stamping authority is configured (ASSENTMARK_TSA_URL): this ledger has no outside timestamps.');
+        const cp = await ledger.checkpointAt(ts.size);
+        return { body: timestampJson(ts, cp!) };
       },
     }),
     defineRoute({
