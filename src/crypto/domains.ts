@@ -15,6 +15,8 @@ export const TAG = {
   apiToken: 'assentmark/api-token/v1',
   /** Key-encryption key id: SHA-256(tag || 0x00 || kek)[:8] */
   kekId: 'assentmark/kek-id/v1',
+  /** Signing-key rotation, signed by the old key and by the new one: Ed25519(tag || 0x00 || canonical statement) */
+  keyRotation: 'assentmark/key-rotation/v1',
   /** Genesis event id: SHA-256(tag || 0x00 || origin), formatted as a UUIDv8 */
   genesis: 'assentmark/genesis/v1',
   /** Watermark decision: HMAC-SHA256(key, tag || 0x00 || input digest) */

@@ -163,6 +163,14 @@ export const EVENT_DATA = {
     pdf_certificate_sha256: Hex64,
     pages: Int,
   }),
+  'signing_key.added': z.looseObject({
+    origin: z.string(),
+    previous_key_id: z.string(),
+    key: z.looseObject({ alg: z.literal('Ed25519'), key_id: z.string(), public_key: z.string() }),
+    reason: z.string(),
+    authorised_by_previous: z.string(),
+    accepted_by_new: z.string(),
+  }),
 } as const satisfies Record<EventType, z.ZodType>;
 
 export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;

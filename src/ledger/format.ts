@@ -19,7 +19,8 @@ export type EventType =
   | 'watermark_key.rotated'
   | 'verification.planned'
   | 'verification.recorded'
-  | 'dossier.issued';
+  | 'dossier.issued'
+  | 'signing_key.added';
 
 export const EVENT_TYPES: readonly EventType[] = [
   'ledger.genesis',
@@ -32,6 +33,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'verification.planned',
   'verification.recorded',
   'dossier.issued',
+  'signing_key.added',
 ];
 
 /** The envelope every event has; `data` is the event's own content. */

@@ -12,6 +12,7 @@ import { genesisEventId, type GenesisData, type LedgerEntry } from './format.js'
 import { LedgerRepository } from './repository.js';
 import { LedgerVerifier, type VerifyReport } from './verifier.js';
 import { LedgerError } from './errors.js';
+import { checkRotation, rotationData } from './key-rotation.js';
 import { AppError } from '../problems/app-error.js';
 
 export interface IncrementalVerification extends VerifyReport {
@@ -20,6 +21,15 @@ export interface IncrementalVerification extends VerifyReport {
   fullSize: number;
   /** First entry checked incrementally after it, or null when this call was itself the full run. */
   incrementalFrom: number | null;
+}
+
+export interface LedgerKey {
+  keyId: string;
+  publicKey: Buffer;
+  /** The entry that introduced it (1: the genesis). */
+  addedAt: number;
+  /** The rotation entry that retired it, or null for the current key. */
+  retiredAt: number | null;
 }
 
 export interface LedgerOptions {
@@ -48,7 +58,9 @@ export class Ledger implements LedgerReader {
   readonly #checkpoints: CheckpointRepository;
   readonly #tiles: TileRepository;
   readonly #appender: LedgerAppender;
-  readonly #key: SigningKey;
+  #key: SigningKey;
+  /** Every key of this ledger in order (genesis first), with the entry that introduced it. */
+  #keyHistory: LedgerKey[] = [];
   readonly #every: number;
   readonly #onError: (err: unknown, what: string) => void;
   #lastCheckpointSize = 0;
@@ -101,15 +113,62 @@ export class Ledger implements LedgerReader {
     if (g.data.origin !== this.origin) {
       throw new LedgerError('origin_mismatch', `this database's ledger has origin "${g.data.origin}", but the service is configured with "${this.origin}"`);
     }
-    if (g.data.signing_key.key_id !== this.#key.keyId) {
-      throw new LedgerError('signing_key_mismatch', `this ledger was started with signing key ${g.data.signing_key.key_id}; the configured key is ${this.#key.keyId}`);
+    // The key history: the genesis key, then each signing_key.added (signed by the old key and the new).
+    const history: LedgerKey[] = [{ keyId: g.data.signing_key.key_id, publicKey: Buffer.from(g.data.signing_key.public_key, 'base64'), addedAt: 1, retiredAt: null }];
+    for (const e of await this.#repo.entriesOfType('signing_key.added')) {
+      const prev = history.at(-1)!;
+      const r = checkRotation(parseEventOf('signing_key.added', e.canonical).data, this.origin, prev);
+      if (!r.ok) throw new LedgerError('checkpoint_inconsistent', `the key rotation at entry ${e.seq} is invalid: ${r.reason}`);
+      prev.retiredAt = e.seq;
+      history.push({ keyId: r.keyId, publicKey: r.publicKey, addedAt: e.seq, retiredAt: null });
     }
+    const current = history.at(-1)!;
+    if (current.keyId !== this.#key.keyId) {
+      const retired = history.find((k) => k.keyId === this.#key.keyId);
+      throw new LedgerError('signing_key_mismatch', retired
+        ? `the configured signing key ${this.#key.keyId} was retired at entry ${retired.retiredAt}; configure the current key ${current.keyId}`
+        : history.length === 1
+          ? `this ledger was started with signing key ${current.keyId}; the configured key is ${this.#key.keyId}`
+          : `this ledger's current signing key is ${current.keyId}; the configured key ${this.#key.keyId} is not one of its keys`);
+    }
+    this.#keyHistory = history;
     const last = await this.#checkpoints.latest();
     this.#lastCheckpointSize = last?.size ?? 0;
   }
 
   append(item: AppendItem): Promise<Position[]> {
     return this.#appender.append(item);
+  }
+
+  /** Every key of this ledger, genesis first; the last is the current one. */
+  keyHistory(): readonly LedgerKey[] {
+    return this.#keyHistory;
+  }
+
+  #genesisKey(): Buffer {
+    return this.#keyHistory[0]?.publicKey ?? this.#key.publicKey;
+  }
+
+  /** The keys a verifier resuming after entry `size` knows, and which was current there. */
+  #keysAt(size: number): { keys: Map<string, Buffer>; currentKeyId: string } {
+    const known = this.#keyHistory.filter((k) => k.addedAt <= size);
+    return { keys: new Map(known.map((k) => [k.keyId, k.publicKey])), currentKeyId: known.at(-1)?.keyId ?? this.#key.keyId };
+  }
+
+  /**
+   * Rotates the signing key: appends `signing_key.added` (signed by the current key and by
+   * `next`), then signs a checkpoint with `next` covering it. From then on only `next` signs;
+   * the retired key's checkpoints, receipts and dossiers stay verifiable.
+   */
+  async rotateSigningKey(next: SigningKey, reason: string): Promise<{ seq: number; checkpoint: StoredCheckpoint | undefined }> {
+    if (this.#keyHistory.some((k) => k.keyId === next.keyId)) throw new AppError('signing_key_reused', `key ${next.keyId} was already used by this ledger; rotate to a new key`);
+    await this.checkpoint(); // everything signed by the old key is covered by the old key
+    const [p] = await this.#appender.append({ events: [buildEvent('signing_key.added', rotationData(this.origin, this.#key, next, reason))] });
+    const prev = this.#keyHistory.at(-1)!;
+    prev.retiredAt = p!.seq;
+    this.#keyHistory.push({ keyId: next.keyId, publicKey: next.publicKey, addedAt: p!.seq, retiredAt: null });
+    this.#key = next;
+    return { seq: p!.seq, checkpoint: await this.checkpoint() };
   }
 
   // ---- reads ----
@@ -202,8 +261,8 @@ export class Ledger implements LedgerReader {
     }
     const v = new LedgerVerifier(
       resume
-        ? { resumeFrom: { size: resume.size, chainHash: resume.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]), frontier: resume.tree } }
-        : { trustedPublicKey: this.#key.publicKey, origin: this.origin },
+        ? { resumeFrom: { size: resume.size, chainHash: resume.chainHash, origin: this.origin, ...this.#keysAt(resume.size), frontier: resume.tree } }
+        : { trustedPublicKey: this.#genesisKey(), origin: this.origin },
     );
     if (!resume) v.addCheckpoints(await this.#checkpoints.all());
     for await (const e of this.#repo.entries({ after: resume?.size ?? 0, upTo: head.size, recordedAt: false })) {
@@ -269,7 +328,7 @@ export class Ledger implements LedgerReader {
   /** Streams the whole ledger through the verifier; an intact result becomes the verified prefix. */
   async verify(opts: { trustedPublicKey?: Uint8Array; onProgress?: (done: number, total: number) => void; pageSize?: number } = {}): Promise<VerifyReport> {
     const head = await this.#repo.head();
-    const v = new LedgerVerifier({ trustedPublicKey: opts.trustedPublicKey ?? this.#key.publicKey, origin: this.origin });
+    const v = new LedgerVerifier({ trustedPublicKey: opts.trustedPublicKey ?? this.#genesisKey(), origin: this.origin });
     v.addCheckpoints(await this.#checkpoints.all());
     let n = 0;
     const at = new Date();
@@ -302,7 +361,7 @@ export class Ledger implements LedgerReader {
     // The verified prefix must still end where it did: any rewrite below it changes this hash.
     const end = await this.#repo.entry(prev.size);
     if (!end || !end.chainHash.equals(prev.chainHash)) return fail(prev.size, `entry ${prev.size} no longer carries the chain hash verified at ${prev.fullAt.toISOString()}: the ledger was altered`);
-    const v = new LedgerVerifier({ resumeFrom: { size: prev.size, chainHash: prev.chainHash, origin: this.origin, keys: new Map([[this.#key.keyId, this.#key.publicKey]]), ...(prev.tree ? { frontier: prev.tree } : {}) } });
+    const v = new LedgerVerifier({ resumeFrom: { size: prev.size, chainHash: prev.chainHash, origin: this.origin, ...this.#keysAt(prev.size), ...(prev.tree ? { frontier: prev.tree } : {}) } });
     v.addCheckpoints((await this.#checkpoints.all()).filter((c) => c.size > prev.size));
     for await (const e of this.#repo.entries({ after: prev.size, recordedAt: false, pageSize: 1000 })) if (!v.push(e)) break;
     const r = v.finish();

@@ -323,6 +323,19 @@ export class MerkleFrontier {
     return out;
   }
 
+  /**
+   * Appends a leaf without reporting the completed nodes: the verifier's hot loop. The leaf's
+   * bytes must not change afterwards (they are kept, not copied, until merged).
+   */
+  push(leafHash: Uint8Array): void {
+    if (leafHash.length !== HASH_SIZE) throw new RangeError('a leaf hash is 32 bytes');
+    let h: Uint8Array = leafHash;
+    // Each trailing 1 bit of the size is a left sibling waiting for this subtree.
+    for (let n = this.#size; n % 2 === 1; n = (n - 1) / 2) h = nodeHash(this.#hashes.pop()!, h);
+    this.#hashes.push(h === leafHash ? Buffer.from(leafHash) : (h as Buffer));
+    this.#size++;
+  }
+
   /** MTH of the current tree: the frontier folded from the right (RFC 9162's split at k). */
   root(): Buffer {
     let i = this.#hashes.length - 1;

@@ -119,6 +119,12 @@ export class LedgerRepository {
     return r ? toEntry(r) : undefined;
   }
 
+  /** Every entry of one event type, in order (the type index). */
+  async entriesOfType(type: string): Promise<LedgerEntry[]> {
+    const rows = await this.db.selectFrom('ledger_entries').select(ENTRY_COLUMNS).where('event_type', '=', type).orderBy('seq').execute();
+    return rows.map(toEntry);
+  }
+
   async entriesBySeq(seqs: number[]): Promise<LedgerEntry[]> {
     if (seqs.length === 0) return [];
     const rows = await this.db.selectFrom('ledger_entries').select(ENTRY_COLUMNS).where('seq', 'in', seqs.map(String)).orderBy('seq').execute();

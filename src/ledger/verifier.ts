@@ -6,6 +6,7 @@ import { keyIdOf } from '../crypto/ed25519.js';
 import { checkpointSignedBy, readCheckpoint, type CheckpointStatement, type SignedCheckpoint } from './checkpoint.js';
 import { MerkleFrontier } from './merkle.js';
 import { openNote } from './note.js';
+import { checkRotation } from './key-rotation.js';
 import { ZERO_HASH, chainHash, leafHash, EVENT_TYPES, type LedgerEntry } from './format.js';
 
 export type VerifyFaultCode =
@@ -26,6 +27,8 @@ export type VerifyFaultCode =
   | 'checkpoint_inconsistent'
   | 'checkpoint_mismatch'
   | 'checkpoint_root_mismatch'
+  | 'checkpoint_retired_key'
+  | 'key_rotation_invalid'
   | 'checkpoint_beyond_end'
   | 'empty_ledger';
 
@@ -56,7 +59,7 @@ export interface VerifierOptions {
    * Verify a segment only: start after an already-trusted prefix (size, chain hash at size) whose
    * origin and signing key are given. Used when writing a checkpoint after an earlier one.
    */
-  resumeFrom?: { size: number; chainHash: Buffer; origin: string; keys: ReadonlyMap<string, Buffer>; frontier?: MerkleFrontier };
+  resumeFrom?: { size: number; chainHash: Buffer; origin: string; keys: ReadonlyMap<string, Buffer>; currentKeyId?: string; frontier?: MerkleFrontier };
 }
 
 interface PendingCheckpoint {
@@ -68,7 +71,11 @@ export class LedgerVerifier {
   #expectedSeq = 1;
   #prev: Buffer = ZERO_HASH;
   #origin: string | null = null;
-  #keys = new Map<string, Buffer>(); // key id -> public key, learnt from genesis
+  #keys = new Map<string, Buffer>(); // key id -> public key, learnt from genesis and key rotations
+  /** The key that signs checkpoints from here on: the genesis key, then each rotation's new key. */
+  #currentKeyId: string | null = null;
+  /** Set while the key the caller trusts has not appeared (as the genesis key or by a rotation). */
+  #untrusted: string | null = null;
   #checkpoints: PendingCheckpoint[] = [];
   #nextCp = 0;
   #verifiedCps = 0;
@@ -84,12 +91,18 @@ export class LedgerVerifier {
       this.#prev = opts.resumeFrom.chainHash;
       this.#origin = opts.resumeFrom.origin;
       for (const [id, k] of opts.resumeFrom.keys) this.#keys.set(id, k);
+      this.#currentKeyId = opts.resumeFrom.currentKeyId ?? [...opts.resumeFrom.keys.keys()].at(-1) ?? null;
       this.#tree = opts.resumeFrom.frontier ? MerkleFrontier.fromBytes(opts.resumeFrom.frontier.toBytes(), opts.resumeFrom.size) : null;
     }
   }
 
   get fault(): VerifyFault | null {
     return this.#fault;
+  }
+
+  /** Every key the ledger has used (key id -> public key) and the current one, as learnt so far. */
+  get keys(): { all: ReadonlyMap<string, Buffer>; currentKeyId: string | null } {
+    return { all: new Map(this.#keys), currentKeyId: this.#currentKeyId };
   }
 
   /** A copy of the Merkle tree of the entries checked so far (null when resumed without one). */
@@ -133,7 +146,7 @@ export class LedgerVerifier {
       return this.#fail(seq, 'chain_hash_mismatch', 'the stored chain hash does not commit to this entry and its predecessor');
     }
     if (!this.#checkEvent(e)) return false;
-    this.#tree?.append(e.leafHash);
+    this.#tree?.push(e.leafHash);
     this.#prev = chain;
     this.#expectedSeq = seq + 1;
     return this.#checkCheckpointsAt(seq);
@@ -142,6 +155,7 @@ export class LedgerVerifier {
   finish(): VerifyReport {
     const size = this.#expectedSeq - 1;
     if (!this.#fault && size === 0 && !this.#opts.resumeFrom) this.#fail(1, 'empty_ledger', 'the ledger has no entries (no genesis)');
+    if (!this.#fault && this.#untrusted) this.#fail(1, 'genesis_key_mismatch', this.#untrusted);
     if (!this.#fault && this.#nextCp < this.#checkpoints.length) {
       const cp = this.#checkpoints[this.#nextCp]!;
       this.#fail(size + 1, 'checkpoint_beyond_end', `a signed checkpoint covers ${cp.body.size} entries but the ledger ends at ${size}: entries were removed from the end`);
@@ -180,6 +194,19 @@ export class LedgerVerifier {
     }
     if (seq === 1) return this.#checkGenesis(o.type, o.data as Record<string, unknown>);
     if (o.type === 'ledger.genesis') return this.#fail(seq, 'genesis_invalid', 'a second genesis event appears after entry 1');
+    if (o.type === 'signing_key.added') return this.#checkRotation(seq, o.data);
+    return true;
+  }
+
+  #checkRotation(seq: number, data: unknown): boolean {
+    const current = this.#currentKeyId ? this.#keys.get(this.#currentKeyId) : undefined;
+    if (!this.#origin || !current) return this.#fail(seq, 'key_rotation_invalid', 'a key rotation before the ledger has a key');
+    const r = checkRotation(data, this.#origin, { keyId: this.#currentKeyId!, publicKey: current });
+    if (!r.ok) return this.#fail(seq, 'key_rotation_invalid', `entry ${seq}: ${r.reason}`);
+    if (this.#keys.has(r.keyId)) return this.#fail(seq, 'key_rotation_invalid', `entry ${seq}: key ${r.keyId} was already used by this ledger`);
+    this.#keys.set(r.keyId, r.publicKey);
+    this.#currentKeyId = r.keyId;
+    if (this.#untrusted && this.#opts.trustedPublicKey && constantTimeEqual(r.publicKey, this.#opts.trustedPublicKey)) this.#untrusted = null;
     return true;
   }
 
@@ -196,11 +223,14 @@ export class LedgerVerifier {
     if (this.#opts.origin !== undefined && data.origin !== this.#opts.origin) {
       return this.#fail(1, 'genesis_invalid', `the genesis origin is "${data.origin}", expected "${this.#opts.origin}"`);
     }
+    // The trusted key is the genesis key, or a key a later rotation introduces (each rotation is
+    // signed by both keys, so a trusted later key vouches for the chain back to genesis).
     if (this.#opts.trustedPublicKey && !constantTimeEqual(pub, this.#opts.trustedPublicKey)) {
-      return this.#fail(1, 'genesis_key_mismatch', `the genesis signing key ${sk.key_id} is not the key you trust (${keyIdOf(this.#opts.trustedPublicKey)})`);
+      this.#untrusted = `the genesis signing key ${sk.key_id} is not the key you trust (${keyIdOf(this.#opts.trustedPublicKey)}), and no key rotation of this ledger introduces that key`;
     }
     this.#origin = data.origin;
     this.#keys.set(sk.key_id, pub);
+    this.#currentKeyId = sk.key_id;
     return true;
   }
 
@@ -223,15 +253,23 @@ export class LedgerVerifier {
     return true;
   }
 
-  /** Format 1 names its key by id; format 2 is a note, signed by one of the keys this ledger knows. */
+  /**
+   * A checkpoint must be signed by the key current at its size: format 1 names it by id; format 2
+   * is a note under the origin. A signature by a key a rotation retired before that size is refused.
+   */
   #checkSignature(seq: number, body: CheckpointStatement, raw: SignedCheckpoint): boolean {
+    const current = this.#currentKeyId;
+    const retired = `the checkpoint at size ${seq} is signed by a key that was retired before entry ${seq}; the current key is ${current}`;
     if (body.format === 1) {
       const pub = this.#keys.get(body.keyId!);
       if (!pub) return this.#fail(seq, 'checkpoint_unknown_key', `the checkpoint at size ${seq} is signed by unknown key ${body.keyId}`);
       if (!checkpointSignedBy(raw, pub, this.#origin!)) return this.#fail(seq, 'checkpoint_signature_invalid', `the checkpoint at size ${seq} has an invalid signature`);
+      if (body.keyId !== current) return this.#fail(seq, 'checkpoint_retired_key', retired);
       return true;
     }
-    for (const pub of this.#keys.values()) if (checkpointSignedBy(raw, pub, this.#origin!)) return true;
+    const currentPub = current ? this.#keys.get(current) : undefined;
+    if (currentPub && checkpointSignedBy(raw, currentPub, this.#origin!)) return true;
+    for (const pub of this.#keys.values()) if (checkpointSignedBy(raw, pub, this.#origin!)) return this.#fail(seq, 'checkpoint_retired_key', retired);
     const opened = openNote(raw.body, [...this.#keys.values()].map((publicKey) => ({ name: this.#origin!, publicKey })));
     if (!opened.ok && opened.reason === 'no-known-signature') return this.#fail(seq, 'checkpoint_unknown_key', `the checkpoint at size ${seq} is signed by no key of this ledger`);
     return this.#fail(seq, 'checkpoint_signature_invalid', `the checkpoint at size ${seq} has an invalid signature`);

@@ -86,6 +86,7 @@ export const PROBLEMS = {
   event_malformed: { status: 500, title: 'A stored ledger event is malformed' },
 
   // Operation
+  signing_key_reused: { status: 409, title: 'Signing key already used' },
   config_invalid: { status: 500, title: 'Invalid configuration' },
   key_file_invalid: { status: 500, title: 'Key file unusable' },
   data_dir_locked: { status: 503, title: 'Embedded database in use' },

@@ -1,7 +1,7 @@
 // Responses of the public ledger routes.
 import { z } from 'zod';
 import { readCheckpoint } from '../../ledger/checkpoint.js';
-import type { SigningKey } from '../../crypto/ed25519.js';
+import { publicKeyToPem } from '../../crypto/ed25519.js';
 import { verifierKey } from '../../ledger/note.js';
 
 export const KeysJson = z.object({
@@ -13,16 +13,21 @@ export const KeysJson = z.object({
     public_key: z.string().describe('32 raw bytes, base64'),
     public_key_pem: z.string(),
     note_verifier_key: z.string().describe('The checkpoints\' C2SP signed-note verifier key (<name>+<key hash>+<base64(0x01 || key)>), as Go\'s sumdb/note reads it'),
+    status: z.enum(['current', 'retired']),
+    added_at_seq: z.number().int().describe('The ledger entry that introduced the key (1: the genesis)'),
+    retired_at_seq: z.number().int().nullable().describe('The signing_key.added entry that retired it'),
   })),
 });
 
-export function keysJson(origin: string, key: SigningKey): z.infer<typeof KeysJson> {
+/** Every key of the ledger, the current one first: documents signed by a retired key stay verifiable. */
+export function keysJson(origin: string, history: readonly { keyId: string; publicKey: Buffer; addedAt: number; retiredAt: number | null }[]): z.infer<typeof KeysJson> {
   return {
     origin,
-    keys: [{
-      key_id: key.keyId, alg: 'Ed25519', use: 'ledger checkpoints, receipts, evidence bundles, dossier signatures',
-      public_key: key.publicKey.toString('base64'), public_key_pem: key.publicKeyPem(), note_verifier_key: verifierKey(origin, key.publicKey),
-    }],
+    keys: [...history].reverse().map((k) => ({
+      key_id: k.keyId, alg: 'Ed25519' as const, use: 'ledger checkpoints, receipts, evidence bundles, dossier signatures',
+      public_key: k.publicKey.toString('base64'), public_key_pem: publicKeyToPem(k.publicKey), note_verifier_key: verifierKey(origin, k.publicKey),
+      status: k.retiredAt === null ? ('current' as const) : ('retired' as const), added_at_seq: k.addedAt, retired_at_seq: k.retiredAt,
+    })),
   };
 }
 

@@ -23,7 +23,7 @@ export function ledgerRoutes(ledger: Ledger, timestamps: TimestampService): AnyR
       method: 'get', path: '/.well-known/assentmark/keys.json', tag: 'Ledger', access: 'public',
       summary: 'The service\'s public signing keys',
       responses: { 200: { description: 'Keys (Ed25519, raw base64 and PEM, and the C2SP note verifier key)', schema: KeysJson } },
-      handler: async () => ({ headers: { 'Cache-Control': 'public, max-age=300' }, body: keysJson(ledger.origin, ledger.signingKey) }),
+      handler: async () => ({ headers: { 'Cache-Control': 'public, max-age=300' }, body: keysJson(ledger.origin, ledger.keyHistory()) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/ledger/checkpoints/latest', tag: 'Ledger', access: 'public',
