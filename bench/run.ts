@@ -8,6 +8,8 @@ const suites: Record<string, () => Promise<void>> = {
   acceptances: async () => (await import('./acceptances.js')).benchAcceptances(),
   detection: async () => (await import('./detection.js')).benchDetection(),
   dossier: async () => (await import('./dossier.js')).benchDossier(),
+  scale: async () => (await import('./scale.js')).benchScale(),
+  processes: async () => (await import('./processes.js')).benchProcesses(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -6,7 +6,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     CREATE TABLE checkpoint_timestamps (
       id         uuid        PRIMARY KEY,
-      size       bigint      NOT NULL REFERENCES ledger_checkpoints (size),
+      size       bigint      NOT NULL, -- the ledger_checkpoints row (no foreign key: the checkpoints table only ever grows)
       digest     bytea       NOT NULL CHECK (octet_length(digest) = 32),
       tsa_url    text        NOT NULL,
       token      bytea       NOT NULL,

@@ -5,6 +5,7 @@
 // transaction locks the head first.
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { buf } from '../db/bytes.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { WorkingRow } from '../db/rows.js';
 import type { PreparedEvent } from './format.js';
@@ -41,6 +42,8 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+const LOCKED_AFTER_CONFLICT_MS = 1000;
+
 export class LedgerAppender {
   readonly #db: Kysely<Database>;
   readonly #maxBatch: number;
@@ -49,6 +52,8 @@ export class LedgerAppender {
   #running = false;
   /** The head as this process last committed it: the fast path's guard. Null until known. */
   #head: Head | null = null;
+  /** Until then (performance.now()), batches take the locked path: another process appends too. */
+  #lockedUntil = 0;
   #idle: Array<() => void> = [];
 
   constructor(db: Kysely<Database>, opts: AppenderOptions = {}) {
@@ -103,20 +108,25 @@ export class LedgerAppender {
 
   async #commit(items: AppendItem[]): Promise<Position[][]> {
     let done: Committed | null = null;
-    if (this.#head) {
+    if (this.#head && performance.now() >= this.#lockedUntil) {
       try {
         done = await fastCommit(this.#db, items, this.#head);
       } catch {
         // The head moved (another process appended), an event was already appended, or a row was
         // refused: the locked path below finds out which, with the head locked and known ids read.
+        // While other processes append too, guessing the head only costs a wasted round trip, so
+        // the locked path serves the next second's batches.
         this.#head = null;
+        this.#lockedUntil = performance.now() + LOCKED_AFTER_CONFLICT_MS;
       }
     }
-    if (!done) {
+    for (let attempt = 0; !done; attempt++) {
       try {
         done = await this.#db.transaction().execute((trx) => lockedCommit(trx, items));
       } catch (e) {
         this.#head = null;
+        // An event another process appended after the lookup: once more, and the lookup finds it.
+        if (attempt === 0 && isUniqueViolation(e, 'ledger_entries_event_id')) continue;
         throw e;
       }
     }
@@ -206,13 +216,9 @@ async function fastCommit(db: Kysely<Database>, items: AppendItem[], head: Head)
 }
 
 async function lockedCommit(trx: Transaction<Database>, items: AppendItem[]): Promise<Committed> {
-  // Lock and read the head in one statement: in READ COMMITTED, SELECT ... FOR UPDATE returns the
-  // row version it locked, i.e. the newest committed one after waiting for any other appender.
-  // (A CTE or subquery beside the lock would read the statement's older snapshot; none is used.)
-  const row = (await sql<{ seq: string; chain_hash: Uint8Array; frontier: Uint8Array }>`SELECT seq, chain_hash, frontier FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(trx)).rows[0];
-  if (!row) throw new Error('ledger_head has no row');
-  const head: Head = { seq: Number(row.seq), chain: buf(row.chain_hash), frontier: MerkleFrontier.fromBytes(buf(row.frontier), Number(row.seq)) };
-
+  // Events already in the ledger (a retried append) are looked up before the head is locked, so
+  // the lock is held for one round trip less. One appended by another process in between fails
+  // the batch on the unique index, and its retry item by item finds it here.
   const ids = items.flatMap((it) => it.events.map((e) => e.id));
   const known = new Map<string, Position>();
   const existing = await trx
@@ -223,6 +229,12 @@ async function lockedCommit(trx: Transaction<Database>, items: AppendItem[]): Pr
   for (const r of existing) {
     known.set(r.event_id, { seq: Number(r.seq), eventId: r.event_id, leafHash: buf(r.leaf_hash), chainHash: buf(r.chain_hash), fresh: false });
   }
+  // Lock and read the head in one statement: in READ COMMITTED, SELECT ... FOR UPDATE returns the
+  // row version it locked, i.e. the newest committed one after waiting for any other appender.
+  // (A CTE or subquery beside the lock would read the statement's older snapshot; none is used.)
+  const row = (await sql<{ seq: string; chain_hash: Uint8Array; frontier: Uint8Array }>`SELECT seq, chain_hash, frontier FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(trx)).rows[0];
+  if (!row) throw new Error('ledger_head has no row');
+  const head: Head = { seq: Number(row.seq), chain: buf(row.chain_hash), frontier: MerkleFrontier.fromBytes(buf(row.frontier), Number(row.seq)) };
   const plan = planBatch(items, head, known);
   const writes = planWrites(trx, plan);
   if (writes.length === 0) return { results: plan.results, head };

@@ -5,11 +5,13 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { AppError } from '../problems/app-error.js';
 import type { LedgerReader } from './ledger.js';
-import type { SignedCheckpoint } from './checkpoint.js';
+import { checkpointFormat, type SignedCheckpoint } from './checkpoint.js';
 import type { LedgerEntry } from './format.js';
 import { LedgerVerifier, type VerifierOptions, type VerifyReport } from './verifier.js';
 
-export const EXPORT_FORMAT = 'assentmark.ledger-export/v1';
+/** v2: checkpoint lines may hold C2SP signed notes (format 2) beside the first version's JSON statements. */
+export const EXPORT_FORMAT = 'assentmark.ledger-export/v2';
+const READABLE_FORMATS = new Set(['assentmark.ledger-export/v1', EXPORT_FORMAT]);
 
 export async function exportLedger(repo: LedgerReader, file: string, origin: string): Promise<{ entries: number; checkpoints: number }> {
   const out = createWriteStream(file, { flags: 'wx' });
@@ -18,7 +20,7 @@ export async function exportLedger(repo: LedgerReader, file: string, origin: str
   };
   const cps = await repo.checkpoints();
   await write({ format: EXPORT_FORMAT, origin, exported_at: new Date().toISOString() });
-  for (const c of cps) await write({ kind: 'checkpoint', body: c.body.toString('base64'), signature: c.signature.toString('base64') });
+  for (const c of cps) await write({ kind: 'checkpoint', format: checkpointFormat(c.body), body: c.body.toString('base64'), signature: c.signature.toString('base64') });
   let n = 0;
   for await (const e of repo.entries()) {
     await write({
@@ -62,7 +64,7 @@ export async function verifyExportFile(file: string, opts: VerifierOptions, onPr
       throw new ExportFormatError(`line ${lineNo} is not JSON`);
     }
     if (lineNo === 1) {
-      if (o.format !== EXPORT_FORMAT) throw new ExportFormatError(`not an assentmark ledger export (line 1 has format ${JSON.stringify(o.format)})`);
+      if (typeof o.format !== 'string' || !READABLE_FORMATS.has(o.format)) throw new ExportFormatError(`not an assentmark ledger export (line 1 has format ${JSON.stringify(o.format)})`);
       continue;
     }
     if (o.kind === 'checkpoint') {

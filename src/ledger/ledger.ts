@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.js';
 import type { SigningKey } from '../crypto/ed25519.js';
 import { LedgerAppender, type AppendItem, type Position } from './appender.js';
 import { readCheckpoint, signCheckpointNoteV2 } from './checkpoint.js';
-import { consistencyProof, inclusionProof, MerkleFrontier, rootHash, tileNodeReader, type NodeReader } from './merkle.js';
+import { consistencyProof, inclusionProof, MerkleFrontier, rootHash, type NodeReader } from './merkle.js';
 import { TileRepository } from './tile-repository.js';
 import { CheckpointRepository, type StoredCheckpoint } from './checkpoint-repository.js';
 import { buildEvent, parseEventOf } from './events.js';
@@ -313,12 +313,9 @@ export class Ledger implements LedgerReader {
 
   /** Perfect-subtree hashes of the stored tree (complete nodes only), from the tiles. */
   nodeReader(): NodeReader {
-    return tileNodeReader(async (level, idx) => {
-      const t = await this.#tiles.get(level, idx);
-      if (!t) throw new LedgerError('checkpoint_inconsistent', `the Merkle tile ${level}/${idx} is missing`);
-      return t;
-    });
+    return this.#tiles.reader((level, idx) => new LedgerError('checkpoint_inconsistent', `the Merkle tile ${level}/${idx} is missing hashes the tree needs`));
   }
+
 
   #checkpointSoon(): void {
     if (this.#checkpointing) return;

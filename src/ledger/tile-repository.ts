@@ -1,53 +1,77 @@
 // ledger_tiles: the Merkle tree as C2SP tlog-tiles, written by the appender in each batch's
-// transaction. A full tile never changes again, so full tiles are cached.
-import { sql, type Kysely } from 'kysely';
+// statement. Tiles only grow at their end, so a tile read once serves every node it holds, for
+// as long as it is cached; a full tile never changes, and its inner nodes are computed once.
+import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { buf } from '../db/bytes.js';
 import type { Database } from '../db/schema.js';
+import { HASH_SIZE, locateNode, nodeHash, TILE_HEIGHT, TILE_WIDTH, type NodeReader } from './merkle.js';
 
-import { TILE_WIDTH } from './merkle.js';
+const FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 
-const FULL_TILE_BYTES = TILE_WIDTH * 32;
+/** A tile's hashes and, once computed, its inner levels (levels[h] holds the nodes of height h). */
+interface CachedTile {
+  hashes: Buffer;
+  levels: Buffer[] | null;
+}
 
 export class TileRepository {
-  // Full tiles are immutable: at 8 KiB each, 4,096 of them cover 2^20 leaves' worth of proofs.
-  readonly #full = new LRUCache<string, Buffer>({ max: 4096 });
+  // At 8 KiB (16 KiB with inner levels) per full tile, 4,096 tiles cover proofs over 2^20 leaves.
+  readonly #cache = new LRUCache<string, CachedTile>({ max: 4096 });
 
   constructor(private readonly db: Kysely<Database>) {}
 
   /** The stored hashes of a tile (width = length / 32), or undefined when it has none yet. */
-  async get(level: number, idx: number): Promise<Buffer | undefined> {
-    const k = `${level}/${idx}`;
-    const hit = this.#full.get(k);
-    if (hit) return hit;
-    const r = await this.db.selectFrom('ledger_tiles').select('hashes').where('level', '=', level).where('idx', '=', String(idx)).executeTakeFirst();
-    if (!r) return undefined;
-    const hashes = buf(r.hashes);
-    if (hashes.length === FULL_TILE_BYTES) this.#full.set(k, hashes);
-    return hashes;
+  async get(level: number, idx: number, minWidth = 1): Promise<Buffer | undefined> {
+    return (await this.#tile(level, idx, minWidth))?.hashes;
   }
 
-  /** Several tiles in one query (for a proof's nodes). */
-  async many(refs: ReadonlyArray<{ level: number; idx: number }>): Promise<Map<string, Buffer>> {
-    const out = new Map<string, Buffer>();
-    const missing = refs.filter((r) => {
-      const hit = this.#full.get(`${r.level}/${r.idx}`);
-      if (hit) out.set(`${r.level}/${r.idx}`, hit);
-      return !hit;
-    });
-    if (missing.length === 0) return out;
-    const rows = await sql<{ level: number; idx: string; hashes: Uint8Array }>`
-      SELECT t.level, t.idx, t.hashes FROM ledger_tiles t
-      JOIN unnest(${missing.map((r) => r.level)}::smallint[], ${missing.map((r) => String(r.idx))}::bigint[]) AS q(level, idx)
-        ON t.level = q.level AND t.idx = q.idx`.execute(this.db);
-    for (const r of rows.rows) {
-      const hashes = buf(r.hashes);
-      const k = `${r.level}/${Number(r.idx)}`;
-      if (hashes.length === FULL_TILE_BYTES) this.#full.set(k, hashes);
-      out.set(k, hashes);
-    }
-    return out;
+  async #tile(level: number, idx: number, minWidth: number): Promise<CachedTile | undefined> {
+    const k = `${level}/${idx}`;
+    const hit = this.#cache.get(k);
+    if (hit && hit.hashes.length >= minWidth * HASH_SIZE) return hit;
+    const r = await this.db.selectFrom('ledger_tiles').select('hashes').where('level', '=', level).where('idx', '=', String(idx)).executeTakeFirst();
+    if (!r) return undefined;
+    const t: CachedTile = { hashes: buf(r.hashes), levels: null };
+    this.#cache.set(k, t);
+    return t;
   }
+
+  /**
+   * Perfect-subtree hashes from the tiles. A node must be complete in the stored tree (every
+   * proof for a size the tree has reached asks only for such nodes); otherwise this throws.
+   */
+  reader(missing: (level: number, idx: number) => Error): NodeReader {
+    return async (height, index) => {
+      const at = locateNode(height, index);
+      const t = await this.#tile(at.level, at.tile, at.width);
+      if (!t || t.hashes.length < at.width * HASH_SIZE) throw missing(at.level, at.tile);
+      if (at.height === 0) return t.hashes.subarray(at.index * HASH_SIZE, (at.index + 1) * HASH_SIZE);
+      if (t.hashes.length === FULL_TILE_BYTES) {
+        t.levels ??= innerLevels(t.hashes);
+        return t.levels[at.height]!.subarray(at.index * HASH_SIZE, (at.index + 1) * HASH_SIZE);
+      }
+      // A partial tile: compute the node from its first `width` hashes.
+      return subtree(t.hashes, at.height, at.index);
+    };
+  }
+}
+
+function innerLevels(tile: Buffer): Buffer[] {
+  const levels = [tile];
+  for (let h = 1; h <= TILE_HEIGHT; h++) {
+    const below = levels[h - 1]!;
+    const n = below.length / HASH_SIZE / 2;
+    const out = Buffer.allocUnsafe(n * HASH_SIZE);
+    for (let i = 0; i < n; i++) nodeHash(below.subarray(2 * i * HASH_SIZE, (2 * i + 1) * HASH_SIZE), below.subarray((2 * i + 1) * HASH_SIZE, (2 * i + 2) * HASH_SIZE)).copy(out, i * HASH_SIZE);
+    levels.push(out);
+  }
+  return levels;
+}
+
+function subtree(tile: Buffer, height: number, index: number): Buffer {
+  if (height === 0) return tile.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE);
+  return nodeHash(subtree(tile, height - 1, 2 * index), subtree(tile, height - 1, 2 * index + 1));
 }
 
 /**
@@ -57,3 +81,4 @@ export class TileRepository {
 export const EXTEND_TILES_SQL = `INSERT INTO ledger_tiles (level, idx, hashes)
 SELECT l, i, decode(h, 'hex') FROM unnest($1::smallint[], $2::bigint[], $3::text[]) AS x(l, i, h)
 ON CONFLICT (level, idx) DO UPDATE SET hashes = ledger_tiles.hashes || EXCLUDED.hashes`;
+
