@@ -9,44 +9,8 @@ import { createHash, createPublicKey, sign as cryptoSign, type KeyObject, X509Ce
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 
-export const OID = {
-  data: '1.2.840.113549.1.7.1',
-  signedData: '1.2.840.113549.1.7.2',
-  contentType: '1.2.840.113549.1.9.3',
-  messageDigest: '1.2.840.113549.1.9.4',
-  signingTime: '1.2.840.113549.1.9.5',
-  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
-  sha256: '2.16.840.1.101.3.4.2.1',
-  sha384: '2.16.840.1.101.3.4.2.2',
-  sha512: '2.16.840.1.101.3.4.2.3',
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
-  ecdsaWithSha384: '1.2.840.10045.4.3.3',
-  ecdsaWithSha512: '1.2.840.10045.4.3.4',
-  ecPublicKey: '1.2.840.10045.2.1',
-  rsaEncryption: '1.2.840.113549.1.1.1',
-  sha256WithRsa: '1.2.840.113549.1.1.11',
-  sha384WithRsa: '1.2.840.113549.1.1.12',
-  sha512WithRsa: '1.2.840.113549.1.1.13',
-} as const;
-
-export const DIGEST_BY_OID: Readonly<Record<string, 'sha256' | 'sha384' | 'sha512'>> = {
-  [OID.sha256]: 'sha256',
-  [OID.sha384]: 'sha384',
-  [OID.sha512]: 'sha512',
-};
-
-/** Signature algorithm OIDs accepted by the verifier, with their key type and digest. */
-export const SIGNATURE_ALGORITHMS: Readonly<Record<string, { key: 'ec' | 'rsa'; digest?: 'sha256' | 'sha384' | 'sha512' }>> = {
-  [OID.ecdsaWithSha256]: { key: 'ec', digest: 'sha256' },
-  [OID.ecdsaWithSha384]: { key: 'ec', digest: 'sha384' },
-  [OID.ecdsaWithSha512]: { key: 'ec', digest: 'sha512' },
-  // Some signers put the bare key algorithm OID here (allowed by RFC 5652 for RSA).
-  [OID.ecPublicKey]: { key: 'ec' },
-  [OID.rsaEncryption]: { key: 'rsa' },
-  [OID.sha256WithRsa]: { key: 'rsa', digest: 'sha256' },
-  [OID.sha384WithRsa]: { key: 'rsa', digest: 'sha384' },
-  [OID.sha512WithRsa]: { key: 'rsa', digest: 'sha512' },
-};
+export { DIGEST_BY_OID, OID, SIGNATURE_ALGORITHMS } from '../crypto/cms-algorithms.js';
+import { DIGEST_BY_OID, OID, SIGNATURE_ALGORITHMS } from '../crypto/cms-algorithms.js';
 
 /**
  * Parse a PDF date string (ISO 32000 7.9.4): `D:YYYY[MM[DD[HH[mm[SS[O[HH'[mm']]]]]]]]`.

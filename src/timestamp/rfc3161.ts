@@ -16,45 +16,8 @@ import { createHash, randomBytes, timingSafeEqual, verify as cryptoVerify, X509C
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 
-const OID = {
-  sha1: '1.3.14.3.2.26',
-  sha256: '2.16.840.1.101.3.4.2.1',
-  sha384: '2.16.840.1.101.3.4.2.2',
-  sha512: '2.16.840.1.101.3.4.2.3',
-  signedData: '1.2.840.113549.1.7.2',
-  tstInfo: '1.2.840.113549.1.9.16.1.4',
-  contentType: '1.2.840.113549.1.9.3',
-  messageDigest: '1.2.840.113549.1.9.4',
-  signingCertificate: '1.2.840.113549.1.9.16.2.12',
-  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
-  extKeyUsage: '2.5.29.37',
-  subjectKeyIdentifier: '2.5.29.14',
-  timeStamping: '1.3.6.1.5.5.7.3.8',
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
-  ecdsaWithSha384: '1.2.840.10045.4.3.3',
-  ecdsaWithSha512: '1.2.840.10045.4.3.4',
-  ecPublicKey: '1.2.840.10045.2.1',
-  rsaEncryption: '1.2.840.113549.1.1.1',
-  sha256WithRsa: '1.2.840.113549.1.1.11',
-  sha384WithRsa: '1.2.840.113549.1.1.12',
-  sha512WithRsa: '1.2.840.113549.1.1.13',
-} as const;
+import { DIGEST_BY_OID, OID, SIGNATURE_ALGORITHMS, type DigestName } from '../crypto/cms-algorithms.js';
 
-type DigestName = 'sha256' | 'sha384' | 'sha512';
-
-/** Digests accepted for the CMS signer (SHA-1 is not: a collision would forge the signed attributes). */
-const DIGEST_BY_OID: Readonly<Record<string, DigestName>> = { [OID.sha256]: 'sha256', [OID.sha384]: 'sha384', [OID.sha512]: 'sha512' };
-
-const SIGNATURE_ALGORITHMS: Readonly<Record<string, { key: 'ec' | 'rsa'; digest?: DigestName }>> = {
-  [OID.ecdsaWithSha256]: { key: 'ec', digest: 'sha256' },
-  [OID.ecdsaWithSha384]: { key: 'ec', digest: 'sha384' },
-  [OID.ecdsaWithSha512]: { key: 'ec', digest: 'sha512' },
-  [OID.ecPublicKey]: { key: 'ec' },
-  [OID.rsaEncryption]: { key: 'rsa' },
-  [OID.sha256WithRsa]: { key: 'rsa', digest: 'sha256' },
-  [OID.sha384WithRsa]: { key: 'rsa', digest: 'sha384' },
-  [OID.sha512WithRsa]: { key: 'rsa', digest: 'sha512' },
-};
 
 /** Media types of RFC 3161 section 3.4 (time-stamp protocol via HTTP). */
 export const TIMESTAMP_QUERY_TYPE = 'application/timestamp-query';
