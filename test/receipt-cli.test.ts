@@ -1,21 +1,25 @@
 // Offline receipt verification: `assentmark receipt verify FILE --public-key K` accepts a real
 // receipt with the key as a PEM file, base64, hex or a saved keys.json, and rejects every edit.
-// The OpenSSL-only recipes in docs/receipts.md are run verbatim through bash. openssl, bash and
-// coreutils are required: a missing tool fails the test (CI installs them).
+// The OpenSSL-only recipes in docs/receipts.md, and the inclusion check with OpenSSL and Python's
+// standard library, are run verbatim through bash. openssl, bash, python3 and coreutils are
+// required: a missing tool fails the test (CI installs them). (The CLI's inclusion checks:
+// test/receipt-inclusion.test.ts.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canonicalBytes } from '../src/canonical/jcs.js';
 import { SigningKey } from '../src/crypto/ed25519.js';
-import { CLI_MAIN, createTestApp, type TestApp } from './helpers/app.js';
+import { readCheckpoint, signCheckpointNoteV2 } from '../src/ledger/checkpoint.js';
+import { CLI_MAIN, useTestApp } from './helpers/app.js';
+import { flip, hasTool, run, type RunOptions, type RunResult } from './helpers/tools.js';
 
 type Json = Record<string, any>;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-let t: TestApp;
+const t = useTestApp({ setup });
 let dir: string;
 let receipt: Json;
 let receiptText: string;
@@ -45,19 +49,15 @@ function recipe(name: string): string {
   return m[1]!;
 }
 
-function run(cmd: string, args: readonly string[], cwd = dir): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' }, timeout: 60_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') assert.fail(`required tool "${cmd}" is not installed`);
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** How commands run here: in `cwd` (default the test's directory), with the service's logging off. */
+const inDir = (cwd = dir): RunOptions => ({ cwd, env: { ...process.env, LOG_LEVEL: 'silent' }, timeout: 60_000 });
+
+function cli(file: string, key: string, ...extra: string[]): RunResult {
+  return run(process.execPath, [CLI_MAIN, 'receipt', 'verify', file, '--public-key', key, ...extra], inDir());
 }
 
-function cli(file: string, key: string, ...extra: string[]): { status: number | null; stdout: string; stderr: string } {
-  return run(process.execPath, [CLI_MAIN, 'receipt', 'verify', file, '--public-key', key, ...extra]);
-}
-
-function bash(script: string, cwd = dir): { status: number | null; stdout: string; stderr: string } {
-  return run('bash', ['-euo', 'pipefail', '-c', script], cwd);
+function bash(script: string, cwd = dir): RunResult {
+  return run('bash', ['-euo', 'pipefail', '-c', script], inDir(cwd));
 }
 
 function write(name: string, content: string | Buffer): string {
@@ -66,9 +66,9 @@ function write(name: string, content: string | Buffer): string {
   return p;
 }
 
-before(async () => {
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   dir = mkdtempSync(path.join(tmpdir(), 'assentmark-receipt-'));
-  t = await createTestApp();
   await t.publishEula();
   const acc = await t.accept({ subject: 'user-1', consent_text: 'I agree to the “API Terms” — café 東京 🙂' });
   assert.equal(acc.status, 201, acc.text);
@@ -85,10 +85,9 @@ before(async () => {
   write('keys.json', keysText);
   write('pub.pem', keys.keys[0].public_key_pem);
   write('pretty.json', JSON.stringify(receipt, null, 2));
-});
+}
 
-after(async () => {
-  await t?.close();
+after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -153,9 +152,7 @@ describe('assentmark receipt verify', () => {
   test('exit 1 when the signature is flipped', () => {
     for (const [i, bit] of [[0, 1], [31, 0x80], [63, 0x10]] as const) {
       expectInvalid(tampered(`sig-${i}.json`, (r) => {
-        const sig = Buffer.from(r.signature as string, 'base64');
-        sig[i]! ^= bit;
-        r.signature = sig.toString('base64');
+        r.signature = flip(Buffer.from(r.signature as string, 'base64'), i, bit).toString('base64');
       }), /signature does not verify/);
     }
     expectInvalid(tampered('sig-empty.json', (r) => (r.signature = '')), /signature does not verify/);
@@ -187,7 +184,7 @@ describe('assentmark receipt verify', () => {
 
 describe('the OpenSSL-only recipes in docs/receipts.md', () => {
   test('openssl --version is 3.x', () => {
-    const v = run('openssl', ['version']);
+    const v = run('openssl', ['version'], inDir());
     assert.equal(v.status, 0);
     assert.match(v.stdout, /^OpenSSL 3\./);
   });
@@ -213,9 +210,7 @@ describe('the OpenSSL-only recipes in docs/receipts.md', () => {
     const edits: Array<[string, (r: Json) => void]> = [
       ['signed_bytes', (r) => (r.signed_bytes = Buffer.from(Buffer.from(r.signed_bytes as string, 'base64').toString('utf8').replace('"subject":"user-1"', '"subject":"user-2"')).toString('base64'))],
       ['signature', (r) => {
-        const s = Buffer.from(r.signature as string, 'base64');
-        s[5]! ^= 4;
-        r.signature = s.toString('base64');
+        r.signature = flip(Buffer.from(r.signature as string, 'base64'), 5, 4).toString('base64');
       }],
     ];
     for (const [what, edit] of edits) {
@@ -265,7 +260,7 @@ describe('the OpenSSL-only recipes in docs/receipts.md', () => {
   });
 
   test('the jq variant in the doc produces the same files (when jq is installed)', (tc) => {
-    const hasJq = spawnSync('jq', ['--version']).status === 0;
+    const hasJq = hasTool('jq');
     if (!hasJq) {
       tc.diagnostic('jq not installed: the jq variant is optional and was not run');
       return;
@@ -279,5 +274,92 @@ describe('the OpenSSL-only recipes in docs/receipts.md', () => {
     const r = bash(`${m[1]!}openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in r.json -sigfile r.sig\n`, work);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Signature Verified Successfully/);
+  });
+});
+
+describe('the inclusion recipe in docs/receipts.md (OpenSSL and Python\'s standard library)', () => {
+  let included: Json; // the receipt of setup's acceptance, fetched again after a checkpoint
+  let includedText: string;
+  let recordText: string; // GET /v1/acceptances/:id: the whole record with that receipt
+  let other: Json; // the receipt of another entry in the same checkpoint
+
+  before(async () => {
+    const second = await t.accept({ subject: 'user-2' });
+    assert.equal(second.status, 201, second.text);
+    assert.ok(await t.ctx.ledger.checkpoint());
+    const again = await t.get(`/v1/acceptances/${JSON.parse(responseText).id as string}/receipt`, 'investigator');
+    includedText = again.text;
+    included = JSON.parse(includedText) as Json;
+    assert.ok(included.inclusion, 'the receipt carries its inclusion proof after the checkpoint');
+    recordText = (await t.get(`/v1/acceptances/${JSON.parse(responseText).id as string}`, 'investigator')).text;
+    other = (await t.get(`/v1/acceptances/${second.body.id as string}/receipt`, 'investigator')).body as Json;
+  });
+
+  /** The verify recipe, then the inclusion recipe, on `receiptJson` in a fresh directory. */
+  function inclusionRecipe(receiptJson: string): RunResult {
+    const work = mkdtempSync(path.join(dir, 'inclusion-'));
+    writeFileSync(path.join(work, 'receipt.json'), receiptJson);
+    writeFileSync(path.join(work, 'keys.json'), keysText);
+    const v = bash(recipe('openssl-verify'), work);
+    assert.equal(v.status, 0, `the signature recipe first: ${v.out}`);
+    return bash(recipe('inclusion'), work);
+  }
+
+  function edited(edit: (r: Json) => void): string {
+    const c = JSON.parse(includedText) as Json;
+    edit(c);
+    return JSON.stringify(c);
+  }
+
+  test('a receipt with its proof: "audit path OK: leaf N is in the tree of the checkpoint of size M signed T" and "Signature Verified Successfully"', () => {
+    const cp = readCheckpoint(Buffer.from(included.inclusion.checkpoint as string, 'utf8'))!;
+    for (const [what, text] of [['receipt', includedText], ['record response', recordText], ['pretty-printed', JSON.stringify(included, null, 2)]] as const) {
+      const r = inclusionRecipe(text);
+      assert.equal(r.status, 0, `${what}: ${r.out}`);
+      assert.ok(r.stdout.startsWith(`audit path OK: leaf ${included.payload.ledger.leaf_index as number} is in the tree of the checkpoint of size ${cp.size} signed ${cp.time}\n`), `${what}: ${r.out}`);
+      assert.match(r.out, /Signature Verified Successfully/, what);
+    }
+  });
+
+  test('a receipt without a proof yet stops with its promise', () => {
+    const r = inclusionRecipe(receiptText);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /no inclusion proof yet: a signed promise: /);
+  });
+
+  test('a v1 receipt (no leaf_index: seq - 1) with the served proof', () => {
+    const { leaf_index: _, ...ledgerV1 } = included.payload.ledger as Json;
+    const payload = { ...included.payload, type: 'assentmark.receipt/v1', ledger: ledgerV1 };
+    const bytes = canonicalBytes(payload);
+    const v1 = { payload, signed_bytes: bytes.toString('base64'), signature: t.ctx.ledger.signingKey.sign(bytes).toString('base64'), key_id: included.key_id, alg: 'Ed25519', inclusion: included.inclusion };
+    const r = inclusionRecipe(JSON.stringify(v1));
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.stdout, /^audit path OK: leaf \d+ is in the tree of the checkpoint of size \d+ signed /);
+    assert.match(r.out, /Signature Verified Successfully/);
+  });
+
+  test('fails on a changed proof hash, a proof for another leaf, another key, another origin, an edited note', () => {
+    const cp = readCheckpoint(Buffer.from(included.inclusion.checkpoint as string, 'utf8'))!;
+    const cases: Array<[string, string, RegExp]> = [
+      ['a changed proof hash', edited((r) => {
+        r.inclusion.proof[0] = flip(Buffer.from(r.inclusion.proof[0] as string, 'hex'), 0, 1).toString('hex');
+      }), /the inclusion proof does not lead to the root of the checkpoint of size \d+/],
+      ['the proof of another leaf', edited((r) => (r.inclusion = other.inclusion)), /the proof is of leaf \d+ in a tree of \d+, the receipt is leaf \d+/],
+      ['only the audit path of another leaf', edited((r) => (r.inclusion.proof = other.inclusion.proof)), /the inclusion proof does not lead to the root/],
+      ['a note signed by another key', edited((r) => {
+        r.inclusion.checkpoint = signCheckpointNoteV2(SigningKey.generate(), cp.origin, cp.size, cp.rootHash!, cp.chainHash, new Date(cp.time)).body.toString('utf8');
+      }), /the checkpoint has no signature by the trusted key as assentmark\.local\/ledger/],
+      ['a note for another origin', edited((r) => {
+        r.inclusion.checkpoint = signCheckpointNoteV2(t.ctx.ledger.signingKey, 'other.example/ledger', cp.size, cp.rootHash!, cp.chainHash, new Date(cp.time)).body.toString('utf8');
+      }), /the checkpoint is for origin 'other\.example\/ledger', not the receipt's 'assentmark\.local\/ledger'/],
+      ['an edited note', edited((r) => {
+        r.inclusion.checkpoint = (r.inclusion.checkpoint as string).replace(/\ntime \S+\n/, '\ntime 2020-01-01T00:00:00.000Z\n');
+      }), /Signature Verification Failure/],
+    ];
+    for (const [what, text, reason] of cases) {
+      const r = inclusionRecipe(text);
+      assert.notEqual(r.status, 0, `${what}: the recipe accepted it: ${r.out}`);
+      assert.match(r.out, reason, what);
+    }
   });
 });

@@ -32,10 +32,10 @@ export interface Services {
   close(): Promise<void>;
 }
 
-/** Where a dossier's evidence is read from. */
-export function evidenceSources(ctx: ServiceContext, eulas: EulaService): EvidenceSources {
+/** Where a dossier's evidence is read from (with the timestamps, its outside time). */
+export function evidenceSources(ctx: ServiceContext, eulas: EulaService, timestamps?: TimestampService): EvidenceSources {
   const { repos, ledger } = ctx;
-  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans };
+  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, timestamps };
 }
 
 export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unknown) => void } = {}): Services {
@@ -49,7 +49,9 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const changed = (subject: string) => keyCache?.invalidate(subject);
   const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, changed);
   keyCache = new SubjectKeyCache(watermarkKeys, repos.assentRecords, threshold);
-  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, changed);
+  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, changed, {
+    checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
+  });
   const decisions = new DecisionService(keyCache);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
@@ -66,7 +68,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   }, opts.onError);
   const dossiers = new DossierService(
     repos.dossiers,
-    evidenceSources(ctx, eulas),
+    evidenceSources(ctx, eulas, timestamps),
     getIdentity,
     getPool,
     { organisation: config.organisation, certifierName: config.certifierName, certifierTitle: config.certifierTitle },

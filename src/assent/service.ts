@@ -19,7 +19,7 @@ import type { WatermarkKeyService } from '../watermark-keys/service.js';
 import { priorRecordId, requestDigest } from './idempotency.js';
 import type { IdempotencyRepository, PriorUse } from './idempotency-repository.js';
 import { assentData, withdrawalData, type KeyLinkInput, type Recording } from './payloads.js';
-import { buildReceipt, type Receipt } from './receipt.js';
+import { buildReceipt, inclusionPromise, receiptInclusion, type CheckpointSchedule, type ServedReceipt } from './receipt.js';
 import type { AssentRecord, AssentRecordRepository } from './record-repository.js';
 import type { AssentInput, WithdrawalInput } from './schemas.js';
 import { standingAcceptance } from './standing.js';
@@ -29,7 +29,8 @@ export interface RecordedAssent {
   id: string;
   kind: AssentKind;
   event: AnyLedgerEvent;
-  receipt: Receipt;
+  /** The signed receipt, with its inclusion proof once a signed checkpoint covers the entry. */
+  receipt: ServedReceipt;
   /** True when this acceptance assigned the subject's first watermark key. */
   keyAssigned: boolean;
 }
@@ -69,6 +70,11 @@ export interface AssentRepositories {
   idempotency: IdempotencyRepository;
 }
 
+export interface AssentOptions {
+  /** When checkpoints are signed (config): what a receipt without an inclusion proof promises. */
+  checkpoints?: CheckpointSchedule;
+}
+
 export class AssentService {
   /**
    * The reads an assent needs before it is appended (a prior use of its Idempotency-Key; the
@@ -84,6 +90,7 @@ export class AssentService {
     private readonly keys: WatermarkKeyService,
     /** Told when a subject's assent changes, so caches drop it. */
     private readonly onSubjectChanged: (subject: string) => void = () => {},
+    private readonly options: AssentOptions = {},
   ) {
     this.#lookups = new Batcher(async (batch) => {
       const subjects = [...new Set(batch.flatMap((b) => (b.subject === null ? [] : [b.subject])))];
@@ -203,24 +210,42 @@ export class AssentService {
     return recordId === null ? null : { recorded: await this.record(recordId), replayed: true };
   }
 
-  #recorded(id: string, kind: AssentKind, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean): RecordedAssent {
-    return { id, kind, event: parseEvent(entry.canonical), receipt: buildReceipt(entry, this.ledger.origin, this.ledger.signingKey), keyAssigned };
+  /** The signed receipt of an entry; `inclusion` as given (the 201 response: null, sent as soon as the entry commits). */
+  #recorded(id: string, kind: AssentKind, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
+    const signed = buildReceipt(entry, this.ledger.origin, this.ledger.signingKey);
+    const receipt: ServedReceipt = inclusion ? { ...signed, inclusion } : { ...signed, inclusion: null, promise: inclusionPromise(this.options.checkpoints) };
+    return { id, kind, event: parseEvent(entry.canonical), receipt, keyAssigned };
   }
 
-  /** A record as the ledger holds it, with its signed receipt (identical bytes every time). */
+  /** The entry's inclusion proof in the latest signed note checkpoint, or null when that checkpoint does not cover it yet. */
+  async #inclusion(entry: Pick<LedgerEntry, 'seq' | 'leafHash'>): Promise<ServedReceipt['inclusion']> {
+    const cp = await this.ledger.latestNoteCheckpoint();
+    if (!cp || cp.size < entry.seq) return null;
+    const p = await this.ledger.inclusionProof(entry.seq, cp.size);
+    // The tree read back must be the one the checkpoint signed: never serve a proof that cannot verify.
+    if (!cp.rootHash || !p.root.equals(cp.rootHash) || !p.leafHash.equals(entry.leafHash)) {
+      throw new Error(`the Merkle tree at size ${cp.size} does not have the root its checkpoint signed, or entry ${entry.seq} has another leaf`);
+    }
+    return receiptInclusion(p, cp.body);
+  }
+
+  /**
+   * A record as the ledger holds it, with its signed receipt (identical signed bytes every time) and,
+   * once a signed checkpoint covers the entry, the inclusion proof in the latest one.
+   */
   async record(id: string): Promise<RecordedAssent> {
     const rec = await this.repos.records.byId(id);
     if (!rec) throw new AppError('record_not_found', `no acceptance, decline or withdrawal with id ${id}`);
     const entry = await this.ledger.entry(rec.ledgerSeq);
     if (!entry) throw new Error(`ledger entry ${rec.ledgerSeq} for record ${id} is missing`);
     // A first acceptance is followed by the key assignment that names it.
-    const next = rec.kind === 'accepted' ? await this.ledger.entry(rec.ledgerSeq + 1) : undefined;
+    const [next, inclusion] = await Promise.all([rec.kind === 'accepted' ? this.ledger.entry(rec.ledgerSeq + 1) : undefined, this.#inclusion(entry)]);
     const nextEvent = next?.eventType === 'watermark_key.assigned' ? parseEvent(next.canonical) : undefined;
     const keyAssigned = nextEvent?.type === 'watermark_key.assigned' && nextEvent.data.acceptance_event_id === entry.eventId;
-    return this.#recorded(id, rec.kind, entry, keyAssigned);
+    return this.#recorded(id, rec.kind, entry, keyAssigned, inclusion);
   }
 
-  async receipt(id: string): Promise<Receipt> {
+  async receipt(id: string): Promise<ServedReceipt> {
     return (await this.record(id)).receipt;
   }
 

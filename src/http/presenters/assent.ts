@@ -1,5 +1,6 @@
 // Responses of the EULA, assent, watermark-key and API-key routes.
 import { z } from 'zod';
+import { RECEIPT_TYPE, RECEIPT_TYPE_V1 } from '../../assent/receipt.js';
 import type { AssentRecord } from '../../assent/record-repository.js';
 import type { ComplianceStatus, RecordedAssent } from '../../assent/service.js';
 import type { ApiKeyInfo } from '../../auth/api-keys.js';
@@ -41,13 +42,26 @@ export function eulaJson(v: EulaVersion, withText = true): z.infer<typeof EulaJs
 export const CurrentEulaJson = EulaJson.extend({ required_major_version: z.string() });
 export const EulaHistoryJson = z.object({ slug: z.string(), versions: z.array(EulaJson) });
 
+/** A receipt's ledger position: LedgerPosition plus the entry's Merkle leaf index. */
+export const ReceiptLedgerJson = LedgerPosition.extend({ leaf_index: z.number().int().describe('The entry\'s index in the RFC 9162 Merkle tree: seq - 1') })
+  .describe('The ledger entry that records this, with its hashes and Merkle leaf index');
+
+export const ReceiptInclusionJson = z.object({
+  tree_size: z.number().int().describe('The size of the checkpoint the proof leads to'),
+  leaf_index: z.number().int(),
+  proof: z.array(z.string()).describe('The RFC 9162 audit path of the receipt\'s leaf_hash at leaf_index, leaf level first, hex'),
+  checkpoint: z.string().describe('The signed checkpoint (the whole C2SP signed note) whose Merkle root the proof leads to'),
+}).describe('Unsigned, self-verifying: the checkpoint is signed and the proof is checked against its root');
+
 export const ReceiptJson = z.object({
-  payload: z.object({ type: z.string(), origin: z.string(), event: z.record(z.string(), z.unknown()), ledger: LedgerPosition }),
+  payload: z.object({ type: z.literal(RECEIPT_TYPE).describe(`Receipts signed before leaf indexes were \`${RECEIPT_TYPE_V1}\` (and still verify)`), origin: z.string(), event: z.record(z.string(), z.unknown()), ledger: ReceiptLedgerJson }),
   signed_bytes: z.string().describe('The exact signed bytes (RFC 8785), base64'),
   signature: z.string().describe('Ed25519 signature, base64'),
   key_id: z.string(),
   alg: z.literal('Ed25519'),
-}).describe('A signed receipt; verify with `assentmark receipt verify` or OpenSSL (docs/receipts.md)');
+  inclusion: ReceiptInclusionJson.nullable().describe('The entry\'s inclusion proof in the latest signed checkpoint; null until a checkpoint covers the entry'),
+  promise: z.string().optional().describe('With inclusion null: when a signed checkpoint will cover the entry (the max merge delay)'),
+}).describe('A signed receipt; verify with `assentmark receipt verify` or OpenSSL and Python (docs/receipts.md)');
 
 export const AssentJson = z.object({
   id: z.string(),
@@ -56,7 +70,7 @@ export const AssentJson = z.object({
   slug: z.string(),
   version: z.string(),
   server_time: z.string(),
-  ledger: LedgerPosition,
+  ledger: ReceiptLedgerJson,
   watermark_key: z.object({ version: z.number().int(), commitment: z.string(), newly_assigned: z.boolean() }).optional(),
   receipt: ReceiptJson,
 });

@@ -29,7 +29,7 @@ export interface AssentRouteDeps {
 }
 
 export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRouteDeps): AnyRoute[] {
-  const created = { 201: { description: 'Recorded; the body carries the signed receipt', schema: AssentJson }, 422: { description: 'Unknown EULA version, text hash mismatch, or Idempotency-Key reused with another body' } };
+  const created = { 201: { description: 'Recorded; the body carries the signed receipt (`inclusion: null`: it is sent when the entry commits, before a checkpoint covers it; a replay carries the proof once one does)', schema: AssentJson }, 422: { description: 'Unknown EULA version, text hash mismatch, or Idempotency-Key reused with another body' } };
   return [
     defineRoute({
       method: 'post', path: '/v1/eulas', tag: 'EULAs', access: ['admin'], body: PublishBody,
@@ -85,12 +85,13 @@ export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRo
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
       summary: 'An acceptance, decline or withdrawal as recorded',
-      responses: { 200: { description: 'The record with its ledger position and receipt', schema: AssentJson }, 404: { description: 'Unknown id' } },
+      responses: { 200: { description: 'The record with its ledger position and receipt (with its inclusion proof once a signed checkpoint covers the entry)', schema: AssentJson }, 404: { description: 'Unknown id' } },
       handler: async ({ params }) => ({ body: assentJson(await assent.record(params.id)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id/receipt', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
-      summary: 'The signed receipt of a record (identical bytes every time)',
+      summary: 'The signed receipt of a record, with its inclusion proof once a signed checkpoint covers it',
+      description: 'The signed part (`payload`, `signed_bytes`, `signature`) is identical every time. `inclusion` is unsigned and self-verifying: the RFC 9162 inclusion proof of the entry in the latest signed checkpoint, with that checkpoint\'s signed note. Until a checkpoint covers the entry it is null, and `promise` says when one will (ASSENTMARK_CHECKPOINT_INTERVAL_MS). docs/receipts.md.',
       responses: { 200: { description: 'The receipt; verify with `assentmark receipt verify`', schema: ReceiptJson }, 404: { description: 'Unknown id' } },
       handler: async ({ params }) => ({ body: await assent.receipt(params.id) }),
     }),
