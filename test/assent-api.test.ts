@@ -1,16 +1,16 @@
 // The assent API's happy path, end to end through HTTP: publish, accept, status, receipts,
 // declines and withdrawals, major/minor versions, watermark key assignment and rotation, and the
 // promise that no response and no ledger byte ever carries a watermark key.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { verifyReceipt, type Receipt } from '../src/assent/receipt.js';
+import { verifyReceipt, verifyReceiptInclusion, type Receipt } from '../src/assent/receipt.js';
 import { buf } from '../src/db/bytes.js';
-import { acceptanceBody, createTestApp, eulaText, sha256OfText, withdrawalBody, type TestApp } from './helpers/app.js';
+import { acceptanceBody, eulaText, sha256OfText, useTestApp, withdrawalBody } from './helpers/app.js';
 
 type Json = Record<string, any>;
 
-let t: TestApp;
+const t = useTestApp();
 /** Every response body seen, to prove none carries key material. */
 const responses: string[] = [];
 
@@ -18,13 +18,6 @@ function seen<R extends { text: string }>(res: R): R {
   responses.push(res.text ?? '');
   return res;
 }
-
-before(async () => {
-  t = await createTestApp();
-});
-after(async () => {
-  await t?.close();
-});
 
 async function ledgerEvents(): Promise<Array<{ seq: number; type: string; canonical: Buffer; event: Json }>> {
   const rows = await sql<{ seq: string; event_type: string; canonical: Uint8Array }>`SELECT seq, event_type, canonical FROM ledger_entries ORDER BY seq`.execute(t.ctx.handle.db);
@@ -103,6 +96,11 @@ describe('acceptance, receipt and watermark key', () => {
     assert.deepEqual(ev.data.auth, { method: 'password', session_id: 'sess-1234', mfa: true });
     assert.equal(ev.data.watermark_key.commitment, accepted.watermark_key.commitment);
     assert.deepEqual(receipt.payload.ledger, accepted.ledger);
+    assert.equal(receipt.payload.type, 'assentmark.receipt/v2');
+    assert.equal(accepted.ledger.leaf_index, accepted.ledger.seq - 1, 'the Merkle leaf index is signed');
+    // Sent when the entry commits: no checkpoint covers it yet, so a promise instead of a proof.
+    assert.equal(accepted.receipt.inclusion, null);
+    assert.match(accepted.receipt.promise, /^a signed promise: this entry will be covered by .*; fetch this receipt again for its inclusion proof$/);
     // The receipt's key is the one published for everyone.
     const keys = seen(await t.get('/.well-known/assentmark/keys.json'));
     assert.equal(keys.body.keys[0].key_id, receipt.key_id);
@@ -119,6 +117,26 @@ describe('acceptance, receipt and watermark key', () => {
     const rec = seen(await t.get(`/v1/acceptances/${accepted.id}`, 'admin'));
     assert.equal(rec.status, 200, rec.text);
     assert.deepEqual(rec.body, accepted);
+  });
+
+  test('after a checkpoint: the same signed receipt, now with its inclusion proof', async () => {
+    const cp = await t.ctx.ledger.checkpoint();
+    assert.ok(cp && cp.size >= accepted.ledger.seq);
+    const r = seen(await t.get(`/v1/acceptances/${accepted.id}/receipt`, 'investigator'));
+    assert.equal(r.status, 200, r.text);
+    const { inclusion, promise, ...signed } = r.body as Json;
+    const { inclusion: _none, promise: _promise, ...signedBefore } = accepted.receipt as Json;
+    assert.deepEqual(signed, signedBefore, 'the signed part is identical');
+    assert.equal(promise, undefined);
+    assert.equal(inclusion.tree_size, cp.size);
+    assert.equal(inclusion.leaf_index, accepted.ledger.seq - 1);
+    assert.equal(inclusion.checkpoint, cp.body.toString('utf8'));
+    const check = verifyReceipt(r.body, t.ctx.ledger.signingKey.publicKey);
+    assert.ok(check.ok);
+    const inc = verifyReceiptInclusion(check.payload, inclusion, t.ctx.ledger.signingKey.publicKey);
+    assert.ok(inc.ok, inc.ok ? '' : inc.reason);
+    const rec = seen(await t.get(`/v1/acceptances/${accepted.id}`, 'admin'));
+    assert.deepEqual(rec.body, { ...accepted, receipt: r.body });
   });
 
   test('the key assignment is its own ledger event, referencing the acceptance event', async () => {

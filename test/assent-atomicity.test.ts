@@ -2,21 +2,18 @@
 // acceptance) the watermark key commit together or not at all. Faults are injected as the database
 // owner with CHECK constraints that reject one particular subject at one particular table, and a
 // doomed request is placed in the same group-commit batch as good ones, which must still succeed.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/schema.js';
-import { acceptanceBody, createTestApp, problemOf, withdrawalBody, type RowCounts, type TestApp } from './helpers/app.js';
+import { acceptanceBody, problemOf, useTestApp, withdrawalBody, type RowCounts } from './helpers/app.js';
 
-let t: TestApp;
+const t = useTestApp({ setup });
 
-before(async () => {
-  t = await createTestApp();
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   await t.publishEula();
-});
-after(async () => {
-  await t?.close();
-});
+}
 
 async function withConstraint<T>(table: string, name: string, check: string, fn: () => Promise<T>): Promise<T> {
   await t.db.superuser(`ALTER TABLE ${table} ADD CONSTRAINT ${name} CHECK (${check})`);

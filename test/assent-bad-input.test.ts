@@ -1,20 +1,21 @@
 // Bad input to every writing endpoint of the assent API: each is a precise RFC 9457 4xx naming the
 // offending field, and nothing is written. Nothing a client can send yields a 5xx.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Role } from '../src/db/schema.js';
-import { acceptanceBody, createTestApp, eulaText, problemOf, publishBody, sha256OfText, withdrawalBody, type TestApp } from './helpers/app.js';
+import { acceptanceBody, eulaText, problemOf, publishBody, sha256OfText, useTestApp, withdrawalBody, type TestApp } from './helpers/app.js';
 
 type Res = { status: number; headers: Record<string, string | undefined>; text: string; body: any };
 
-const t: TestApp = await createTestApp();
-after(async () => {
-  await t.close();
-});
-await t.publishEula();
-// A subject with a key and a standing acceptance, for rotation and withdrawal cases.
-assert.equal((await t.accept({ subject: 'has-key' })).status, 201);
+const t = useTestApp({ setup });
+
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
+  await t.publishEula();
+  // A subject with a key and a standing acceptance, for rotation and withdrawal cases.
+  assert.equal((await t.accept({ subject: 'has-key' })).status, 201);
+}
 
 interface Endpoint {
   path: string;

@@ -1,19 +1,16 @@
 // Idempotency-Key semantics of the assent endpoints: required and well-formed; a retry replays the
 // original answer and writes nothing; a reused key with another body is refused; concurrent
 // duplicates record once; concurrent first acceptances of one subject assign one key.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acceptanceBody, createTestApp, problemOf, withdrawalBody, type TestApp } from './helpers/app.js';
+import { acceptanceBody, problemOf, useTestApp, withdrawalBody } from './helpers/app.js';
 
-let t: TestApp;
+const t = useTestApp({ setup });
 
-before(async () => {
-  t = await createTestApp();
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   await t.publishEula();
-});
-after(async () => {
-  await t?.close();
-});
+}
 
 describe('the Idempotency-Key header', () => {
   for (const path of ['/v1/acceptances', '/v1/declines', '/v1/withdrawals']) {

@@ -2,17 +2,15 @@
 // no token, malformed tokens and a revoked token. Public routes answer without a token; protected
 // ones say 401 (with WWW-Authenticate: Bearer) or 403 (naming the roles needed) as problem+json,
 // and never 401/403 to a role their `access` lists. Plus API keys through the CLI.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { AnyRoute } from '../src/http/route.js';
 import type { Role } from '../src/db/schema.js';
-import { ALL_ROLES, createTestApp, problemOf, type TestApp } from './helpers/app.js';
+import { ALL_ROLES, openTestApp, problemOf, useTestApp } from './helpers/app.js';
 
-const t = await createTestApp();
-after(async () => {
-  await t.close();
-});
+// Created now: the tests are defined from its route table.
+const t = await openTestApp();
 await t.publishEula();
 
 const routes: readonly AnyRoute[] = t.built.routes;
@@ -138,67 +136,65 @@ test('routes outside the table: health, readiness, OpenAPI and docs are public; 
 });
 
 describe('API keys through the CLI', () => {
+  // A fresh app of its own: the CLI creates and revokes keys in its database.
+  const c = useTestApp();
+
   test('apikey create prints a working token; list never prints tokens; revoke makes it 401', async () => {
-    const c = await createTestApp();
-    try {
-      const created = await c.cli(['apikey', 'create', '--role', 'investigator', '--name', 'cli investigator']);
-      assert.equal(created.status, 0, created.stderr);
-      const token = created.stdout.trim();
-      assert.match(token, /^am_[A-Za-z0-9_-]{43}$/, 'stdout is exactly the token');
-      assert.match(created.stderr, /created investigator key [0-9a-f-]{36}/);
+    const created = await c.cli(['apikey', 'create', '--role', 'investigator', '--name', 'cli investigator']);
+    assert.equal(created.status, 0, created.stderr);
+    const token = created.stdout.trim();
+    assert.match(token, /^am_[A-Za-z0-9_-]{43}$/, 'stdout is exactly the token');
+    assert.match(created.stderr, /created investigator key [0-9a-f-]{36}/);
 
-      const ok = await c.get('/v1/subjects/user-1/records', { token });
-      assert.equal(ok.status, 200, ok.text);
-      const forbidden = await c.post('/v1/eulas', { token }).send({});
-      assert.equal(forbidden.status, 403, 'the CLI key has the role it was given');
+    const ok = await c.get('/v1/subjects/user-1/records', { token });
+    assert.equal(ok.status, 200, ok.text);
+    const forbidden = await c.post('/v1/eulas', { token }).send({});
+    assert.equal(forbidden.status, 403, 'the CLI key has the role it was given');
 
-      const jsonCreate = await c.cli(['apikey', 'create', '--role', 'gateway', '--name', 'cli gateway', '--json']);
-      assert.equal(jsonCreate.status, 0, jsonCreate.stderr);
-      const gw = JSON.parse(jsonCreate.stdout) as { id: string; role: string; token: string };
-      assert.equal(gw.role, 'gateway');
+    const jsonCreate = await c.cli(['apikey', 'create', '--role', 'gateway', '--name', 'cli gateway', '--json']);
+    assert.equal(jsonCreate.status, 0, jsonCreate.stderr);
+    const gw = JSON.parse(jsonCreate.stdout) as { id: string; role: string; token: string };
+    assert.equal(gw.role, 'gateway');
 
-      const list = await c.cli(['apikey', 'list']);
-      assert.equal(list.status, 0, list.stderr);
-      const listJson = await c.cli(['apikey', 'list', '--json']);
-      assert.equal(listJson.status, 0, listJson.stderr);
-      const secrets = [token, gw.token, ...Object.values(c.tokens)];
-      for (const out of [list.stdout, list.stderr, listJson.stdout, listJson.stderr]) {
-        for (const s of secrets) {
-          assert.ok(!out.includes(s), 'apikey list printed a token');
-          assert.ok(!out.includes(s.slice(7)), 'apikey list printed most of a token');
-        }
+    const list = await c.cli(['apikey', 'list']);
+    assert.equal(list.status, 0, list.stderr);
+    const listJson = await c.cli(['apikey', 'list', '--json']);
+    assert.equal(listJson.status, 0, listJson.stderr);
+    const secrets = [token, gw.token, ...Object.values(c.tokens)];
+    for (const out of [list.stdout, list.stderr, listJson.stdout, listJson.stderr]) {
+      for (const s of secrets) {
+        assert.ok(!out.includes(s), 'apikey list printed a token');
+        assert.ok(!out.includes(s.slice(7)), 'apikey list printed most of a token');
       }
-      assert.match(list.stdout, /cli investigator/);
-      const keys = JSON.parse(listJson.stdout) as Array<{ id: string; name: string; role: string; revokedAt: string | null }>;
-      const mine = keys.find((k) => k.name === 'cli investigator');
-      assert.ok(mine, 'the created key is listed');
-      assert.equal(mine.role, 'investigator');
-      assert.equal(mine.revokedAt, null);
-      assert.ok(list.stdout.includes(mine.id));
-
-      const rev = await c.cli(['apikey', 'revoke', mine.id]);
-      assert.equal(rev.status, 0, rev.stderr);
-      assert.match(rev.stdout, new RegExp(`revoked ${mine.id}`));
-      // Another process revoked it: this process's cache honours that within its TTL (5 s).
-      const deadline = Date.now() + 7000;
-      let res = await c.get('/v1/subjects/user-1/records', { token });
-      while (res.status !== 401 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        res = await c.get('/v1/subjects/user-1/records', { token });
-      }
-      assert401(res, 'revoked through the CLI');
-      assert.equal(problemOf(res).code, 'invalid_token');
-      // The other CLI key still works; revoking twice is an error.
-      assert.equal((await c.get('/v1/subjects/user-1/watermark-keys', { token: gw.token })).status, 403);
-      const again = await c.cli(['apikey', 'revoke', mine.id]);
-      assert.equal(again.status, 1);
-      assert.match(again.stderr, /no active key/);
-
-      const badRole = await c.cli(['apikey', 'create', '--role', 'root', '--name', 'x']);
-      assert.equal(badRole.status, 2);
-      assert.match(badRole.stderr, /--role must be one of/);
-    } finally {
-      await c.close();
     }
+    assert.match(list.stdout, /cli investigator/);
+    const keys = JSON.parse(listJson.stdout) as Array<{ id: string; name: string; role: string; revokedAt: string | null }>;
+    const mine = keys.find((k) => k.name === 'cli investigator');
+    assert.ok(mine, 'the created key is listed');
+    assert.equal(mine.role, 'investigator');
+    assert.equal(mine.revokedAt, null);
+    assert.ok(list.stdout.includes(mine.id));
+
+    const rev = await c.cli(['apikey', 'revoke', mine.id]);
+    assert.equal(rev.status, 0, rev.stderr);
+    assert.match(rev.stdout, new RegExp(`revoked ${mine.id}`));
+    // Another process revoked it: this process's cache honours that within its TTL (5 s).
+    const deadline = Date.now() + 7000;
+    let res = await c.get('/v1/subjects/user-1/records', { token });
+    while (res.status !== 401 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      res = await c.get('/v1/subjects/user-1/records', { token });
+    }
+    assert401(res, 'revoked through the CLI');
+    assert.equal(problemOf(res).code, 'invalid_token');
+    // The other CLI key still works; revoking twice is an error.
+    assert.equal((await c.get('/v1/subjects/user-1/watermark-keys', { token: gw.token })).status, 403);
+    const again = await c.cli(['apikey', 'revoke', mine.id]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /no active key/);
+
+    const badRole = await c.cli(['apikey', 'create', '--role', 'root', '--name', 'x']);
+    assert.equal(badRole.status, 2);
+    assert.match(badRole.stderr, /--role must be one of/);
   });
 });

@@ -1,18 +1,18 @@
 // One definition of "standing acceptance" (docs/assent.md): the status endpoint, the gateway's
 // decisions and withdrawal must agree on it, whatever sequence of records a subject has.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acceptanceBody, createTestApp, eulaText, sha256OfText, withdrawalBody, type TestApp } from './helpers/app.js';
+import { acceptanceBody, eulaText, sha256OfText, useTestApp, withdrawalBody } from './helpers/app.js';
 
 const DIGEST = 'a'.repeat(64);
 
-let t: TestApp;
-before(async () => {
-  t = await createTestApp();
+const t = useTestApp({ setup });
+
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   await t.publishEula({ version: '1.0', major: true, effective_at: '2026-01-01T00:00:00Z' });
   await t.publishEula({ version: '1.1', major: false, effective_at: '2026-02-01T00:00:00Z' });
-});
-after(() => t.close());
+}
 
 const body = (subject: string, version: string) => acceptanceBody({ subject, version, shown_text_sha256: sha256OfText(eulaText('api-terms', version)) });
 

@@ -2,7 +2,7 @@
 // filter, probability swaps, key rotation), and verification end to end (a simulated extraction
 // through /v1/watermark/decide is detected for the extracting subject only, outcomes are ledger
 // events, pre-registered plans are referenced by their outcomes). No response carries a key.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
@@ -10,14 +10,14 @@ import { buf } from '../src/db/bytes.js';
 import { planDigest } from '../src/verification/service.js';
 import { decide, rateToThreshold, swapProbabilities } from '../src/watermark/decide.js';
 import { samplesDigest, type VerifySample } from '../src/watermark/verify.js';
-import { createTestApp, problemOf, withdrawalBody, type TestApp } from './helpers/app.js';
+import { problemOf, useTestApp, withdrawalBody } from './helpers/app.js';
 
 type Json = Record<string, any>;
 
 const K = 10;
 const OTHER_SLUG = 'other-terms';
 
-let t: TestApp;
+const t = useTestApp({ setup });
 let threshold: bigint;
 /** Every response body seen, to prove none carries key material. */
 const responses: string[] = [];
@@ -82,8 +82,8 @@ async function counts(): Promise<{ ledger: number; verifications: number; plans:
 
 const suspect = { name: 'CopyCat-1', version: '2026.11', observed_at: 'https://api.copycat.example/v1/classify' };
 
-before(async () => {
-  t = await createTestApp();
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   threshold = rateToThreshold(t.config.watermarkRate);
   await t.publishEula();
   await t.publishEula({ slug: OTHER_SLUG });
@@ -93,10 +93,7 @@ before(async () => {
   }
   const d = seen(await t.accept({ subject: 'dave', slug: OTHER_SLUG }));
   assert.equal(d.status, 201, d.text);
-});
-after(async () => {
-  await t?.close();
-});
+}
 
 describe('POST /v1/watermark/decide', () => {
   test('a mixed batch: ok with the pure decide() labels, no_key with the true label, per-item status', async () => {

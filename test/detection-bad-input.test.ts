@@ -11,12 +11,12 @@ import { DecideBody, isValidDecideBody, MAX_DECIDE_ITEMS } from '../src/gateway/
 import { validate } from '../src/validation/validate.js';
 import { ValidationError } from '../src/problems/app-error.js';
 import { decide, rateToThreshold, WatermarkDecider, WatermarkError } from '../src/watermark/decide.js';
-import { createTestApp, problemOf, type TestApp } from './helpers/app.js';
+import { problemOf, useTestApp } from './helpers/app.js';
 
 type Json = Record<string, any>;
 type Problem = ReturnType<typeof problemOf>;
 
-let t: TestApp;
+const t = useTestApp({ setup });
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 const DG = sha('input 0');
 const item = (o: Json = {}): Json => ({ subject: 'alice', input_sha256: DG, label: 3, num_classes: 10, ...o });
@@ -54,14 +54,11 @@ async function badField(path: string, role: Role, body: unknown, field: string, 
   return p;
 }
 
-before(async () => {
-  t = await createTestApp();
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   await t.publishEula();
   for (const subject of ['alice', 'bob']) assert.equal((await t.accept({ subject })).status, 201);
-});
-after(async () => {
-  await t?.close();
-});
+}
 
 describe('POST /v1/watermark/decide: bad items', () => {
   let start: Awaited<ReturnType<typeof counts>>;

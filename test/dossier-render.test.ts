@@ -6,7 +6,6 @@
 // longest stall stays a fraction of one render). pdftotext is required.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +17,9 @@ import { loadPdfIdentity } from '../src/keys/pdf-identity.js';
 import type { DossierModel } from '../src/dossier/model.js';
 import { RenderPool } from '../src/dossier/render-pool.js';
 import { renderDossier } from '../src/dossier/render.js';
-import { createTestApp, type TestApp } from './helpers/app.js';
+import { useTestApp } from './helpers/app.js';
 import { buildEvidence, supertestHttp, type Evidence } from './helpers/evidence.js';
+import { binary, run } from './helpers/tools.js';
 
 type Json = Record<string, any>;
 
@@ -27,37 +27,22 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 /** pdftotext drops whitespace at line ends and joins words broken after a hyphen: compare without both. */
 const flat = (s: string): string => s.replace(/[\s-]+/g, '');
 
-function run(cmd: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') assert.fail(`required tool "${cmd}" is not installed (apt-get install -y poppler-utils)`);
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function binary(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (d: Buffer) => chunks.push(d));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
-}
-
-let t: TestApp;
+const t = useTestApp({ setup });
 let big: Evidence;
 let work: string;
 const issueBody = (subject: string, n: number) => ({ subject, case_ref: `CASE-BIG-${n}`, requested_by: 'Jane Investigator', prepared_for: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' } });
 
-before(async () => {
-  t = await createTestApp();
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   work = mkdtempSync(path.join(tmpdir(), 'assentmark-dossier-render-'));
   // ~50 pages of terms (25,000 words), 20 records of four versions (14 acceptances, 3 declines,
   // 3 withdrawals), a key rotation, 25,000 gateway queries and 20 verifications.
   big = await buildEvidence(supertestHttp(() => t.app, t.tokens), {
     subject: 'subject-big', acceptances: 14, declines: 3, withdrawals: 3, versions: 4, eulaPages: 50, keyRotations: 1, verifications: 20, caseRef: 'CASE-BIG',
   });
-});
+}
 
-after(async () => {
-  await t?.built.close();
-  await t?.close();
+after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

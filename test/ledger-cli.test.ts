@@ -2,35 +2,20 @@
 // and `ledger verify --file --public-key` offline, with no database configured at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { SigningKey } from '../src/crypto/ed25519.js';
 import type { VerifyReport } from '../src/ledger/verifier.js';
 import type { ServiceContext } from '../src/app/context.js';
-import { packageRoot } from '../src/util/paths.js';
+import { CLI_MAIN } from './helpers/app.js';
 import { createTestDb, isRealPostgres, type TestDb } from './helpers/context.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
+import { flip, hasTool, run, runAsync, type RunResult } from './helpers/tools.js';
 
-const CLI = path.join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** The CLI (the compiled src/bin/assentmark.ts) as a child process: runs may overlap, as deployments' would. */
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return runAsync(process.execPath, [CLI_MAIN, ...args], { env });
 }
 
 /** The environment a deployment would set for this test database. */
@@ -49,7 +34,7 @@ function dbEnv(db: TestDb): NodeJS.ProcessEnv {
   return env;
 }
 
-const explain = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+const explain = (r: RunResult) => `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 test('CLI: checkpoint, verify, export, offline verify, and failures naming the entry', async (t) => {
   const db = await createTestDb();
@@ -73,11 +58,13 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
 
   await t.test('ledger checkpoint signs the current head', async () => {
     const r = await cli(['ledger', 'checkpoint', '--json'], env);
-    assert.equal(r.code, 0, explain(r));
-    const cp = JSON.parse(r.stdout) as { size: number; chain_hash: string; key_id: string; body: string; signature: string };
+    assert.equal(r.status, 0, explain(r));
+    const cp = JSON.parse(r.stdout) as { format: number; size: number; chain_hash: string; root_hash: string; key_id: string; body: string; signature: string };
     assert.equal(cp.size, 31);
+    assert.equal(cp.format, 2, 'a C2SP signed note');
     assert.match(cp.chain_hash, /^[0-9a-f]{64}$/);
-    assert.equal(JSON.parse(cp.body).size, 31);
+    assert.equal(cp.body.split('\n')[1], '31', 'the note\'s size line');
+    assert.equal(cp.body.split('\n')[2], cp.root_hash, 'the note\'s root line');
     assert.equal(Buffer.from(cp.signature, 'base64').length, 64);
   });
 
@@ -86,12 +73,12 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
     // (the text forms are checked by the offline runs and after tampering, through the same printer).
     const [jr, r] = await Promise.all([cli(['ledger', 'verify', '--json'], env), ...(isRealPostgres ? [cli(['ledger', 'verify'], env)] : [])]);
     if (r) {
-      assert.equal(r.code, 0, explain(r));
+      assert.equal(r.status, 0, explain(r));
       assert.match(r.stdout, /^OK: 31 entries intact, 1 signed checkpoint\(s\) verified, head [0-9a-f]{64}\n$/);
     }
-    assert.equal(jr!.code, 0, explain(jr!));
+    assert.equal(jr!.status, 0, explain(jr!));
     const rep = JSON.parse(jr!.stdout) as VerifyReport;
-    assert.deepEqual(Object.keys(rep).sort(), ['checkpointsVerified', 'fault', 'headHash', 'latestCheckpointSize', 'ok', 'origin', 'size']);
+    assert.deepEqual(Object.keys(rep).sort(), ['checkpointsVerified', 'fault', 'headHash', 'latestCheckpointSize', 'ok', 'origin', 'size', 'treeRoot']);
     assert.equal(rep.ok, true);
     assert.equal(rep.size, 31);
     assert.equal(rep.origin, origin);
@@ -103,7 +90,7 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
 
   await t.test('ledger export, then verify --file offline without any database', async () => {
     const r = await cli(['ledger', 'export', exportFile], env);
-    assert.equal(r.code, 0, explain(r));
+    assert.equal(r.status, 0, explain(r));
     assert.match(r.stdout, /wrote 31 entries and 1 checkpoints/);
     const lines = readFileSync(exportFile, 'utf8').trim().split('\n');
     assert.equal(lines.length, 1 + 1 + 31);
@@ -113,37 +100,41 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
       cli(['ledger', 'verify', '--file', exportFile, '--public-key', pubPem, '--json', '--origin', origin], offline),
     ]);
     for (const v of runs.slice(0, 3)) {
-      assert.equal(v.code, 0, explain(v));
+      assert.equal(v.status, 0, explain(v));
       assert.match(v.stdout, /^OK: 31 entries intact, 1 signed checkpoint\(s\) verified/);
     }
     const j = runs[3]!;
-    assert.equal(j.code, 0, explain(j));
+    assert.equal(j.status, 0, explain(j));
     assert.equal((JSON.parse(j.stdout) as VerifyReport).size, 31);
     assert.equal(existsSync(offlineDir), false, 'the offline verifier must not open or create a database');
   });
 
   await t.test('the OpenSSL recipe of docs/ledger-format.md verifies an exported checkpoint', async (st) => {
-    if (spawnSync('openssl', ['version']).status !== 0) {
+    if (!hasTool('openssl', ['version'])) {
       st.skip('openssl is not installed');
       return;
     }
     const line = readFileSync(exportFile, 'utf8').split('\n').find((l) => l.includes('"kind":"checkpoint"'))!;
-    const cp = JSON.parse(line) as { body: string; signature: string };
+    const cp = JSON.parse(line) as { format: number; body: string; signature: string };
+    assert.equal(cp.format, 2);
     const dir = path.join(db.dir, 'openssl');
     mkdirSync(dir);
-    writeFileSync(path.join(dir, 'body.json'), Buffer.from(cp.body, 'base64'));
+    // A signed note: the signed text is everything before the blank line, with its final newline.
+    const note = Buffer.from(cp.body, 'base64').toString('utf8');
+    writeFileSync(path.join(dir, 'body.json'), note.slice(0, note.lastIndexOf('\n\n') + 1));
     writeFileSync(path.join(dir, 'sig.bin'), Buffer.from(cp.signature, 'base64'));
+    // The signature in the note's signature line is the same 64 bytes, after the 4-byte key hash.
+    assert.equal(Buffer.from(note.trim().split(' ').at(-1)!, 'base64').subarray(4).toString('base64'), cp.signature);
     // The public key PEM built from the raw key as the document says: fixed SPKI prefix + 32 bytes.
     writeFileSync(path.join(dir, 'pub.der'), Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), publicKey]));
-    const toPem = spawnSync('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', 'pub.der', '-out', 'pub.pem'], { cwd: dir });
-    assert.equal(toPem.status, 0, toPem.stderr.toString());
-    const verify = (body: string) => spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', body, '-sigfile', 'sig.bin'], { cwd: dir });
+    const toPem = run('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', 'pub.der', '-out', 'pub.pem'], { cwd: dir });
+    assert.equal(toPem.status, 0, toPem.stderr);
+    const verify = (body: string) => run('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', body, '-sigfile', 'sig.bin'], { cwd: dir });
     const ok = verify('body.json');
-    assert.equal(ok.status, 0, ok.stderr.toString());
-    assert.match(ok.stdout.toString(), /Signature Verified Successfully/);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /Signature Verified Successfully/);
     const body = readFileSync(path.join(dir, 'body.json'));
-    body[body.length - 3] = body[body.length - 3]! ^ 0x01;
-    writeFileSync(path.join(dir, 'edited.json'), body);
+    writeFileSync(path.join(dir, 'edited.json'), flip(body, body.length - 3));
     const bad = verify('edited.json');
     assert.notEqual(bad.status, 0);
   });
@@ -152,9 +143,7 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
     const lines = readFileSync(exportFile, 'utf8').trim().split('\n');
     const i = lines.findIndex((l) => (JSON.parse(l) as { seq?: number }).seq === 17);
     const o = JSON.parse(lines[i]!) as { canonical: string };
-    const bytes = Buffer.from(o.canonical, 'base64');
-    bytes[25] = bytes[25]! ^ 0x01;
-    o.canonical = bytes.toString('base64');
+    o.canonical = flip(Buffer.from(o.canonical, 'base64'), 25).toString('base64');
     lines[i] = JSON.stringify(o);
     const bad = path.join(db.dir, 'tampered.jsonl');
     writeFileSync(bad, lines.join('\n') + '\n');
@@ -166,19 +155,19 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
       // Dropping the tail past the checkpoint from the file is caught too.
       cli(['ledger', 'verify', '--file', short, '--public-key', pubPem], offline),
     ]);
-    assert.equal(v.code, 1, explain(v));
+    assert.equal(v.status, 1, explain(v));
     assert.match(v.stdout, /^FAILED at entry 17: .*\[leaf_hash_mismatch\]/);
-    assert.equal(j.code, 1, explain(j));
+    assert.equal(j.status, 1, explain(j));
     const rep = JSON.parse(j.stdout) as VerifyReport;
     assert.deepEqual([rep.ok, rep.fault?.seq, rep.fault?.code], [false, 17, 'leaf_hash_mismatch']);
-    assert.equal(s.code, 1, explain(s));
+    assert.equal(s.status, 1, explain(s));
     assert.match(s.stdout, /^FAILED at entry 29: .*\[checkpoint_beyond_end\]/);
   });
 
   await t.test('a wrong public key exits 1 (genesis_key_mismatch)', async () => {
     const other = SigningKey.generate().publicKey.toString('base64');
     const v = await cli(['ledger', 'verify', '--file', exportFile, '--public-key', other], offline);
-    assert.equal(v.code, 1, explain(v));
+    assert.equal(v.status, 1, explain(v));
     assert.match(v.stdout, /^FAILED at entry 1: .*\[genesis_key_mismatch\]/);
   });
 
@@ -187,9 +176,9 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
       cli(['ledger', 'verify', '--file', exportFile], offline),
       cli(['ledger', 'verify', '--file', exportFile, '--public-key', 'not-a-key'], offline),
     ]);
-    assert.equal(v.code, 2, explain(v));
+    assert.equal(v.status, 2, explain(v));
     assert.match(v.stderr, /--public-key is required with --file/);
-    assert.equal(k.code, 2, explain(k));
+    assert.equal(k.status, 2, explain(k));
     assert.match(k.stderr, /--public-key/);
     assert.equal(existsSync(offlineDir), false);
   });
@@ -202,7 +191,7 @@ test('CLI: checkpoint, verify, export, offline verify, and failures naming the e
     await attack('UPDATE ledger_entries SET canonical = set_byte(canonical, 40, get_byte(canonical, 40) # 1) WHERE seq = 23');
     if (!isRealPostgres) await attackCtx.close();
     const r = await cli(['ledger', 'verify'], env);
-    assert.equal(r.code, 1, explain(r));
+    assert.equal(r.status, 1, explain(r));
     assert.match(r.stdout, /^FAILED at entry 23: .*\[leaf_hash_mismatch\]/);
   });
 });

@@ -8,7 +8,6 @@
 //       them, and its table of verifier checks names exactly the verifier's fault codes.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +41,7 @@ import { formatCheckpoint, noteKeyHash, openCheckpointNote, openNote, parseVerif
 import { verifyLedger, type VerifyReport } from '../src/ledger/verifier.js';
 import { buildTimeStampRequest } from '../src/timestamp/rfc3161.js';
 import { packageRoot } from '../src/util/paths.js';
+import { requireTool, run } from './helpers/tools.js';
 
 // ---- the vectors -----------------------------------------------------------------------------
 
@@ -224,21 +224,15 @@ function buildTiles(leafHashes: Iterable<Buffer>): { frontier: MerkleFrontier; t
   return { frontier, tiles, read };
 }
 
-function requireTool(cmd: string, args: string[], pkg: string): void {
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') assert.fail(`required tool "${cmd}" is not installed (apt-get install -y ${pkg})`);
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed`);
-}
-
 // ---- (a) the independent implementation reproduces the committed vectors ---------------------
 
 describe('(a) test/vectors/ledger-kat.py reproduces the committed vectors', () => {
   test('a fresh run writes ledger-kat.json and ledger-kat-v2.json byte for byte', () => {
-    requireTool('python3', ['--version'], 'python3');
-    requireTool('openssl', ['version'], 'openssl');
+    requireTool('python3');
+    requireTool('openssl', ['version']);
     const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-kat-v2-'));
     try {
-      const r = spawnSync('python3', [path.join(vectorsDir, 'ledger-kat.py'), '--out-dir', dir], { encoding: 'utf8', timeout: 240_000 });
+      const r = run('python3', [path.join(vectorsDir, 'ledger-kat.py'), '--out-dir', dir], { timeout: 240_000 });
       assert.equal(r.status, 0, `ledger-kat.py failed:\n${r.stdout}\n${r.stderr}`);
       for (const f of ['ledger-kat.json', 'ledger-kat-v2.json']) {
         const fresh = readFileSync(path.join(dir, f));
@@ -703,13 +697,13 @@ describe('(c) the document shows the vectors', () => {
   });
 
   test('the OpenSSL recipe of section 14, steps 1 to 4, run verbatim on the example export', () => {
-    for (const [cmd, pkg] of [['bash', 'bash'], ['openssl', 'openssl'], ['xxd', 'xxd'], ['jq', 'jq']] as const) requireTool(cmd, cmd === 'openssl' ? ['version'] : ['--version'], pkg);
+    for (const cmd of ['bash', 'openssl', 'xxd', 'jq']) requireTool(cmd, cmd === 'openssl' ? ['version'] : ['--version']);
     const m = /<!-- recipe: export -->\n```sh\n([\s\S]*?)```\n/.exec(doc);
     assert.ok(m, 'the document marks the export recipe with <!-- recipe: export -->');
     const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-recipe-'));
     try {
       writeFileSync(path.join(dir, 'ledger.jsonl'), kat.export_lines.join('\n') + '\n');
-      const r = spawnSync('bash', ['-euo', 'pipefail', '-c', m[1]!], { cwd: dir, encoding: 'utf8' });
+      const r = run('bash', ['-euo', 'pipefail', '-c', m[1]!], { cwd: dir });
       assert.equal(r.status, 0, r.stderr);
       // Step 2 prints key A's key id, step 3 verifies the first checkpoint, step 4 recomputes chain_2.
       assert.deepEqual(r.stdout.split('\n'), [keyVec('A').key_id, 'Signature Verified Successfully', `${kat.entries[1]!.chain_hash} *stdin`, '']);
@@ -720,7 +714,7 @@ describe('(c) the document shows the vectors', () => {
   });
 
   test('the OpenSSL recipe for a format-2 checkpoint (section 14, step 5) verifies the example note', () => {
-    for (const [cmd, pkg] of [['bash', 'bash'], ['openssl', 'openssl'], ['xxd', 'xxd']] as const) requireTool(cmd, cmd === 'openssl' ? ['version'] : ['--version'], pkg);
+    for (const cmd of ['bash', 'openssl', 'xxd']) requireTool(cmd, cmd === 'openssl' ? ['version'] : ['--version']);
     const m = /<!-- recipe: note -->\n```sh\n([\s\S]*?)```\n/.exec(doc);
     assert.ok(m, 'the document marks the note recipe with <!-- recipe: note -->');
     const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-recipe-'));
@@ -729,14 +723,14 @@ describe('(c) the document shows the vectors', () => {
       writeFileSync(path.join(dir, 'checkpoint.note'), hex(cp.note_hex!));
       writeFileSync(path.join(dir, 'pub.b64'), keyVec('A').public_key_base64);
       writeFileSync(path.join(dir, 'pub.pem'), keyVec('A').public_key_pem);
-      const run = (script: string) => spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, encoding: 'utf8' });
-      const ok = run(m[1]!);
+      const recipe = (script: string) => run('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir });
+      const ok = recipe(m[1]!);
       assert.equal(ok.status, 0, ok.stderr);
       assert.deepEqual(ok.stdout.split('\n'), [keyVec('A').note_key_hash, keyVec('A').note_key_hash, 'Signature Verified Successfully', cp.root_hash_hex, '']);
       assert.ok(readFileSync(path.join(dir, 'text.txt')).equals(Buffer.from(cp.text_utf8!, 'utf8')));
       // The same recipe on an edited note fails.
       writeFileSync(path.join(dir, 'checkpoint.note'), Buffer.from(cp.note_utf8!.replace('\n4\n', '\n5\n'), 'utf8'));
-      assert.notEqual(run(m[1]!).status, 0);
+      assert.notEqual(recipe(m[1]!).status, 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,6 +15,7 @@ import { verifyExportFile } from '../src/ledger/export.js';
 import { LedgerVerifier, verifyLedger, type VerifyFaultCode, type VerifyReport } from '../src/ledger/verifier.js';
 import { packageRoot } from '../src/util/paths.js';
 import { buildLedger, chainEntries, checkpointAt, cloneEntries, eulaEvent, eventOf, genesisEvent, rehashFrom } from './helpers/ledger-fixtures.js';
+import { flip } from './helpers/tools.js';
 
 interface Kat {
   signing_key: { seed_hex: string; public_key_hex: string; public_key_base64: string; public_key_pem: string; key_id_input_hex: string; key_id: string };
@@ -139,10 +140,6 @@ const ORIGIN = 'test.example/ledger';
 const key = SigningKey.generate();
 const base = buildLedger(key, ORIGIN, 10);
 const opts = { trustedPublicKey: key.publicKey, origin: ORIGIN };
-
-function flip(b: Buffer, i: number, mask = 1): void {
-  b[i] = b[i]! ^ mask;
-}
 
 function expectFault(r: VerifyReport, code: VerifyFaultCode, seq: number): void {
   assert.equal(r.ok, false, `expected ${code} at ${seq}, got ok`);

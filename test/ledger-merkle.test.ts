@@ -1,7 +1,7 @@
 // The ledger as an RFC 9162 Merkle log: the tree the appender stores (tiles, frontier) is the tree of
 // the leaves; checkpoints are C2SP signed notes; proofs and tiles served over HTTP verify with our
 // code and with Go's golang.org/x/mod/sumdb (note, tlog); a first-version ledger migrates in place.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,9 +20,10 @@ import { readCheckpoint, signCheckpoint } from '../src/ledger/checkpoint.js';
 import { chainHash } from '../src/ledger/format.js';
 import { nodeHash, parseTilePath, rootHash, tileNodeReader, tilePath, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../src/ledger/merkle.js';
 import { openCheckpointNote } from '../src/ledger/note.js';
-import { createTestApp, isRealPostgres, type TestApp } from './helpers/app.js';
+import { isRealPostgres, useTestApp, type TestApp } from './helpers/app.js';
 import { eulaEvent, genesisEvent } from './helpers/ledger-fixtures.js';
 import { cleanupGo, goAccepts, goRejects } from './helpers/go.js';
+import { binary } from './helpers/tools.js';
 
 /** RFC 9162 MTH straight from the definition, over leaf hashes (an independent recomputation). */
 function mth(leaves: Buffer[]): Buffer {
@@ -37,15 +38,14 @@ async function leafHashes(t: TestApp, size: number): Promise<Buffer[]> {
   return t.ctx.ledger.leafHashes(1, size);
 }
 
-let t: TestApp;
-before(async () => {
-  t = await createTestApp();
-  await t.publishEula();
-  for (let i = 0; i < 20; i++) assert.equal((await t.accept({ subject: `merkle-${i}` })).status, 201);
+const t = useTestApp({
+  async setup(app) {
+    await app.publishEula();
+    for (let i = 0; i < 20; i++) assert.equal((await app.accept({ subject: `merkle-${i}` })).status, 201);
+  },
 });
-after(async () => {
+after(() => {
   cleanupGo();
-  await t.close();
 });
 
 describe('the stored tree is the tree of the leaves', () => {
@@ -159,11 +159,7 @@ describe('tiles at the C2SP tlog-tiles paths', () => {
       const width = full ? 256 : Math.floor((cp.size % span) / 256 ** level);
       const p = tilePath(level, index, width);
       if (!fetched.has(p)) {
-        const r = await t.get(`/${p}`).buffer(true).parse((res, cb) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => cb(null, Buffer.concat(chunks)));
-        });
+        const r = await t.get(`/${p}`).buffer(true).parse(binary as never);
         assert.equal(r.status, 200, `${p}: ${r.status}`);
         fetched.set(p, r.body as Buffer);
         assert.equal((r.body as Buffer).length, width * 32, p);
@@ -175,11 +171,7 @@ describe('tiles at the C2SP tlog-tiles paths', () => {
     assert.ok([...fetched.keys()].some((p) => p.includes('.p/')), 'a partial tile was used');
     // A full level-0 tile hashes to the first entry of the level-1 tile (C2SP's definition of level 1).
     const level1 = (await read(8, 0)).toString('hex');
-    const tile0 = (await t.get('/tile/0/000').buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    })).body as Buffer;
+    const tile0 = (await t.get('/tile/0/000').buffer(true).parse(binary as never)).body as Buffer;
     assert.equal(tile0.length, 256 * 32);
     assert.equal(mth(Array.from({ length: 256 }, (_, i) => tile0.subarray(i * 32, i * 32 + 32))).toString('hex'), level1);
     for (const p of fetched.keys()) assert.ok(parseTilePath(p));

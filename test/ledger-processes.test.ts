@@ -2,15 +2,15 @@
 // serialise them into one contiguous, valid chain (real server only).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { packageRoot } from '../src/util/paths.js';
 import { createTestDb, isRealPostgres, type TestDb } from './helpers/context.js';
+import { runAsync } from './helpers/tools.js';
 
 const WORKER = path.join(packageRoot(), 'dist', 'test', 'helpers', 'append-worker.js');
 
-function runWorker(db: TestDb, appends: number): Promise<{ acked: number; seqs: number[] }> {
+async function runWorker(db: TestDb, appends: number): Promise<{ acked: number; seqs: number[] }> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     DATABASE_URL: db.config.databaseUrl,
@@ -21,22 +21,13 @@ function runWorker(db: TestDb, appends: number): Promise<{ acked: number; seqs: 
     ASSENTMARK_CHECKPOINT_INTERVAL_MS: '0',
     LOG_LEVEL: 'silent',
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, String(appends), '32'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`worker exited ${code}: ${err}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as { acked: number; seqs: number[] });
-      } catch (e) {
-        reject(new Error(`worker printed ${JSON.stringify(out)}: ${(e as Error).message}`));
-      }
-    });
-  });
+  const r = await runAsync(process.execPath, [WORKER, String(appends), '32'], { env });
+  if (r.status !== 0) throw new Error(`worker exited ${r.status}: ${r.stderr}`);
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { acked: number; seqs: number[] };
+  } catch (e) {
+    throw new Error(`worker printed ${JSON.stringify(r.stdout)}: ${(e as Error).message}`);
+  }
 }
 
 test('two service processes appending at once: one contiguous chain, every acknowledgement a row', async (t) => {

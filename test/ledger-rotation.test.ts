@@ -1,7 +1,7 @@
 // Signing-key rotation: signing_key.added, signed by the old key and the new; checkpoints after it
 // signed by the new key only; the retired key's checkpoints still verify; the verifier follows the
 // rotation history from whichever key of it the caller trusts.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -12,25 +12,24 @@ import { rotationData } from '../src/ledger/key-rotation.js';
 import { prepareEvent } from '../src/ledger/format.js';
 import { verifyLedger } from '../src/ledger/verifier.js';
 import { MerkleFrontier } from '../src/ledger/merkle.js';
-import { createTestApp, type TestApp } from './helpers/app.js';
+import { useTestApp } from './helpers/app.js';
 import { buildLedger, chainEntries, eulaEvent } from './helpers/ledger-fixtures.js';
 
 describe('rotating the service\'s signing key', () => {
-  let t: TestApp;
   let oldKey: SigningKey;
   const next = SigningKey.generate();
   let rotatedAt = 0;
-  before(async () => {
-    t = await createTestApp();
-    oldKey = t.ctx.ledger.signingKey;
-    await t.publishEula();
-    assert.equal((await t.accept({ subject: 'before-rotation' })).status, 201);
-    await t.ctx.ledger.checkpoint();
-    const r = await t.ctx.ledger.rotateSigningKey(next, 'annual rotation');
-    rotatedAt = r.seq;
-    assert.ok(r.checkpoint && r.checkpoint.size === r.seq);
+  const t = useTestApp({
+    async setup(app) {
+      oldKey = app.ctx.ledger.signingKey;
+      await app.publishEula();
+      assert.equal((await app.accept({ subject: 'before-rotation' })).status, 201);
+      await app.ctx.ledger.checkpoint();
+      const r = await app.ctx.ledger.rotateSigningKey(next, 'annual rotation');
+      rotatedAt = r.seq;
+      assert.ok(r.checkpoint && r.checkpoint.size === r.seq);
+    },
   });
-  after(() => t.close());
 
   test('the checkpoint covering the rotation is signed by the new key, the ones before by the old', async () => {
     const cps = (await t.ctx.ledger.checkpoints()).filter((c) => c.rootHash);

@@ -7,25 +7,28 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { verifyTimestampToken } from '../src/timestamp/rfc3161.js';
-import { createTestApp, problemOf, type TestApp } from './helpers/app.js';
+import { createTestApp, problemOf, useTestApp } from './helpers/app.js';
 import { run } from './helpers/tools.js';
 import { startTestTsa, type TestTsa } from './helpers/tsa.js';
 
 describe('with a time-stamping authority', () => {
   let tsa: TestTsa;
-  let t: TestApp;
   let work: string;
   before(async () => {
     tsa = await startTestTsa();
-    t = await createTestApp({ config: { tsaUrl: tsa.url, tsaCaFile: tsa.caCertPath } });
-    work = mkdtempSync(path.join(tmpdir(), 'assentmark-ts-'));
-    await t.publishEula();
-    assert.equal((await t.accept({ subject: 'ts-subject' })).status, 201);
   });
+  // The options are read when the app is created, once the TSA is up (a describe's hooks run in order).
+  const t = useTestApp(() => ({
+    config: { tsaUrl: tsa.url, tsaCaFile: tsa.caCertPath },
+    async setup(app) {
+      work = mkdtempSync(path.join(tmpdir(), 'assentmark-ts-'));
+      await app.publishEula();
+      assert.equal((await app.accept({ subject: 'ts-subject' })).status, 201);
+    },
+  }));
   after(async () => {
-    await t.close();
     await tsa.close();
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   test('a signed checkpoint is stamped; the token is served and verifies with openssl ts -verify', async () => {

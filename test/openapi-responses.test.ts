@@ -1,6 +1,6 @@
 // Every JSON response the route table documents has a schema, and what the service actually sends
 // has exactly that shape: parsed by the presenter's zod schema, nothing missing, nothing extra.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import * as assentJson from '../src/http/presenters/assent.js';
@@ -9,15 +9,14 @@ import * as dossierJson from '../src/http/presenters/dossiers.js';
 import * as ledgerJson from '../src/http/presenters/ledger.js';
 import { DecideJson } from '../src/http/presenters/gateway.js';
 import { buildEvidence, supertestHttp, type Evidence } from './helpers/evidence.js';
-import { createTestApp, type TestApp } from './helpers/app.js';
+import { useTestApp } from './helpers/app.js';
 
-let t: TestApp;
 let ev: Evidence;
-before(async () => {
-  t = await createTestApp();
-  ev = await buildEvidence(supertestHttp(() => t.app, t.tokens), { verifications: 2, withdrawals: 1, acceptances: 2, declines: 1, keyRotations: 1, decideQueries: 5000 });
+const t = useTestApp({
+  async setup(app) {
+    ev = await buildEvidence(supertestHttp(() => app.app, app.tokens), { verifications: 2, withdrawals: 1, acceptances: 2, declines: 1, keyRotations: 1, decideQueries: 5000 });
+  },
 });
-after(() => t.close());
 
 /** The body parses under `schema` and parsing dropped nothing (zod objects strip unknown keys). */
 function exactly(schema: z.ZodType, body: unknown, what: string): void {

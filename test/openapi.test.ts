@@ -2,33 +2,31 @@
 // in it with its method, security and roles, and request bodies carry the zod-derived schemas. And
 // the Swagger UI at /docs renders in a real browser (Debian's chromium, driven by playwright-core).
 // A missing chromium fails the browser test (CI installs it); it is not skipped.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { AnyRoute } from '../src/http/route.js';
-import { createTestApp, type TestApp } from './helpers/app.js';
+import { useTestApp } from './helpers/app.js';
 
 type Json = Record<string, any>;
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = '/tmp/docs.png';
 
-let t: TestApp;
+const t = useTestApp({ setup });
 let doc: Json;
 
-before(async () => {
-  t = await createTestApp();
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   const res = await t.get('/openapi.json');
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type'] ?? '', /^application\/json/);
   doc = res.body as Json;
-});
-after(async () => {
-  await t?.close();
-});
+}
 
-const oaPath = (p: string) => p.replace(/:([A-Za-z_]+)/g, '{$1}');
+const oaPath = (p: string) => p.replace(/[:*]([A-Za-z_]+)/g, '{$1}');
 
 function op(r: AnyRoute): Json {
   const o = doc.paths?.[oaPath(r.path)]?.[r.method] as Json | undefined;
@@ -135,40 +133,49 @@ describe('GET /openapi.json', () => {
 });
 
 describe('/docs in a real browser', () => {
-  test('Swagger UI renders the operations; screenshot at /tmp/docs.png', async () => {
+  test('Swagger UI renders the operations; a screenshot in a fresh temporary directory (kept if the test fails)', async (tc) => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (CI installs it; this test does not skip)`);
-    const srv = await t.listen();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const shotDir = mkdtempSync(path.join(tmpdir(), 'assentmark-docs-'));
+    const screenshot = path.join(shotDir, 'docs.png');
+    let passed = false;
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
-      const errors: string[] = [];
-      const external: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('request', (req) => {
-        if (!req.url().startsWith(srv.url) && !req.url().startsWith('data:')) external.push(req.url());
+      const srv = await t.listen();
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       });
-      const res = await page.goto(`${srv.url}/docs`, { waitUntil: 'load', timeout: 60_000 });
-      assert.equal(res?.status(), 200);
-      const acceptances = page.locator('.opblock-summary-path[data-path="/v1/acceptances"]').first();
-      await acceptances.waitFor({ state: 'visible', timeout: 60_000 });
-      assert.equal(await page.locator('.opblock-summary-path[data-path="/v1/acceptances"]').count(), 1, 'one POST /v1/acceptances');
-      assert.match(await page.locator('.info .title').first().innerText(), /assentmark/);
-      // Every operation of the route table is rendered.
-      const rendered = await page.locator('.opblock-summary-path').count();
-      assert.equal(rendered, t.built.routes.length);
-      // Expand the acceptance operation: its request body schema shows shown_text_sha256.
-      await page.locator('.opblock-post .opblock-summary:has(.opblock-summary-path[data-path="/v1/acceptances"])').first().click();
-      await page.getByText('Idempotency-Key', { exact: false }).first().waitFor({ timeout: 30_000 });
-      await page.screenshot({ path: SCREENSHOT, fullPage: false });
-      assert.deepEqual(errors, [], 'no script errors on the page');
-      assert.deepEqual(external, [], 'the docs page loads nothing from outside the service');
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+        const errors: string[] = [];
+        const external: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('request', (req) => {
+          if (!req.url().startsWith(srv.url) && !req.url().startsWith('data:')) external.push(req.url());
+        });
+        const res = await page.goto(`${srv.url}/docs`, { waitUntil: 'load', timeout: 60_000 });
+        assert.equal(res?.status(), 200);
+        const acceptances = page.locator('.opblock-summary-path[data-path="/v1/acceptances"]').first();
+        await acceptances.waitFor({ state: 'visible', timeout: 60_000 });
+        assert.equal(await page.locator('.opblock-summary-path[data-path="/v1/acceptances"]').count(), 1, 'one POST /v1/acceptances');
+        assert.match(await page.locator('.info .title').first().innerText(), /assentmark/);
+        // Every operation of the route table is rendered.
+        const rendered = await page.locator('.opblock-summary-path').count();
+        assert.equal(rendered, t.built.routes.length);
+        // Expand the acceptance operation: its request body schema shows shown_text_sha256.
+        await page.locator('.opblock-post .opblock-summary:has(.opblock-summary-path[data-path="/v1/acceptances"])').first().click();
+        await page.getByText('Idempotency-Key', { exact: false }).first().waitFor({ timeout: 30_000 });
+        await page.screenshot({ path: screenshot, fullPage: false });
+        assert.deepEqual(errors, [], 'no script errors on the page');
+        assert.deepEqual(external, [], 'the docs page loads nothing from outside the service');
+      } finally {
+        await browser.close();
+        await srv.close();
+      }
+      assert.ok(existsSync(screenshot));
+      passed = true;
     } finally {
-      await browser.close();
-      await srv.close();
+      if (passed) rmSync(shotDir, { recursive: true, force: true });
+      else tc.diagnostic(`the screenshot (if it was taken) is kept in ${shotDir}`);
     }
-    assert.ok(existsSync(SCREENSHOT));
   });
 });

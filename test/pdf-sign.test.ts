@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,34 +17,9 @@ import { signPdf } from '../src/pdf/sign.js';
 import { extractAttachments, verifyPdfSignature } from '../src/pdf/verify.js';
 import { findPackageRoot } from '../src/pdf/fonts.js';
 import { SAMPLE_ATTACHMENT, SAMPLE_ISSUED_AT, longParagraph, renderSample } from './fixtures/pdf/sample.js';
+import { flip, pdfsigValid, run } from './helpers/tools.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const TOOL_PACKAGES: Record<string, string> = {
-  pdfsig: 'poppler-utils',
-  pdfdetach: 'poppler-utils',
-  pdftotext: 'poppler-utils',
-  pdffonts: 'poppler-utils',
-  pdfinfo: 'poppler-utils',
-  openssl: 'openssl',
-  xxd: 'xxd',
-  bash: 'bash',
-};
-
-function run(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer } = {}): RunResult {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, maxBuffer: 64 * 1024 * 1024 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    assert.fail(`required tool "${cmd}" is not installed (apt-get install -y ${TOOL_PACKAGES[cmd] ?? cmd})`);
-  }
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
-}
 
 /** The fixtures directory in the source tree (the .sh is not copied by tsc). */
 function fixtureDir(): string {
@@ -62,16 +36,6 @@ function fixtureDir(): string {
     }
   }
   throw new Error(`test/fixtures/pdf/verify-with-openssl.sh not found (looked in ${candidates.join(', ')})`);
-}
-
-function flip(buf: Buffer, offset: number): Buffer {
-  const out = Buffer.from(buf);
-  out[offset] = (out[offset] ?? 0) ^ 0x01;
-  return out;
-}
-
-function pdfsigValid(out: string): boolean {
-  return out.includes('Signature Validation: Signature is Valid.');
 }
 
 let work: string;
@@ -316,7 +280,7 @@ describe('pdf: signature', () => {
     assert.ok(efObj > 0 && attachmentStream < a, 'attachment stream should precede the signature');
     for (const [what, pos] of Object.entries(positions)) {
       assert.ok(pos >= 0 && pos < signed.length && (pos < a || pos >= b), `${what}: ${pos} not in the signed range`);
-      const bad = flip(signed, pos);
+      const bad = flip(Buffer.from(signed), pos);
       const v = verifyPdfSignature(bad);
       assert.equal(v.ok, false, `verifyPdfSignature accepted a flip at ${what} (${pos})`);
       const p = join(work, `tampered-${pos}.pdf`);
@@ -329,7 +293,7 @@ describe('pdf: signature', () => {
   test('tampering with the unsigned /Contents gap or appending data is detected', () => {
     const [, a, b] = byteRange;
     // A nibble inside the DER signature (not just padding).
-    const inSig = flip(signed, a + 1 + 200);
+    const inSig = flip(Buffer.from(signed), a + 1 + 200);
     assert.equal(verifyPdfSignature(inSig).ok, false);
     // The zero padding after the DER is not signed by design; our verifier still rejects it.
     const inPad = Buffer.from(signed);
@@ -461,7 +425,7 @@ describe('pdf: OpenSSL-only verification recipe', () => {
     assert.ok(readFileSync(join(work, 'signed.bin')).equals(Buffer.concat([signed.subarray(0, a), signed.subarray(b)])));
 
     const tampered = join(work, 'tampered-openssl.pdf');
-    writeFileSync(tampered, flip(signed, Math.floor(a / 2)));
+    writeFileSync(tampered, flip(Buffer.from(signed), Math.floor(a / 2)));
     const bad = run('bash', [script, tampered], { cwd: work });
     assert.notEqual(bad.status, 0);
     assert.doesNotMatch(bad.stdout + bad.stderr, /CMS Verification successful/);

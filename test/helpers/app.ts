@@ -1,12 +1,10 @@
 // The HTTP service under test: a fresh database, the real service context and Express app, one API
 // key per role, and helpers to publish EULAs, build valid assent bodies and count written rows.
 //
-//   const t = await createTestApp();
-//   after(() => t.close());
-//   await t.publishEula();
+//   const t = useTestApp({ setup: (t) => t.publishEula() }); // created in a before hook, closed in an after hook
 //   const res = await t.post('/v1/acceptances', 'signup').set('Idempotency-Key', t.idem()).send(acceptanceBody());
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
@@ -24,6 +22,7 @@ import type { ServiceContext } from '../../src/app/context.js';
 import { generateMasterKeyText, loadKek } from '../../src/keys/master-key.js';
 import type { KeyEncryptionKey } from '../../src/watermark-keys/kek.js';
 import { createTestDb, isRealPostgres, type TestDb } from './context.js';
+import { run, type RunResult } from './tools.js';
 
 export { isRealPostgres };
 export const ALL_ROLES: readonly Role[] = ROLES;
@@ -136,6 +135,8 @@ export class TestApp {
   readonly tokens = {} as Record<Role, string>;
   /** API key id per role. */
   readonly keyIds = {} as Record<Role, string>;
+
+  private closed = false;
 
   private constructor(
     readonly db: TestDb,
@@ -259,20 +260,22 @@ export class TestApp {
    * Runs the CLI against this database. Embedded PostgreSQL belongs to one process at a time, so
    * the service context is closed around the command and reopened (with a fresh app) afterwards.
    */
-  async cli(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  async cli(args: readonly string[]): Promise<RunResult> {
     const embedded = !this.ctx.config.databaseUrl;
     if (embedded) await this.ctx.close();
     try {
-      const r = spawnSync(process.execPath, [CLI_MAIN, ...args], { env: this.cliEnv(), encoding: 'utf8', timeout: 120_000 });
-      if (r.error) throw r.error;
-      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+      return run(process.execPath, [CLI_MAIN, ...args], { env: this.cliEnv() });
     } finally {
       if (embedded) await this.reopen(false);
     }
   }
 
-  /** Reopens the service context and rebuilds the app (fresh caches). */
+  /**
+   * Reopens the service context and rebuilds the app (fresh caches). The old app's services (its
+   * dossier render workers) are closed first; `closeFirst` false when the context already is.
+   */
   async reopen(closeFirst = true): Promise<void> {
+    await this.built.close();
     if (closeFirst) await this.ctx.close();
     this.ctx = await this.db.open(this.configOverrides);
     this.built = await buildApp(this.ctx, pino({ level: 'silent' }));
@@ -298,13 +301,77 @@ export class TestApp {
     };
   }
 
+  /** Closes the app's services (the dossier render workers), then destroys the database. Idempotent. */
   async close(): Promise<void> {
-    await this.db.destroy();
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.built.close();
+    } finally {
+      await this.db.destroy();
+    }
   }
 }
 
 export function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   return TestApp.create(opts);
+}
+
+export interface UseTestAppOptions extends TestAppOptions {
+  /**
+   * Runs in useTestApp's own before hook once the app exists: publishing EULAs, building evidence.
+   * Prefer it to a separate `before` that uses the app: at the top level of a file, Node 20 starts
+   * all `before` hooks at once, without waiting for the earlier ones (in a describe they run in
+   * order).
+   */
+  setup?: (t: TestApp) => Promise<void> | void;
+}
+
+/**
+ * A test app for the current suite (or file, at top level): created in a `before` hook, closed
+ * (render workers, then the database) in an `after` hook, both registered here. Returns a handle
+ * that stands for the app once it exists; use it in hooks and tests, not while tests are being
+ * defined (for that, see openTestApp). Options that depend on an earlier hook (a server's URL)
+ * can be given as a function, called when the app is created.
+ *
+ *   const t = useTestApp({ setup: (t) => t.publishEula() });
+ *   test('…', async () => { await t.accept(); });
+ */
+export function useTestApp(opts: UseTestAppOptions | (() => UseTestAppOptions) = {}): TestApp {
+  let current: TestApp | null = null;
+  before(async () => {
+    const { setup, ...appOpts } = typeof opts === 'function' ? opts() : opts;
+    current = await createTestApp(appOpts);
+    if (setup) await setup(current);
+  });
+  after(async () => {
+    const t = current;
+    current = null;
+    await t?.close();
+  });
+  const live = (): TestApp => {
+    if (!current) throw new Error('useTestApp(): the test app exists only between its before and after hooks (used while tests were being defined, or after the suite ended?)');
+    return current;
+  };
+  // Every property read, write and `in` test goes to the live app (methods run with the handle as
+  // `this`, which forwards to the same app). `then` and symbols (inspection, coercion) do not
+  // throw before the app exists: the handle is not a thenable and can be printed.
+  return new Proxy({} as TestApp, {
+    get: (_, prop) => (current === null && (prop === 'then' || typeof prop === 'symbol') ? undefined : Reflect.get(live(), prop)),
+    set: (_, prop, value) => Reflect.set(live(), prop, value),
+    has: (_, prop) => Reflect.has(live(), prop),
+  });
+}
+
+/**
+ * A test app created now, for files that define their tests from it (e.g. one test per route of
+ * its route table), closed in an `after` hook of the current suite or file:
+ * `const t = await openTestApp();` at the top level.
+ */
+export async function openTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const t = await createTestApp(opts);
+  after(() => t.close());
+  return t;
 }
 
 /** Asserts nothing about the status; checks a response is RFC 9457 problem+json and returns its body. */
