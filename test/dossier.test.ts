@@ -5,7 +5,6 @@
 // pdffonts are required (a missing tool fails, it is not skipped).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,9 +15,11 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { buf } from '../src/db/bytes.js';
 import { buildApp, type BuiltApp } from '../src/server/build-app.js';
+import { NO_TIMESTAMP_STATEMENT } from '../src/dossier/bundle.js';
 import { extractAttachments } from '../src/pdf/verify.js';
-import { createTestApp, problemOf, type TestApp } from './helpers/app.js';
+import { problemOf, useTestApp, type TestApp } from './helpers/app.js';
 import { buildEvidence, HIGHLIGHT_TRAINING, HIGHLIGHT_WATERMARK, supertestHttp, type Evidence } from './helpers/evidence.js';
+import { binary, run } from './helpers/tools.js';
 
 type Json = Record<string, any>;
 
@@ -41,18 +42,8 @@ const compact = (s: string): string => s.replace(/\s+/g, '');
 /** Whitespace collapsed to single spaces: key/value rows and sentences. */
 const norm = (s: string): string => s.replace(/\s+/g, ' ');
 
-function binary(res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (d: Buffer) => chunks.push(d));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
-}
-
-function run(cmd: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TZ: 'UTC' } });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') assert.fail(`required tool "${cmd}" is not installed (apt-get install -y poppler-utils)`);
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** Poppler's tools print dates in the local time zone: run them in UTC. */
+const UTC = { env: { ...process.env, TZ: 'UTC' } };
 
 interface ReadPdf {
   /** Page texts without the running footer. */
@@ -131,7 +122,7 @@ function inflatedStreams(pdf: Buffer): Buffer[] {
   return out;
 }
 
-let t: TestApp;
+const t = useTestApp({ setup });
 let ev: Evidence;
 let issued: Json;
 let pdf: Buffer;
@@ -149,8 +140,8 @@ async function getPdf(app: TestApp | { get: (u: string) => request.Test }, id: s
   return res.body as Buffer;
 }
 
-before(async () => {
-  t = await createTestApp();
+/** Runs once the app exists (useTestApp's before hook). */
+async function setup(): Promise<void> {
   work = mkdtempSync(path.join(tmpdir(), 'assentmark-dossier-'));
   ev = await buildEvidence(supertestHttp(() => t.app, t.tokens), { acceptances: 3, declines: 1, withdrawals: 1, versions: 2, keyRotations: 1, verifications: 4, eulaPages: 3, caseRef: CASE_REF });
   const res = await t.post('/v1/dossiers', 'investigator').send({ subject: ev.subject, case_ref: CASE_REF, requested_by: 'Jane Investigator (Trust & Safety)', prepared_for: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' } });
@@ -165,11 +156,9 @@ before(async () => {
   writeFileSync(pdfPath, pdf);
   read = await readPdf(pdf);
   attachments = await extractAttachments(pdf);
-});
+}
 
-after(async () => {
-  await t?.built.close();
-  await t?.close();
+after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -472,8 +461,24 @@ describe('the PDF, read back with pdfjs-dist', () => {
     assert.ok(c.includes(compact(`Chain hash at that size ${d.checkpoint.chain_hash}`)));
     assert.ok(n.includes('Result intact: every entry and checkpoint verified'));
     const bundle = JSON.parse(attachments.get('evidence-bundle.json')!.toString('utf8')) as Json;
-    assert.ok(c.includes(bundle.checkpoint.signature), 'checkpoint signature');
     assert.deepEqual((bundle.entries as Json[]).map((e) => e.seq), d.cited_seqs);
+    // The signed note, line by line as signed (its root, in base64 and hex; its signature line).
+    const note = Buffer.from(bundle.checkpoint.note, 'base64').toString('utf8');
+    const lines = note.trimEnd().split('\n');
+    assert.equal(lines[5], '', 'a blank line before the signature line');
+    for (const line of lines) assert.ok(c.includes(compact(line)), `the note's line "${line}"`);
+    const root = Buffer.from(lines[2]!, 'base64').toString('hex');
+    assert.ok(c.includes(compact(`Merkle root at that size (hex) ${root}`)), 'the root in hex');
+    assert.ok(c.includes(compact(`SHA-256 of the signed note ${sha256(Buffer.from(note))}`)));
+    // Each cited entry's proof length, and the proofs' total.
+    const paths = (bundle.entries as Json[]).map((e) => (e.inclusion.audit_path as string[]).length);
+    assert.ok(n.includes(`Inclusion proofs ${paths.length} entries, ${paths.reduce((a, b) => a + b, 0)} hashes in all (at most ${Math.max(...paths)} for one entry)`), n);
+    assert.ok(n.includes('Evidence bundle format assentmark.evidence-bundle/v2'));
+    // No TSA in this app: the page says plainly that no outside timestamp exists.
+    const flat = (x: string) => compact(x).replace(/-/g, ''); // pdftotext keeps a hyphen at a line break
+    assert.ok(flat(sec).includes(flat(`Time from outside ${NO_TIMESTAMP_STATEMENT}`)), n);
+    assert.ok(!n.includes('Time-stamping authority'));
+    assert.ok(flat(read.sections.get(1)!).includes(flat('No outside timestamp exists: the time of the checkpoint is the issuing service\'s own statement.')), 'the summary says so too');
   });
 
   test('certification: a draft with blanks marked as blanks when no names are configured', () => {
@@ -499,19 +504,28 @@ describe('the PDF, read back with pdfjs-dist', () => {
       'Signature Verified Successfully',
       'Signature is Valid.',
       'Total document signed',
+      "sed '/^$/,$d' checkpoint.note > checkpoint.txt",
+      'openssl ts -verify -digest',
+      'python3 check_proofs.py evidence-bundle.json',
     ]) assert.ok(n.includes(cmd), `how-to lacks "${cmd}"`);
+    assert.ok(compact(sec).includes('(formatassentmark.evidence-bundle/v2)'), 'the bundle format');
     assert.ok(compact(sec).includes(t.ctx.ledger.signingKey.keyId));
+    // The key hash the expert's two commands must print, and the statement that no timestamp exists.
+    const bundle = JSON.parse(attachments.get('evidence-bundle.json')!.toString('utf8')) as Json;
+    const sigline = Buffer.from(bundle.checkpoint.note, 'base64').toString('utf8').trimEnd().split('\n').at(-1)!;
+    assert.ok(n.includes(`the same key hash twice (${Buffer.from(sigline.split(' ')[2]!, 'base64').subarray(0, 4).toString('hex')})`), n);
+    assert.ok(compact(sec).replace(/-/g, '').includes(compact(NO_TIMESTAMP_STATEMENT).replace(/-/g, '')));
   });
 
   test('metadata (pdfinfo), fonts all embedded (pdffonts), PDF/A-3b identification (XMP)', () => {
-    const info = run('pdfinfo', ['-isodates', pdfPath]);
+    const info = run('pdfinfo', ['-isodates', pdfPath], UTC);
     assert.equal(info.status, 0, info.stderr);
     const field = (k: string) => new RegExp(`^${k}:\\s+(.*)$`, 'm').exec(info.stdout)?.[1]?.trim();
     assert.equal(field('Title'), `Evidence dossier ${CASE_REF}: subject ${ev.subject}`);
     assert.equal(field('Author'), 'assentmark evidence service');
     assert.equal(field('CreationDate'), issued.issued_at.replace('.000Z', 'Z'));
     assert.equal(field('Pages'), String(issued.pages));
-    const fonts = run('pdffonts', [pdfPath]);
+    const fonts = run('pdffonts', [pdfPath], UTC);
     assert.equal(fonts.status, 0, fonts.stderr);
     const rows = fonts.stdout.split('\n').slice(2).filter((l) => l.trim());
     assert.ok(rows.length >= 3, fonts.stdout);
@@ -520,7 +534,7 @@ describe('the PDF, read back with pdfjs-dist', () => {
       const cols = r.trim().split(/\s+/);
       assert.equal(cols[cols.length - 5], 'yes', `font not embedded: ${r}`);
     }
-    const meta = run('pdfinfo', ['-meta', pdfPath]);
+    const meta = run('pdfinfo', ['-meta', pdfPath], UTC);
     assert.match(meta.stdout, /<pdfaid:part>3<\/pdfaid:part>/);
     assert.match(meta.stdout, /<pdfaid:conformance>B<\/pdfaid:conformance>/);
     assert.ok(meta.stdout.includes(`Evidence dossier ${CASE_REF}: subject ${ev.subject}`));
@@ -556,6 +570,6 @@ describe('certification with names configured', () => {
     assert.ok(norm(text.pages[0]!).includes('Issued by Example AI Ltd'));
     const p = path.join(work, 'named.pdf');
     writeFileSync(p, namedPdf);
-    assert.match(run('pdfinfo', [p]).stdout, /^Author:\s+Example AI Ltd$/m);
+    assert.match(run('pdfinfo', [p], UTC).stdout, /^Author:\s+Example AI Ltd$/m);
   });
 });

@@ -42,12 +42,13 @@ export function registerDossierCommands(program: Command): void {
 
   dossier
     .command('verify')
-    .description('verify a dossier offline: PDF signature, evidence bundle, cited entries, chain to the checkpoint; exit 0 or 1')
+    .description('verify a dossier offline: PDF signature, evidence bundle, cited entries and their Merkle proofs to the signed checkpoint, timestamps; exit 0 or 1')
     .argument('<file>', 'the dossier PDF')
     .option('--signature <file>', 'the detached Ed25519 signature (dossier.pdf.sig)')
     .option('--public-key <key>', 'trusted Ed25519 key: PEM file, hex/base64 key, or a saved keys.json')
+    .option('--tsa-ca <file>', 'root certificate(s) (PEM) of the time-stamping authority: check each timestamp\'s certificate chain')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, o: { signature?: string; publicKey?: string; json?: boolean }) => {
+    .action(async (file: string, o: { signature?: string; publicKey?: string; tsaCa?: string; json?: boolean }) => {
       let pdf: Buffer;
       try {
         pdf = readFileSync(file);
@@ -56,7 +57,15 @@ export function registerDossierCommands(program: Command): void {
       }
       const signature = o.signature ? readFileSync(o.signature) : undefined;
       const trustedKeys = o.publicKey ? readTrustedKeys(o.publicKey) : undefined;
-      const r = await verifyDossier(pdf, { ...(signature ? { signature } : {}), ...(trustedKeys ? { trustedKeys } : {}) });
+      let tsaCaPem: string | undefined;
+      if (o.tsaCa) {
+        try {
+          tsaCaPem = readFileSync(o.tsaCa, 'utf8');
+        } catch (e) {
+          throw new CliError(`cannot read ${o.tsaCa}: ${(e as Error).message}`, 1);
+        }
+      }
+      const r = await verifyDossier(pdf, { ...(signature ? { signature } : {}), ...(trustedKeys ? { trustedKeys } : {}), ...(tsaCaPem ? { tsaCaPem } : {}) });
       if (o.json) printJson(r);
       else {
         for (const c of r.checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}\n`);

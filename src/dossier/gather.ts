@@ -7,13 +7,18 @@ import type { PlanRepository } from '../verification/plan-repository.js';
 import type { VerificationRepository } from '../verification/repository.js';
 import type { WatermarkKeyRepository } from '../watermark-keys/repository.js';
 import type { LedgerEntry } from '../ledger/format.js';
-import { buildReceipt } from '../assent/receipt.js';
+import { buildReceipt, receiptInclusion } from '../assent/receipt.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
 import { readCheckpoint } from '../ledger/checkpoint.js';
-import { buildBundle } from './bundle.js';
+import type { StoredCheckpoint } from '../ledger/checkpoint-repository.js';
+import { inclusionProof, rootHash, type NodeReader } from '../ledger/merkle.js';
+import { noteKeyHash } from '../ledger/note.js';
+import type { StoredTimestamp } from '../timestamp/repository.js';
+import { verifyTimestampToken } from '../timestamp/rfc3161.js';
+import { buildBundle, BUNDLE_TYPE, NO_TIMESTAMP_STATEMENT } from './bundle.js';
 import { AppError } from '../problems/app-error.js';
-import type { DossierAssentRecord, DossierEula, DossierModel } from './model.js';
+import type { DossierAssentRecord, DossierEula, DossierModel, DossierTimestamp } from './model.js';
 
 export interface GatherInput {
   dossierId: string;
@@ -28,7 +33,23 @@ export interface GatherInput {
   certifierTitle: string;
 }
 
-const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+const sha256Hex = (b: Uint8Array): string => sha256(b).toString('hex');
+
+/** The lines of a signed note as printed: its text, the blank line, the signature lines. */
+function noteLines(note: Buffer): string[] {
+  return note.toString('utf8').replace(/\n$/, '').split('\n');
+}
+
+/** What a dossier needs of the RFC 3161 timestamps of checkpoints (a TimestampService fits). */
+export interface DossierTimestamps {
+  /** Whether a time-stamping authority is configured: then every dossier's checkpoint is stamped. */
+  readonly configured: boolean;
+  /** Stamps a checkpoint (or returns its existing token); null without a TSA; throws when the TSA fails. */
+  stamp(cp: StoredCheckpoint): Promise<StoredTimestamp | null>;
+  /** The most recent timestamped checkpoint at or below `size`. */
+  latest(size?: number): Promise<StoredTimestamp | undefined>;
+}
 
 /** What a dossier reads its evidence from. */
 export interface EvidenceSources {
@@ -38,6 +59,33 @@ export interface EvidenceSources {
   keys: WatermarkKeyRepository;
   verifications: VerificationRepository;
   plans: PlanRepository;
+  /** Without it (or without a TSA) the dossier says that no outside timestamp exists. */
+  timestamps?: DossierTimestamps | undefined;
+}
+
+/** Each perfect subtree read once: the cited entries' audit paths share their upper nodes. */
+function memoized(read: NodeReader): NodeReader {
+  const seen = new Map<string, Promise<Buffer>>();
+  return (height, index) => {
+    const k = `${height}/${index}`;
+    let p = seen.get(k);
+    if (!p) {
+      p = Promise.resolve(read(height, index));
+      seen.set(k, p);
+    }
+    return p;
+  };
+}
+
+/** The token's TSA name, as the token states it (stamp() verified the token when it was taken). */
+function timestampOf(t: StoredTimestamp): DossierTimestamp {
+  let tsaName: string | null = null;
+  try {
+    tsaName = verifyTimestampToken(t.token, t.digest).tsaName ?? null;
+  } catch {
+    // kept as stored; the verifier reports a bad token
+  }
+  return { tsaUrl: t.tsaUrl, tsaName, genTime: t.genTime.toISOString(), serial: t.serial, digest: t.digest.toString('hex') };
 }
 
 export async function gatherDossier(src: EvidenceSources, identity: SigningIdentity, i: GatherInput): Promise<{ model: DossierModel; bundleBytes: Buffer; citedSeqs: number[] }> {
@@ -82,25 +130,42 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
   // A fresh checkpoint covers every cited entry; the full verifier runs at issue time.
   const cp = await ledger.checkpoint();
   if (!cp) throw new Error('the ledger is empty');
+  if (cp.format !== 2 || !cp.rootHash) throw new AppError('proof_unavailable', `the ledger's latest checkpoint (size ${cp.size}) is a first-version checkpoint without a Merkle root; a dossier can be issued once the ledger has grown past it`);
+  const cpStatement = readCheckpoint(cp.body);
+  if (!cpStatement) throw new Error(`the stored checkpoint at size ${cp.size} is malformed`);
+  // Time from outside: this checkpoint's token (taken now when a TSA is configured), and the latest
+  // earlier timestamped checkpoint with the proof that its tree is a prefix of this one.
+  const stamped = src.timestamps?.configured ? await src.timestamps.stamp(cp) : null;
+  const earlierStamp = cp.size > 1 ? await src.timestamps?.latest(cp.size - 1) : undefined;
+  const earlierCp = earlierStamp ? await ledger.checkpointAt(earlierStamp.size) : undefined;
+  const earlier = earlierStamp && earlierCp && earlierCp.format === 2 && earlierCp.rootHash && sha256(earlierCp.body).equals(earlierStamp.digest)
+    ? { stamp: earlierStamp, cp: earlierCp, consistency: await ledger.consistencyProof(earlierCp.size, cp.size) }
+    : null;
   const report = await ledger.verifyIncrementally();
   const entries = await ledger.entriesBySeq(citedSeqs);
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
-  const from = citedSeqs[0]!;
-  const leafHashes = await ledger.leafHashes(from, cp.size);
-  const prevHash = bySeq.get(from)!.prevHash;
+  // RFC 9162 inclusion proofs of the cited entries in the tree of the checkpoint's size.
+  const read = memoized(ledger.nodeReader());
+  const [treeRoot, paths] = await Promise.all([rootHash(cp.size, read), Promise.all(entries.map((e) => inclusionProof(e.seq - 1, cp.size, read)))]);
+  if (!treeRoot.equals(cp.rootHash)) throw new Error(`the stored Merkle tree no longer has the root signed at size ${cp.size}`);
+  if (earlier && !earlier.consistency.toRoot.equals(cp.rootHash)) throw new Error(`the stored Merkle tree no longer has the root signed at size ${cp.size}`);
 
   const eventData = (e: LedgerEntry) => parseEvent(e.canonical).data as Record<string, unknown>;
   const receipts = records.map((r) => buildReceipt(bySeq.get(r.ledgerSeq)!, ledger.origin, key));
   const { bytes: bundleBytes, signature: bundleSig } = buildBundle({
     origin: ledger.origin, dossierId: i.dossierId, caseRef: i.caseRef, subject: i.subject, issuedAt: i.issuedAt, key,
-    entries, chainFromSeq: from, chainPrevHash: prevHash, leafHashes, checkpoint: cp, receipts,
+    entries: entries.map((entry, n) => ({ entry, proof: { leafIndex: entry.seq - 1, treeSize: cp.size, proof: paths[n]! } })),
+    checkpointNote: cp.body,
+    checkpointTimestamp: stamped,
+    earlier: earlier ? { note: earlier.cp.body, timestamp: earlier.stamp, fromSize: earlier.cp.size, toSize: cp.size, proof: earlier.consistency.proof } : null,
+    receipts,
   });
 
   // Attachments (exhibits): bundle, its signature, the public key, EULA texts, receipts.
   const attachments: DossierModel['attachments'] = [];
   const attach = (name: string, mimeType: string, description: string, relationship: 'Data' | 'Source' | 'Supplement', data: Buffer) =>
     attachments.push({ name, mimeType, description, relationship, dataBase64: data.toString('base64') });
-  attach('evidence-bundle.json', 'application/json', 'Evidence bundle: cited ledger entries, chain proof, signed checkpoint and receipts (RFC 8785 canonical JSON)', 'Data', bundleBytes);
+  attach('evidence-bundle.json', 'application/json', 'Evidence bundle: cited ledger entries with their RFC 9162 inclusion proofs, the signed checkpoint note, outside timestamps and receipts (RFC 8785 canonical JSON)', 'Data', bundleBytes);
   attach('evidence-bundle.json.sig', 'application/octet-stream', 'Ed25519 signature (64 bytes) over evidence-bundle.json', 'Supplement', bundleSig);
   attach('signing-key.pem', 'application/x-pem-file', `Ed25519 public key ${key.keyId} of the service`, 'Supplement', Buffer.from(key.publicKeyPem()));
   const eulaModels: DossierEula[] = eulaList.map((v) => {
@@ -108,10 +173,13 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     attach(name, 'text/plain', `Verbatim text of ${v.slug} version ${v.version} (SHA-256 ${v.textSha256})`, 'Source', Buffer.from(v.text, 'utf8'));
     return { ...eulaJson(v), text: v.text, attachment: name };
   });
+  const pathOf = new Map(entries.map((e, n) => [e.seq, paths[n]!]));
   const assent: DossierAssentRecord[] = records.map((r, n) => {
     const e = bySeq.get(r.ledgerSeq)!;
     const name = `receipt-${String(n + 1).padStart(2, '0')}-${r.kind}.json`;
-    attach(name, 'application/json', `Signed receipt of the ${r.kind} record ${r.id}`, 'Supplement', Buffer.from(JSON.stringify(receipts[n], null, 2) + '\n'));
+    // As the service serves receipts: the signed receipt, and its inclusion proof in the dossier's checkpoint.
+    const served = { ...receipts[n]!, inclusion: receiptInclusion({ leafIndex: e.seq - 1, treeSize: cp.size, proof: pathOf.get(e.seq)! }, cp.body) };
+    attach(name, 'application/json', `Signed receipt of the ${r.kind} record ${r.id}, with its inclusion proof in the checkpoint at size ${cp.size}`, 'Supplement', Buffer.from(JSON.stringify(served, null, 2) + '\n'));
     return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: r.serverTime.toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name };
   });
 
@@ -145,11 +213,29 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
       const e = bySeq.get(v.ledgerSeq)!;
       return { id: v.id, caseRef: v.caseRef, createdAt: v.createdAt.toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e) };
     }),
-    cited: entries.map((e) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex') })),
+    cited: entries.map((e, n) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex'), proofHashes: paths[n]!.length })),
     checkpoint: {
-      size: cp.size, chainHash: cp.chainHash.toString('hex'), keyId: cp.keyId,
-      timestamp: readCheckpoint(cp.body)?.time ?? '',
-      bodyBase64: cp.body.toString('base64'), signatureBase64: cp.signature.toString('base64'),
+      size: cp.size, rootHash: cp.rootHash.toString('hex'), rootBase64: cp.rootHash.toString('base64'), chainHash: cp.chainHash.toString('hex'), keyId: cp.keyId,
+      noteKeyHash: noteKeyHash(ledger.origin, key.publicKey).toString('hex'),
+      timestamp: cpStatement.time,
+      noteLines: noteLines(cp.body),
+      noteSha256: sha256Hex(cp.body),
+      signatureBase64: cp.signature.toString('base64'),
+    },
+    proofs: {
+      bundleType: BUNDLE_TYPE,
+      entries: entries.length,
+      inclusionHashes: paths.reduce((n, p) => n + p.length, 0),
+      longestPath: Math.max(0, ...paths.map((p) => p.length)),
+    },
+    outsideTime: {
+      checkpoint: stamped ? timestampOf(stamped) : null,
+      statement: stamped ? null : NO_TIMESTAMP_STATEMENT,
+      earlier: earlier ? {
+        size: earlier.cp.size, rootHash: earlier.cp.rootHash!.toString('hex'), time: readCheckpoint(earlier.cp.body)?.time ?? '',
+        timestamp: timestampOf(earlier.stamp), consistencyHashes: earlier.consistency.proof.length,
+        citedCovered: entries.filter((e) => e.seq <= earlier.cp.size).length,
+      } : null,
     },
     ledgerVerification: { ok: report.ok, size: report.size, checkpointsVerified: report.checkpointsVerified, headHash: report.headHash, fault: report.fault ? `entry ${report.fault.seq}: ${report.fault.reason}` : null, checkedAt: new Date().toISOString(), fullAt: report.fullAt.toISOString(), fullSize: report.fullSize, incrementalFrom: report.incrementalFrom },
     certification: { certifierName: i.certifierName, certifierTitle: i.certifierTitle },

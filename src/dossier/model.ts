@@ -10,6 +10,19 @@ export interface CitedEntry {
   leafHash: string;
   prevHash: string;
   chainHash: string;
+  /** Hashes in its RFC 9162 audit path to the checkpoint's root. */
+  proofHashes: number;
+}
+
+/** An RFC 3161 timestamp of a checkpoint note, as the dossier states it. */
+export interface DossierTimestamp {
+  tsaUrl: string;
+  /** The TSA's name as the token states it, when it does. */
+  tsaName: string | null;
+  genTime: string;
+  serial: string;
+  /** The message imprint: SHA-256 of the whole signed note, hex. */
+  digest: string;
 }
 
 export interface DossierEula {
@@ -89,7 +102,34 @@ export interface DossierModel {
   keys: DossierKey[];
   verifications: DossierVerification[];
   cited: CitedEntry[];
-  checkpoint: { size: number; chainHash: string; keyId: string; timestamp: string; bodyBase64: string; signatureBase64: string };
+  /** The signed checkpoint note (C2SP tlog-checkpoint) the cited entries are proven against. */
+  checkpoint: {
+    size: number;
+    /** The Merkle root (RFC 9162 MTH) at `size`, hex and as the note writes it (base64). */
+    rootHash: string;
+    rootBase64: string;
+    chainHash: string;
+    keyId: string;
+    /** The note's 4-byte key hash of the signing key under the origin, hex. */
+    noteKeyHash: string;
+    /** The time the note states (the service's own clock). */
+    timestamp: string;
+    /** The note, line by line: its text, a blank line, the signature line. */
+    noteLines: string[];
+    noteSha256: string;
+    /** The raw Ed25519 signature over the note text, base64. */
+    signatureBase64: string;
+  };
+  /** The proofs in the evidence bundle. */
+  proofs: { bundleType: string; entries: number; inclusionHashes: number; longestPath: number };
+  /** Time from outside the service: RFC 3161 timestamps, or the statement that none exists. */
+  outsideTime: {
+    checkpoint: DossierTimestamp | null;
+    /** Set exactly when the checkpoint has no timestamp. */
+    statement: string | null;
+    /** The latest earlier timestamped checkpoint and the consistency proof from it. */
+    earlier: { size: number; rootHash: string; time: string; timestamp: DossierTimestamp; consistencyHashes: number; citedCovered: number } | null;
+  };
   ledgerVerification: {
     ok: boolean;
     size: number;

@@ -99,8 +99,8 @@ function drawDirective(pdf: DossierPdf, name: string, arg: string, model: Dossie
         pdf.table([{ header: 'Version', weight: 0.9, align: 'right' }, { header: 'Assigned (UTC)', weight: 1.6 }, { header: 'Event', weight: 2.1 }, { header: 'Ledger entry', weight: 0.9, align: 'right' }, { header: 'Key id', weight: 2.4, mono: true }],
           model.keys.map((k) => [String(k.version), formatTime(k.assignedAt), `${k.eventType} (${k.reason})`, String(k.ledgerSeq), k.keyId]));
       } else if (arg === 'cited') {
-        pdf.table([{ header: 'Entry', weight: 0.55, align: 'right' }, { header: 'Event', weight: 1.95 }, { header: 'Recorded (UTC)', weight: 1.35 }, { header: 'Leaf hash / chain hash', weight: 3.2, mono: true }],
-          model.cited.map((c) => [String(c.seq), c.eventType, formatTime(c.recordedAt), `${c.leafHash}\n${c.chainHash}`]));
+        pdf.table([{ header: 'Entry', weight: 0.62, align: 'right' }, { header: 'Event', weight: 1.9 }, { header: 'Recorded (UTC)', weight: 1.25 }, { header: 'Path', weight: 0.55, align: 'right' }, { header: 'Leaf hash / chain hash', weight: 3.2, mono: true }],
+          model.cited.map((c) => [String(c.seq), c.eventType, formatTime(c.recordedAt), String(c.proofHashes), `${c.leafHash}\n${c.chainHash}`]));
       } else if (arg.startsWith('history-')) {
         const h = view.histories[Number(arg.slice(8))]!;
         pdf.table([{ header: 'Version', weight: 0.8 }, { header: 'Change', weight: 0.7 }, { header: 'Effective (UTC)', weight: 1.4 }, { header: 'Entry', weight: 0.6, align: 'right' }, { header: 'Text SHA-256', weight: 3.2, mono: true }],

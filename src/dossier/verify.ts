@@ -1,6 +1,7 @@
 // Offline verification of a dossier: the PDF signature, the evidence bundle and its signature,
-// every cited entry, the chain to the signed checkpoint, and optionally the detached signature.
-// No database, no network: bytes in, report out.
+// every cited entry and its Merkle inclusion proof to the signed checkpoint note, the consistency
+// proof and RFC 3161 timestamps, and optionally the detached signature. No database, no network:
+// bytes in, report out.
 import { createHash } from 'node:crypto';
 import { parseCanonical } from '../canonical/jcs.js';
 import { keyIdOf, verifyEd25519 } from '../crypto/ed25519.js';
@@ -25,7 +26,16 @@ export interface DossierReport {
   keyTrusted: boolean;
 }
 
-export async function verifyDossier(pdf: Buffer, opts: { signature?: Buffer; trustedKeys?: Buffer[] } = {}): Promise<DossierReport> {
+export interface VerifyDossierOptions {
+  /** The detached Ed25519 signature over the PDF. */
+  signature?: Buffer;
+  /** Trusted Ed25519 public keys (raw 32 bytes); with several, the one the bundle names. */
+  trustedKeys?: Buffer[];
+  /** CA certificates (PEM) the TSA certificate of each timestamp must chain to. */
+  tsaCaPem?: string;
+}
+
+export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}): Promise<DossierReport> {
   const checks: DossierCheck[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   const pdfSha256 = createHash('sha256').update(pdf).digest('hex');
@@ -48,19 +58,32 @@ export async function verifyDossier(pdf: Buffer, opts: { signature?: Buffer; tru
   }
   // With several trusted keys (a keys.json), use the one the bundle names.
   const trusted = pickKey(bundleBytes, opts.trustedKeys);
-  const b = verifyBundle(bundleBytes, bundleSig, trusted);
+  const b = verifyBundle(bundleBytes, bundleSig, trusted, opts.tsaCaPem ? { tsaTrustedCertsPem: opts.tsaCaPem } : {});
   report = { ...report, caseRef: b.bundle?.case_ref ?? null, subject: b.bundle?.subject ?? null, dossierId: b.bundle?.dossier_id ?? null, keyId: b.keyId, keyTrusted: b.keyTrusted };
-  add('evidence-bundle', b.ok, b.ok
-    ? `bundle signature valid (key ${b.keyId}${b.keyTrusted ? ', the key you trust' : ', NOT independently trusted: pass --public-key'}); ${b.entries} cited entries hash correctly and chain to the checkpoint signed at size ${b.checkpointSize}; ${b.receipts} receipt(s) valid`
-    : b.failures.join('; '));
+  // Timestamp failures get their own lines; everything else is the bundle's.
+  const timeFailures = new Set(b.timestamps.filter((x) => !x.ok).map((x) => x.detail));
+  const bundleFailures = b.failures.filter((f) => !timeFailures.has(f));
+  const key = `key ${b.keyId}${b.keyTrusted ? ', the key you trust' : ', NOT independently trusted: pass --public-key'}`;
+  add('evidence-bundle', bundleFailures.length === 0, bundleFailures.length > 0
+    ? bundleFailures.join('; ')
+    : b.format === 1
+      ? `bundle signature valid (${key}); format v1: ${b.entries} cited entries hash correctly and chain to the checkpoint signed at size ${b.checkpointSize}; ${b.receipts} receipt(s) valid`
+      : `bundle signature valid (${key}); checkpoint note at size ${b.checkpointSize} (root ${b.rootHash}) signed by that key; ${b.entries} cited entries hash correctly and their inclusion proofs (${b.proofHashes} hashes) lead to its root${b.consistency?.ok ? `; the consistency proof (${b.consistency.hashes} hashes) shows the timestamped tree at size ${b.consistency.fromSize} is a prefix of it` : ''}; ${b.receipts} receipt(s) valid`);
+  if (b.format === 2) {
+    for (const ts of b.timestamps) add('timestamp', ts.ok, ts.detail);
+    if (b.noTimestampStatement !== null && b.timestamps.every((x) => x.of !== 'checkpoint')) {
+      add('timestamp', true, `none: ${b.noTimestampStatement} The checkpoint states the time ${b.checkpointTime ?? '?'}.`);
+    }
+  }
 
   // EULA texts attached verbatim must hash to what the ledger recorded.
   if (b.bundle) {
     const published = new Set<string>();
-    for (const e of b.bundle.entries) {
-      if (e.event_type !== 'eula.published') continue;
+    for (const e of b.bundle.entries as unknown[]) {
+      // Hostile: the bundle check has reported whatever is malformed.
+      if (typeof e !== 'object' || e === null || (e as { event_type?: unknown }).event_type !== 'eula.published') continue;
       try {
-        const ev = parseCanonical(Buffer.from(e.canonical, 'base64')) as { data?: { text_sha256?: string } };
+        const ev = parseCanonical(Buffer.from(String((e as { canonical?: unknown }).canonical), 'base64')) as { data?: { text_sha256?: string } };
         if (ev.data?.text_sha256) published.add(ev.data.text_sha256);
       } catch {
         // already reported by the bundle check

@@ -1,7 +1,7 @@
 // Turns a DossierModel into the strings the templates print. Every value is flattened to one line
 // (the templates' markup is line-based); verbatim texts never pass through here.
 import type { KeyValueRow } from '../pdf/document.js';
-import type { DossierAssentRecord, DossierEula, DossierModel, DossierVerification } from './model.js';
+import type { DossierAssentRecord, DossierEula, DossierModel, DossierTimestamp, DossierVerification } from './model.js';
 
 export interface DossierView {
   [k: string]: unknown;
@@ -122,6 +122,14 @@ function verificationRows(v: DossierVerification): KeyValueRow[] {
   return rows;
 }
 
+function tsaLabel(t: DossierTimestamp): string {
+  return t.tsaName ? `${t.tsaName} (${t.tsaUrl})` : t.tsaUrl;
+}
+
+function timestampView(t: DossierTimestamp): DossierTimestamp & { tsa: string } {
+  return { ...t, tsa: tsaLabel(t), genTime: formatTime(t.genTime) };
+}
+
 export function buildView(m: DossierModel): DossierView {
   const kv: Record<string, KeyValueRow[]> = {};
   m.assent.forEach((r, i) => (kv[`assent-${i}`] = flatten(assentRows(r))));
@@ -136,7 +144,10 @@ export function buildView(m: DossierModel): DossierView {
     m.verifications.length
       ? `${m.verifications.length} verification(s) of suspect models are included; ${detected.length} detected the subject's watermark${detected.length ? ` (${detected.map((d) => `${String((d.outcome as any).suspect?.name)}: corrected p = ${formatP(Number((d.outcome as any).statistic?.p_adjusted), Number((d.outcome as any).statistic?.log10_p_adjusted))}`).join('; ')})` : ''}.`
       : 'No verification of a suspect model is included.',
-    `The ledger verified intact at issue (${m.ledgerVerification.size} entries); the cited entries chain to the checkpoint signed at size ${m.checkpoint.size}.`,
+    `The ledger verified intact at issue (${m.ledgerVerification.size} entries); each cited entry is proven to be in the Merkle tree of the checkpoint signed at size ${m.checkpoint.size} (RFC 9162 inclusion proofs, ${m.proofs.inclusionHashes} hashes in all).`,
+    m.outsideTime.checkpoint
+      ? `The checkpoint carries an RFC 3161 timestamp by ${tsaLabel(m.outsideTime.checkpoint)} at ${formatTime(m.outsideTime.checkpoint.genTime)}.`
+      : 'No outside timestamp exists: the time of the checkpoint is the issuing service\'s own statement.',
   ];
   const rate = m.verifications.length ? Number((m.verifications[0]!.outcome as any).statistic?.rate) : NaN;
   const view = {
@@ -159,6 +170,11 @@ export function buildView(m: DossierModel): DossierView {
     keys: m.keys,
     verifications: m.verifications.map((v, i) => ({ ...v, index: i + 1, suspectName: str((v.outcome as any).suspect?.name) })),
     checkpoint: { ...m.checkpoint, timestamp: formatTime(m.checkpoint.timestamp) },
+    outsideTime: {
+      checkpoint: m.outsideTime.checkpoint ? timestampView(m.outsideTime.checkpoint) : null,
+      statement: m.outsideTime.statement ?? '',
+      earlier: m.outsideTime.earlier ? { ...m.outsideTime.earlier, time: formatTime(m.outsideTime.earlier.time), timestamp: timestampView(m.outsideTime.earlier.timestamp) } : null,
+    },
     ledgerVerification: { ...m.ledgerVerification, scope: m.ledgerVerification.incrementalFrom === null ? `every entry from genesis to ${m.ledgerVerification.size}, at issue` : `every entry from genesis to ${m.ledgerVerification.fullSize} at ${formatTime(m.ledgerVerification.fullAt)}; entries ${m.ledgerVerification.incrementalFrom} to ${m.ledgerVerification.size} and their checkpoints from that verified point, at issue`, result: m.ledgerVerification.ok ? 'intact: every entry and checkpoint verified' : `FAULT: ${m.ledgerVerification.fault ?? 'unknown'}`, checkedAt: formatTime(m.ledgerVerification.checkedAt), headHash: m.ledgerVerification.headHash ?? '(none)' },
     attachments: [],
     kv,
