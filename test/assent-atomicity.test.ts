@@ -117,9 +117,12 @@ describe('one doomed request in a group-commit batch', () => {
   test('10 good + 1 doomed in the same batch: the good ones commit, the doomed one leaves nothing', async () => {
     const db = t.ctx.handle.db as Kysely<Database> & { transaction: Kysely<Database>['transaction'] };
     const appender = t.ctx.ledger; // every append goes through Ledger.append
-    // Instrumentation: hold the first transaction at a gate until every request is queued, so the
-    // 11 requests form one batch; count transactions to see the batch fail and be retried one by one.
+    // Instrumentation: hold the first batch commit at a gate until every request is queued, so the
+    // 11 requests form one batch; count batch commits to see the batch fail and be retried one by one.
+    // A batch commits as one guarded statement (while the appender knows the head) or in a
+    // transaction that locks the head: both are counted, and the first of either is gated.
     const origTransaction = db.transaction.bind(db);
+    const origExecute = db.executeQuery.bind(db);
     const origAppend = appender.append.bind(appender);
     let openGate!: () => void;
     const gate = new Promise<void>((r) => (openGate = r));
@@ -141,6 +144,10 @@ describe('one doomed request in a group-commit batch', () => {
           return Reflect.get(target, prop, receiver);
         },
       });
+    };
+    (db as { executeQuery: unknown }).executeQuery = async (q: Parameters<typeof origExecute>[0], ...rest: unknown[]) => {
+      if ('sql' in q && q.sql.includes('assentmark_head_moved') && ++transactions === 1) await gate;
+      return (origExecute as (...a: unknown[]) => ReturnType<typeof origExecute>)(q, ...rest);
     };
     appender.append = (item) => {
       if (++appends === 12) queuedWaiter?.();
@@ -167,6 +174,7 @@ describe('one doomed request in a group-commit batch', () => {
       });
     } finally {
       delete (db as { transaction?: unknown }).transaction;
+      delete (db as { executeQuery?: unknown }).executeQuery;
       delete (appender as { append?: unknown }).append;
       openGate();
     }

@@ -44,6 +44,12 @@ interface Pending {
 
 const LOCKED_AFTER_CONFLICT_MS = 1000;
 
+/** The guarded statement met another appender: the head moved, or a sequence number or event id is taken. */
+function headConflict(e: unknown): boolean {
+  const err = e as { code?: string } | null;
+  return err?.code === '40001' || isUniqueViolation(e, 'ledger_entries');
+}
+
 export class LedgerAppender {
   readonly #db: Kysely<Database>;
   readonly #maxBatch: number;
@@ -111,11 +117,13 @@ export class LedgerAppender {
     if (this.#head && performance.now() >= this.#lockedUntil) {
       try {
         done = await fastCommit(this.#db, items, this.#head);
-      } catch {
-        // The head moved (another process appended), an event was already appended, or a row was
-        // refused: the locked path below finds out which, with the head locked and known ids read.
-        // While other processes append too, guessing the head only costs a wasted round trip, so
-        // the locked path serves the next second's batches.
+      } catch (e) {
+        // A refused row (a constraint on a working row): the statement changed nothing and the
+        // head is still right, so the caller's item-by-item retry can stay on this path.
+        if (!headConflict(e)) throw e;
+        // The head moved (another process appended) or an event was already appended: the locked
+        // path finds out which. While other processes append too, guessing the head only wastes a
+        // round trip, so the locked path serves the next second's batches.
         this.#head = null;
         this.#lockedUntil = performance.now() + LOCKED_AFTER_CONFLICT_MS;
       }
