@@ -192,7 +192,7 @@ export interface VerifyBundleOptions {
   tsaTrustedCertsPem?: string | readonly string[];
 }
 
-/** Hostile JSON: what a value is, for messages. */
+/** A plain JSON object (hostile input may put anything anywhere). */
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const HASH_HEX = /^[0-9a-f]{64}$/;
 
@@ -236,6 +236,7 @@ export function verifyBundle(bytes: Uint8Array, signature: Uint8Array, trustedKe
   const r: BundleCheck = { ...empty, format: 2, bundle: b, keyId: String(b.signing_key.key_id), entries: b.entries.length, receipts: b.receipts.length };
   const finish = (): BundleCheck => ({ ...r, ok: failures.length === 0 });
 
+  if (b.entries.length === 0) failures.push('the bundle cites no ledger entry');
   for (const f of ['dossier_id', 'case_ref', 'subject', 'issued_at'] as const) if (typeof b[f] !== 'string') failures.push(`the bundle's ${f} is not a string`);
   if (b.signing_key.alg !== 'Ed25519') failures.push(`the bundle's signing key is not Ed25519 (alg ${JSON.stringify(b.signing_key.alg)})`);
 
