@@ -14,7 +14,7 @@ import { useTestApp } from './helpers/app.js';
 let ev: Evidence;
 const t = useTestApp({
   async setup(app) {
-    ev = await buildEvidence(supertestHttp(() => app.app, app.tokens), { verifications: 2, withdrawals: 1, acceptances: 2, declines: 1, keyRotations: 1, decideQueries: 5000 });
+    ev = await buildEvidence(supertestHttp(() => app.app, app.tokens), { verifications: 2, withdrawals: 1, acceptances: 2, declines: 1, keyRotations: 1 });
   },
 });
 
