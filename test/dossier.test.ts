@@ -233,6 +233,10 @@ describe('issuing over HTTP', () => {
     assert.ok(Array.isArray(d.cited_seqs) && d.cited_seqs.length >= ev.records.length + ev.keyVersions + ev.verifications.length + ev.eulas.length);
     assert.ok(d.checkpoint.size >= Math.max(...(d.cited_seqs as number[])));
     assert.ok(d.checkpoint.size < issued.ledger.seq, 'the checkpoint predates the dossier.issued event');
+    const cp = (await sql<{ root_hash: Uint8Array; chain_hash: Uint8Array; body: string }>`SELECT root_hash, chain_hash, body FROM ledger_checkpoints WHERE size = ${String(d.checkpoint.size)}`.execute(t.ctx.handle.db)).rows[0];
+    assert.ok(cp, 'a stored checkpoint at the size the event names');
+    assert.equal(d.checkpoint.root_hash, Buffer.from(buf(cp.root_hash)).toString('hex'), 'the event names the Merkle root the proofs go to');
+    assert.equal(d.checkpoint.chain_hash, Buffer.from(buf(cp.chain_hash)).toString('hex'));
     assert.equal(d.issued_by.api_key_id, t.keyIds.investigator);
   });
 

@@ -66,7 +66,7 @@ export class DossierService {
       issued_by: { api_key_id: issuer.keyId, name: issuer.name },
       verification_ids: verificationIds,
       cited_seqs: citedSeqs,
-      checkpoint: { size: model.checkpoint.size, chain_hash: model.checkpoint.chainHash },
+      checkpoint: { size: model.checkpoint.size, chain_hash: model.checkpoint.chainHash, root_hash: model.checkpoint.rootHash, note_sha256: model.checkpoint.noteSha256 },
       pdf_sha256: pdfSha256,
       unsigned_pdf_sha256: rendered.unsignedSha256,
       bundle_sha256: model.bundleSha256,

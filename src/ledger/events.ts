@@ -156,7 +156,8 @@ export const EVENT_DATA = {
     issued_by: Actor,
     verification_ids: z.array(z.string()),
     cited_seqs: z.array(Int),
-    checkpoint: z.looseObject({ size: Int, chain_hash: Hex64 }),
+    // root_hash: the Merkle root the cited entries are proven against (absent in dossiers issued before format 2).
+    checkpoint: z.looseObject({ size: Int, chain_hash: Hex64, root_hash: Hex64.optional(), note_sha256: Hex64.optional() }),
     pdf_sha256: Hex64,
     unsigned_pdf_sha256: Hex64,
     bundle_sha256: Hex64,
