@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoTime, Sha256Hex, Slug, Subject, Text, VersionString } from '../validation/fields.js';
+import { IsoTime, KeyVersion, Sha256Hex, Slug, Subject, Text, VersionString } from '../validation/fields.js';
 
 export const ClientAuth = z.strictObject({
   method: z.string().regex(/^[a-z0-9_.:-]{1,64}$/, 'must be 1-64 characters: lowercase letters, digits, "_", ".", ":" or "-" (e.g. "password", "oauth:google", "sso:saml")'),
@@ -37,4 +37,7 @@ export const WithdrawalBody = z.strictObject({
 });
 export type WithdrawalInput = z.infer<typeof WithdrawalBody>;
 
-export const RotateBody = z.strictObject({ reason: Text(500).min(1, 'must not be empty') });
+export const RotateBody = z.strictObject({
+  reason: Text(500).min(1, 'must not be empty'),
+  from_version: KeyVersion.optional().describe('Rotate only if this is the current version (else 409 subject_state_changed)'),
+});

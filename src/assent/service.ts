@@ -11,6 +11,7 @@ import type { Position } from '../ledger/appender.js';
 import { ASSENT_EVENT, buildEvent, parseEvent, type AnyLedgerEvent, type EventDataInput } from '../ledger/events.js';
 import type { LedgerEntry, PreparedEvent } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { assentScope, isStateRefusal, KEY_SCOPE, type StateChange } from '../ledger/subject-state.js';
 import { AppError } from '../problems/app-error.js';
 import { Batcher } from '../util/batcher.js';
 import type { NewWatermarkKey } from '../watermark-keys/keys.js';
@@ -113,15 +114,22 @@ export class AssentService {
     if (replay) return replay;
     const records = await this.repos.records.forSubject(input.subject, input.slug);
     const standing = standingAcceptance(records);
-    if (!standing) {
-      const last = records.at(-1);
+    const last = records.at(-1);
+    if (!standing || !last) {
       throw new AppError('nothing_to_withdraw', `subject has no standing acceptance of "${input.slug}" to withdraw${last ? ` (latest record: ${last.kind})` : ''}`);
     }
     const eula = await this.eulas.get(input.slug, standing.version);
     const recording = this.#recording(principal, idemKey);
     const data = withdrawalData(input, eula, recording);
     const event = buildEvent(ASSENT_EVENT.withdrawn, data, { time: recording.serverTime });
-    return this.#append('withdrawn', input.subject, eula, { event, data, link: null }, recording, null, digest);
+    // It ends the acceptance it read as standing: refused if any other record of this EULA came after.
+    const state: StateChange = { subject: input.subject, scope: assentScope(input.slug), expected: last.ledgerSeq };
+    try {
+      return await this.#append('withdrawn', input.subject, eula, { event, data, link: null }, recording, null, digest, state);
+    } catch (e) {
+      if (!isStateRefusal(e)) throw e;
+      throw new AppError('subject_state_changed', `another acceptance, decline or withdrawal of "${input.slug}" by this subject was recorded while this withdrawal was being made, so it may no longer end the acceptance of ${standing.version} it was made for. Nothing was recorded; read the subject's status and withdraw again if its assent still stands.`);
+    }
   }
 
   async #record(kind: 'accepted' | 'declined', input: AssentInput, principal: Principal, idemKey: string, attempt = 0): Promise<AssentResult> {
@@ -150,7 +158,7 @@ export class AssentService {
       return await this.#append(kind, input.subject, eula, { event, data, link }, recording, newKey && { key: newKey, eventId: keyEventId }, digest);
     } catch (e) {
       // Two first acceptances of one subject raced for key version 1: the loser retries and finds the key.
-      if (attempt === 0 && isUniqueViolation(e, 'watermark_keys')) return this.#record(kind, input, principal, idemKey, 1);
+      if (attempt === 0 && (isStateRefusal(e) || isUniqueViolation(e, 'watermark_keys'))) return this.#record(kind, input, principal, idemKey, 1);
       throw e;
     }
   }
@@ -159,7 +167,11 @@ export class AssentService {
     return { recordId: randomUUID(), principal, idempotencyKey: idemKey, serverTime: new Date() };
   }
 
-  async #append(kind: AssentKind, subject: string, eula: EulaVersion, what: { event: PreparedEvent; data: AssentData; link: KeyLinkInput | null }, r: Recording, assigned: { key: NewWatermarkKey; eventId: string } | null, digest: string): Promise<AssentResult> {
+  /**
+   * `state`: the change of the subject's assent to this EULA; by default one that depends on no
+   * earlier state (an acceptance or decline is recorded whatever came before).
+   */
+  async #append(kind: AssentKind, subject: string, eula: EulaVersion, what: { event: PreparedEvent; data: AssentData; link: KeyLinkInput | null }, r: Recording, assigned: { key: NewWatermarkKey; eventId: string } | null, digest: string, state: StateChange = { subject, scope: assentScope(eula.slug), expected: null }): Promise<AssentResult> {
     const { event, data, link } = what;
     const events: PreparedEvent[] = [event];
     if (assigned) {
@@ -185,11 +197,13 @@ export class AssentService {
       out.push(this.repos.idempotency.row({ scope: r.principal.keyId, key: r.idempotencyKey }, { requestSha256: digest, recordId: r.recordId }));
       return out;
     };
+    // A first key is assigned only while the subject has none.
+    const states = assigned ? [state, { subject, scope: KEY_SCOPE, expected: 0, event: 1 }] : [state];
     let positions: Position[];
     try {
-      positions = await this.ledger.append({ events, rows });
+      positions = await this.ledger.append({ events, rows, states });
     } catch (e) {
-      if (isUniqueViolation(e, 'idempotency_keys')) {
+      if (isUniqueViolation(e, 'idempotency_keys') || isStateRefusal(e)) {
         // A concurrent request with the same key won; answer as its retry.
         const replay = await this.#replay(r.principal, r.idempotencyKey, digest);
         if (replay) return replay;

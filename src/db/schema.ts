@@ -174,6 +174,15 @@ export interface CheckpointTimestampsTable {
   created_at: Timestamp;
 }
 
+/** The ledger entry that last changed a subject's state in one scope (ledger/subject-state.ts). */
+export interface SubjectStatesTable {
+  subject: string;
+  scope: string;
+  seq: ColumnType<string, number | string, number | string>;
+  replaced: ColumnType<string, number | string | undefined, number | string>;
+  expected: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+}
+
 export interface Database {
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
@@ -188,6 +197,7 @@ export interface Database {
   watermark_keys: WatermarkKeysTable;
   assent_records: AssentRecordsTable;
   idempotency_keys: IdempotencyKeysTable;
+  subject_states: SubjectStatesTable;
 }
 
 export type { Generated };

@@ -12,6 +12,7 @@ import type { PreparedEvent } from './format.js';
 import { EntryColumns, INSERT_ENTRIES_SQL } from './entry-columns.js';
 import { MerkleFrontier } from './merkle.js';
 import { EXTEND_TILES_SQL } from './tile-repository.js';
+import { stateKey, UPSERT_STATES_SQL, upsertStatesParameters, type StateChange } from './subject-state.js';
 
 export interface Position {
   seq: number;
@@ -28,6 +29,8 @@ export interface AppendItem {
   events: PreparedEvent[];
   /** Rows to insert with the events, given their positions. Not called for a retried (known) item. */
   rows?: (positions: Position[]) => WorkingRow[];
+  /** Subject states the events change, guarded against concurrent changes (subject-state.ts). */
+  states?: StateChange[];
 }
 
 export interface AppenderOptions {
@@ -87,7 +90,7 @@ export class LedgerAppender {
     this.#running = true;
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#maxBatch);
+        const batch = takeBatch(this.#queue, this.#maxBatch);
         try {
           const results = await this.#commit(batch.map((p) => p.item));
           batch.forEach((p, i) => p.resolve(results[i]!));
@@ -161,6 +164,7 @@ interface Plan {
   results: Position[][];
   cols: EntryColumns;
   rows: WorkingRow[];
+  states: Array<StateChange & { seq: number }>;
   head: Head;
 }
 
@@ -169,6 +173,7 @@ function planBatch(items: AppendItem[], head: Head, known: ReadonlyMap<string, P
   let prev = head.chain;
   const cols = new EntryColumns(MerkleFrontier.fromBytes(head.frontier.toBytes(), head.frontier.size));
   const rows: WorkingRow[] = [];
+  const states: Plan['states'] = [];
   const seenInBatch = new Set<string>();
   const results: Position[][] = [];
   for (const item of items) {
@@ -187,9 +192,10 @@ function planBatch(items: AppendItem[], head: Head, known: ReadonlyMap<string, P
       prev = chain;
     }
     if (item.rows) rows.push(...item.rows(positions));
+    for (const c of item.states ?? []) states.push({ ...c, seq: positions[c.event ?? 0]!.seq });
     results.push(positions);
   }
-  return { results, cols, rows, head: { seq, chain: prev, frontier: cols.frontier } };
+  return { results, cols, rows, states, head: { seq, chain: prev, frontier: cols.frontier } };
 }
 
 /** Every write of a planned batch but the head's: entries, working rows, tiles. */
@@ -198,6 +204,7 @@ function planWrites(db: Kysely<Database>, plan: Plan): CompiledQuery[] {
   return [
     CompiledQuery.raw(INSERT_ENTRIES_SQL, plan.cols.parameters()),
     ...rowInserts(db, plan.rows),
+    ...(plan.states.length ? [CompiledQuery.raw(UPSERT_STATES_SQL, upsertStatesParameters(plan.states))] : []),
     CompiledQuery.raw(EXTEND_TILES_SQL, plan.cols.tileParameters()),
   ];
 }
@@ -288,6 +295,30 @@ function combineStatements(ctes: CompiledQuery[], main: CompiledQuery): Compiled
   const tail = renumber(main);
   if (tail === null || parameters.length > MAX_COMBINED_PARAMETERS) return null;
   return CompiledQuery.raw(`WITH ${parts.join(',\n')}\n${tail}`, parameters);
+}
+
+/**
+ * The next batch: the first `max` queued items, except that an item changing a subject state an
+ * earlier item of the batch changes waits for the next batch (in order), so the guard sees each
+ * change on its own.
+ */
+function takeBatch(queue: Pending[], max: number): Pending[] {
+  const batch: Pending[] = [];
+  const waiting: Pending[] = [];
+  const changed = new Set<string>();
+  let i = 0;
+  for (; i < queue.length && batch.length < max; i++) {
+    const p = queue[i]!;
+    const keys = (p.item.states ?? []).map(stateKey);
+    if (keys.some((k) => changed.has(k))) {
+      waiting.push(p);
+      continue;
+    }
+    for (const k of keys) changed.add(k);
+    batch.push(p);
+  }
+  queue.splice(0, i, ...waiting);
+  return batch;
 }
 
 function pendingPosition(results: Position[][], id: string): Position {

@@ -37,6 +37,7 @@ export const PROBLEMS = {
   record_not_found: { status: 404, title: 'Record not found' },
   nothing_to_withdraw: { status: 409, title: 'Nothing to withdraw' },
   subject_has_no_key: { status: 409, title: 'Subject has no watermark key' },
+  subject_state_changed: { status: 409, title: 'Subject changed meanwhile' },
   unknown_eula_version: { status: 422, title: 'Unknown EULA version' },
   text_hash_mismatch: { status: 422, title: 'Shown text does not match the published EULA' },
 

@@ -17,4 +17,6 @@ export const Text = (max: number) =>
     .refine((s) => !CONTROL.test(s), 'must not contain control characters')
     .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no unpaired surrogates)');
 export const Label = z.number().int('must be an integer').min(0, 'must be >= 0');
+/** A watermark key version: stored as a PostgreSQL integer (int4). */
+export const KeyVersion = z.number().int('must be an integer').min(1, 'must be at least 1').max(2 ** 31 - 1, 'must be at most 2147483647');
 export const NumClasses = z.number().int('must be an integer').min(2, 'must be at least 2').max(2 ** 31 - 1);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoTime, Label, NumClasses, Sha256Hex, Subject, Text, Uuid } from '../validation/fields.js';
+import { IsoTime, KeyVersion, Label, NumClasses, Sha256Hex, Subject, Text, Uuid } from '../validation/fields.js';
 import { isDigestHex, isLabel, isNumClasses, isPlainRecord } from '../validation/fast-checks.js';
 import { validate } from '../validation/validate.js';
 
@@ -42,7 +42,7 @@ export const VerificationBody = z.strictObject({
   suspect_labels: z.array(Label).min(1).max(MAX_SAMPLES).optional(),
   alpha: Alpha.optional(),
   subjects_screened: z.number().int().min(1).optional().describe('How many subjects were screened in all (Bonferroni); at least the number tested here'),
-  key_version: z.number().int().min(1).optional(),
+  key_version: KeyVersion.optional(),
 });
 export type VerificationInput = z.infer<typeof VerificationBody>;
 export type PlanInput = z.infer<typeof PlanBody>;
@@ -71,14 +71,18 @@ function isBoundedArray(v: unknown, check: ArrayCheck): boolean {
 }
 
 /**
- * A parser for `schema` whose large array fields are checked by hand. `rest` is the schema
- * without those fields; `arrays` gives each field's element check (all are min 1, max MAX_SAMPLES).
- * Returns null when the fast path does not accept the body.
+ * A parser for `schema` whose large array fields are checked by hand: `arrays` gives each field's
+ * element check (all are min 1, max MAX_SAMPLES); zod checks the rest of the body (strict, as
+ * `schema` is). Returns null when the fast path does not accept the body.
  */
-function fastLargeBody<T>(rest: z.ZodType, arrays: Record<string, ArrayCheck>): (v: unknown) => T | null {
+function fastLargeBody<T>(schema: z.ZodObject, arrays: Record<string, ArrayCheck>): (v: unknown) => T | null {
   const fields = Object.keys(arrays);
+  const rest = z.strictObject(Object.fromEntries(Object.entries(schema.shape).filter(([k]) => !fields.includes(k))));
+  const required = fields.filter((k) => !schema.shape[k]!.safeParse(undefined).success);
   return (v) => {
     if (!isPlainRecord(v)) return null;
+    // A missing required array is zod's to report ("is required"), like any other missing field.
+    for (const k of required) if (!Object.hasOwn(v, k)) return null;
     // Null prototypes: a "__proto__" key stays an own key (which zod then refuses as unknown).
     const small: Record<string, unknown> = Object.create(null);
     const large: Record<string, unknown> = Object.create(null);
@@ -89,8 +93,8 @@ function fastLargeBody<T>(rest: z.ZodType, arrays: Record<string, ArrayCheck>): 
   };
 }
 
-const fastVerification = fastLargeBody<VerificationInput>(VerificationBody.omit({ samples: true, suspect_labels: true }), { samples: isVerificationSample, suspect_labels: isLabel });
-const fastPlan = fastLargeBody<PlanInput>(PlanBody.omit({ samples: true }), { samples: isPlanSample });
+const fastVerification = fastLargeBody<VerificationInput>(VerificationBody, { samples: isVerificationSample, suspect_labels: isLabel });
+const fastPlan = fastLargeBody<PlanInput>(PlanBody, { samples: isPlanSample });
 
 /** The fast path alone (null: not accepted, zod decides); exported for the equivalence tests. */
 export function fastParseVerificationBody(v: unknown): VerificationInput | null {

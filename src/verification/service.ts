@@ -16,6 +16,7 @@ import { DEFAULT_ALPHA, verifyWatermark, type VerifyResult, type VerifySample } 
 import { WatermarkError } from '../watermark/decide.js';
 import { AppError } from '../problems/app-error.js';
 import type { PlanInput, VerificationInput } from './schemas.js';
+import { checkSamples, labelOutOfRange, twoClassDetail } from './samples.js';
 
 export const PLAN_DOMAIN = TAG.wmPlan;
 
@@ -68,9 +69,8 @@ export class VerificationService {
     if (input.subjects_screened !== undefined && input.subjects_screened < subjects.length) {
       throw new AppError('plan_mismatch', `subjects_screened (${input.subjects_screened}) cannot be less than the ${subjects.length} subjects in the plan`);
     }
-    if (input.samples.some((s) => s.num_classes === 2)) {
-      throw new AppError('two_class_unsupported', twoClassDetail());
-    }
+    // Refused as a verification would refuse them: a recorded plan can always be run.
+    checkSamples(input.samples);
     const id = randomUUID();
     const now = new Date();
     const digest = planDigest(input.samples);
@@ -179,7 +179,7 @@ export class VerificationService {
       if (planData.threshold !== this.threshold.toString()) throw new AppError('plan_mismatch', 'the service\'s watermark rate changed since the plan was registered');
       const samples = planned.map((s, i) => {
         const y = input.suspect_labels![i]!;
-        if (y >= s.num_classes) throw new AppError('invalid_item', `suspect_labels[${i}] = ${y} is out of range for num_classes ${s.num_classes}`);
+        if (y >= s.num_classes) throw labelOutOfRange(`suspect_labels.${i}`, y, s.num_classes);
         return { inputDigest: s.input_sha256, ownerLabel: s.owner_label, suspectLabel: y, numClasses: s.num_classes };
       });
       const screened = Math.max(planData.subjects_screened, input.subjects_screened ?? 0);
@@ -190,13 +190,8 @@ export class VerificationService {
     const subjects = [...new Set(input.subjects)];
     const screened = input.subjects_screened ?? subjects.length;
     if (screened < subjects.length) throw new AppError('invalid_item', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects tested`, { errors: [{ field: 'subjects_screened', message: 'must be at least the number of subjects' }] });
-    const outOfRange = (i: number, f: 'owner_label' | 'suspect_label', v: number, k: number): AppError =>
-      new AppError('invalid_item', `samples[${i}].${f} = ${v} is out of range for num_classes ${k}`, { errors: [{ field: `samples.${i}.${f}`, message: 'must be less than num_classes' }] });
-    const samples = input.samples.map((s, i) => {
-      if (s.owner_label >= s.num_classes) throw outOfRange(i, 'owner_label', s.owner_label, s.num_classes);
-      if (s.suspect_label >= s.num_classes) throw outOfRange(i, 'suspect_label', s.suspect_label, s.num_classes);
-      return { inputDigest: s.input_sha256, ownerLabel: s.owner_label, suspectLabel: s.suspect_label, numClasses: s.num_classes };
-    });
+    checkSamples(input.samples);
+    const samples = input.samples.map((s) => ({ inputDigest: s.input_sha256, ownerLabel: s.owner_label, suspectLabel: s.suspect_label, numClasses: s.num_classes }));
     return { subjects, samples, alpha: input.alpha ?? DEFAULT_ALPHA, screened, plan: null };
   }
 }
@@ -206,10 +201,6 @@ interface PlanRef {
   eventId: string;
   seq: number;
   samplesDigest: string;
-}
-
-function twoClassDetail(): string {
-  return 'k = 2 is refused: with two classes the watermark label is simply "the other label", so an independent model that disagrees with the owner matches it (p0 = 1) and the test has no power. Use samples from models with at least 3 classes.';
 }
 
 function outcomeData(id: string, screeningId: string, input: VerificationInput, r: { subject: string; result: VerifyResult; key: { version: number; keyId: string; commitment: string } }, plan: PlanRef | null, principal: Principal): EventDataInput<'verification.recorded'> {

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { Position } from '../ledger/appender.js';
 import { buildEvent } from '../ledger/events.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { isStateRefusal, KEY_SCOPE } from '../ledger/subject-state.js';
 import { AppError } from '../problems/app-error.js';
 import type { KeyEncryptionKey } from './kek.js';
 import { newWatermarkKey, unwrapKey, type NewWatermarkKey } from './keys.js';
@@ -44,36 +45,49 @@ export class WatermarkKeyService {
     return this.repo.all(subject);
   }
 
-  /** A new key version for the subject; old versions stay for verifying past traffic. */
-  async rotate(subject: string, reason: string, principal: Principal): Promise<RotatedKey> {
-    for (let attempt = 0; ; attempt++) {
-      const prev = await this.repo.current(subject);
-      if (!prev) throw new AppError('subject_has_no_key', 'subject has no watermark key yet; one is assigned at its first acceptance');
-      const k = this.create(subject, prev.version + 1);
-      const now = new Date();
-      const ev = buildEvent('watermark_key.rotated', {
-        subject,
-        key_version: k.version,
-        key_id: k.keyId,
-        commitment: k.commitment,
-        previous: { key_version: prev.version, key_id: prev.keyId, commitment: prev.commitment },
-        reason,
-        rotated_by: { api_key_id: principal.keyId, name: principal.name },
-        kek_id: k.kekId,
-      }, { time: now });
-      try {
-        const [p] = await this.ledger.append({
-          events: [ev],
-          rows: ([pos]) => [this.repo.row({ subject, version: k.version, keyId: k.keyId, kekId: k.kekId, wrapped: k.wrapped, commitment: k.commitment, assignedAt: now, reason }, pos!)],
-        });
-        this.onSubjectChanged(subject);
-        return { key: { subject, version: k.version, keyId: k.keyId, commitment: k.commitment, assignedAt: now, reason, ledgerSeq: p!.seq, eventId: p!.eventId }, previousVersion: prev.version, position: p! };
-      } catch (e) {
-        // Two rotations raced for the same version: the loser retries once on the new head.
-        if (attempt === 0 && isUniqueViolation(e, 'watermark_keys')) continue;
-        throw e;
-      }
+  /**
+   * A new key version for the subject; old versions stay for verifying past traffic. It replaces
+   * the key current when the request is handled (or, with `fromVersion`, only that version): a
+   * rotation that another rotation of the same key beat is refused (409), not stacked on top, so
+   * N overlapping rotations make one new key (docs/assent.md).
+   */
+  async rotate(subject: string, reason: string, principal: Principal, fromVersion?: number): Promise<RotatedKey> {
+    const prev = await this.repo.current(subject);
+    if (!prev) throw new AppError('subject_has_no_key', 'subject has no watermark key yet; one is assigned at its first acceptance');
+    if (fromVersion !== undefined && fromVersion !== prev.version) throw await this.#rotatedMeanwhile(subject, fromVersion);
+    const k = this.create(subject, prev.version + 1);
+    const now = new Date();
+    const ev = buildEvent('watermark_key.rotated', {
+      subject,
+      key_version: k.version,
+      key_id: k.keyId,
+      commitment: k.commitment,
+      previous: { key_version: prev.version, key_id: prev.keyId, commitment: prev.commitment },
+      reason,
+      rotated_by: { api_key_id: principal.keyId, name: principal.name },
+      kek_id: k.kekId,
+    }, { time: now });
+    let p: Position;
+    try {
+      [p] = (await this.ledger.append({
+        events: [ev],
+        rows: ([pos]) => [this.repo.row({ subject, version: k.version, keyId: k.keyId, kekId: k.kekId, wrapped: k.wrapped, commitment: k.commitment, assignedAt: now, reason }, pos!)],
+        states: [{ subject, scope: KEY_SCOPE, expected: prev.ledgerSeq }],
+      })) as [Position];
+    } catch (e) {
+      // Another rotation of this key committed first (the guard, or the version's primary key).
+      if (isStateRefusal(e) || isUniqueViolation(e, 'watermark_keys')) throw await this.#rotatedMeanwhile(subject, prev.version);
+      throw e;
     }
+    this.onSubjectChanged(subject);
+    return { key: { subject, version: k.version, keyId: k.keyId, commitment: k.commitment, assignedAt: now, reason, ledgerSeq: p.seq, eventId: p.eventId }, previousVersion: prev.version, position: p };
+  }
+
+  /** The 409 of a rotation that was not from the current version (`from`). */
+  async #rotatedMeanwhile(subject: string, from: number): Promise<AppError> {
+    const v = (await this.repo.current(subject))?.version ?? 0;
+    const why = from < v ? ': another rotation replaced it first' : '';
+    return new AppError('subject_state_changed', `the subject's current watermark key is version ${v}, not version ${from}${why}. Nothing was recorded; rotate again with from_version ${v} if a new key is still wanted.`);
   }
 
   /** Each subject's latest key (or its key of `version`), unwrapped. The caller zeroes every key. */

@@ -79,7 +79,7 @@ export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRo
       method: 'post', path: '/v1/withdrawals', tag: 'Assent', access: ['signup'], body: WithdrawalBody, idempotent: true,
       summary: 'Record that a subject withdrew its assent to a EULA',
       description: 'Withdraws the subject\'s standing acceptance of the EULA (docs/assent.md): its latest acceptance not already withdrawn.',
-      responses: { ...created, 409: { description: 'The subject has no standing acceptance of this slug' } },
+      responses: { ...created, 409: { description: 'The subject has no standing acceptance of this slug, or another record of this slug was made for the subject meanwhile (`subject_state_changed`)' } },
       handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.withdraw(body, principal!, idempotencyKey)),
     }),
     defineRoute({
@@ -116,9 +116,9 @@ export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRo
     defineRoute({
       method: 'post', path: '/v1/subjects/:subject/watermark-keys/rotate', tag: 'Watermark keys', access: ['admin'], params: SubjectParams, body: RotateBody,
       summary: 'Rotate a subject\'s watermark key',
-      description: 'Adds a new key version and appends a `watermark_key.rotated` event. Earlier versions remain for verifying past traffic.',
-      responses: { 201: { description: 'Rotated', schema: RotatedJson }, 409: { description: 'The subject has no key yet' } },
-      handler: async ({ params, body, principal }) => ({ status: 201, body: rotatedJson(await watermarkKeys.rotate(params.subject, body.reason, principal!)) }),
+      description: 'Adds a new key version and appends a `watermark_key.rotated` event. Earlier versions remain for verifying past traffic. It replaces the key current when the request is handled (with `from_version`, only that version): of overlapping rotations of one key, one rotates and the others get 409 `subject_state_changed` (docs/assent.md).',
+      responses: { 201: { description: 'Rotated', schema: RotatedJson }, 409: { description: 'The subject has no key yet, or its current key is not the one this rotation replaces (another rotation came first, or `from_version` is not current)' } },
+      handler: async ({ params, body, principal }) => ({ status: 201, body: rotatedJson(await watermarkKeys.rotate(params.subject, body.reason, principal!, body.from_version)) }),
     }),
     defineRoute({
       method: 'post', path: '/v1/api-keys', tag: 'API keys', access: ['admin'], body: z.strictObject({ role: z.enum(ROLES as [string, ...string[]]), name: Text(100).min(1) }),
