@@ -5,6 +5,7 @@ import { connect, type DbHandle } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { loadSigningKey } from '../keys/signing-key.js';
 import { Ledger } from '../ledger/ledger.js';
+import { SubscriptionIndex } from '../webhooks/subscriptions.js';
 import { buildRepositories, type Repositories } from './repositories.js';
 
 export interface ServiceContext {
@@ -12,6 +13,8 @@ export interface ServiceContext {
   handle: DbHandle;
   ledger: Ledger;
   repos: Repositories;
+  /** Webhook subscriptions by event type: the ledger's append hook writes their outbox rows. */
+  webhookIndex: SubscriptionIndex;
   close(): Promise<void>;
 }
 
@@ -49,9 +52,17 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     checkpointIntervalMs: opts.timers === false ? 0 : config.checkpointIntervalMs,
     onError: (err, what) => opts.logger?.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`),
   });
+  const repos = buildRepositories(handle.db);
+  const webhookIndex = new SubscriptionIndex(repos.webhookSubscriptions, (err) => opts.logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'webhook subscription reload failed'));
   try {
     await ledger.init();
-    if (opts.timers !== false) ledger.startBackgroundVerification(config.fullVerifyIntervalMs);
+    // Every process that appends writes the outbox rows of subscribed events, in the event's transaction.
+    await webhookIndex.reload();
+    ledger.addRowsHook((events, positions) => webhookIndex.outboxRows(events, positions));
+    if (opts.timers !== false) {
+      ledger.startBackgroundVerification(config.fullVerifyIntervalMs);
+      webhookIndex.startReloading(config.webhooks.reloadMs);
+    }
   } catch (e) {
     await ledger.close();
     await handle.close();
@@ -61,8 +72,10 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     config,
     handle,
     ledger,
-    repos: buildRepositories(handle.db),
+    repos,
+    webhookIndex,
     async close() {
+      webhookIndex.stop();
       await ledger.close();
       await handle.close();
     },

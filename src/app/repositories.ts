@@ -11,6 +11,8 @@ import { TimestampRepository } from '../timestamp/repository.js';
 import { PlanRepository } from '../verification/plan-repository.js';
 import { VerificationRepository } from '../verification/repository.js';
 import { WatermarkKeyRepository } from '../watermark-keys/repository.js';
+import { WebhookOutboxRepository } from '../webhooks/outbox-repository.js';
+import { WebhookSubscriptionRepository } from '../webhooks/subscription-repository.js';
 
 export interface Repositories {
   apiKeys: ApiKeyRepository;
@@ -22,6 +24,8 @@ export interface Repositories {
   verifications: VerificationRepository;
   dossiers: DossierRepository;
   timestamps: TimestampRepository;
+  webhookSubscriptions: WebhookSubscriptionRepository;
+  webhookOutbox: WebhookOutboxRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -35,5 +39,7 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     verifications: new VerificationRepository(db),
     dossiers: new DossierRepository(db),
     timestamps: new TimestampRepository(db),
+    webhookSubscriptions: new WebhookSubscriptionRepository(db),
+    webhookOutbox: new WebhookOutboxRepository(db),
   };
 }

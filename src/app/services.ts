@@ -16,6 +16,9 @@ import { TimestampService } from '../timestamp/service.js';
 import { VerificationService } from '../verification/service.js';
 import { rateToThreshold } from '../watermark/decide.js';
 import { WatermarkKeyService } from '../watermark-keys/service.js';
+import { webhookPost } from '../webhooks/delivery.js';
+import { WebhookService } from '../webhooks/service.js';
+import { DeliveryWorker } from '../webhooks/worker.js';
 import type { ServiceContext } from './context.js';
 
 export interface Services {
@@ -28,7 +31,10 @@ export interface Services {
   verifications: VerificationService;
   dossiers: DossierService;
   timestamps: TimestampService;
-  /** Stops what the services started (render workers). */
+  webhooks: WebhookService;
+  /** Delivers the webhook outbox; started by the server process (start()), stopped by close(). */
+  webhookDelivery: DeliveryWorker;
+  /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
 
@@ -38,7 +44,7 @@ export function evidenceSources(ctx: ServiceContext, eulas: EulaService, timesta
   return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, timestamps };
 }
 
-export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unknown) => void } = {}): Services {
+export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unknown, what?: string) => void } = {}): Services {
   const { repos, ledger, config } = ctx;
   const kek = loadKek(config);
   const apiKeys = new ApiKeyStore(repos.apiKeys);
@@ -73,9 +79,17 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     getPool,
     { organisation: config.organisation, certifierName: config.certifierName, certifierTitle: config.certifierTitle },
   );
+  const w = config.webhooks;
+  const post = webhookPost({ timeoutMs: w.timeoutMs, allowPrivate: w.allowPrivate });
+  const webhooks = new WebhookService({ subscriptions: repos.webhookSubscriptions, outbox: repos.webhookOutbox, index: ctx.webhookIndex, kek, post }, { allowPrivate: w.allowPrivate });
+  const webhookDelivery = new DeliveryWorker(
+    { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
+    { pollMs: w.pollMs, batch: w.batch, timeoutMs: w.timeoutMs, baseDelayMs: w.baseDelayMs, maxDelayMs: w.maxDelayMs, maxAttempts: w.maxAttempts, maxAgeMs: w.maxAgeMs },
+  );
   return {
-    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps,
+    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery,
     close: async () => {
+      await webhookDelivery.stop();
       await timestamps.close();
       if (pool) await pool.close();
     },

@@ -29,6 +29,16 @@ const EnvSchema = z.object({
   ASSENTMARK_TSA_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of an RFC 3161 time-stamping authority' }).optional(),
   ASSENTMARK_TSA_CA_FILE: z.string().min(1).optional(),
   ASSENTMARK_TSA_INTERVAL_MS: intFrom(3_600_000),
+  // Webhooks: delivery worker timing, retry schedule, and whether private addresses may receive them.
+  ASSENTMARK_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  ASSENTMARK_WEBHOOK_POLL_MS: intFrom(1_000, 10),
+  ASSENTMARK_WEBHOOK_BATCH: intFrom(20, 1).pipe(z.number().max(500)),
+  ASSENTMARK_WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
+  ASSENTMARK_WEBHOOK_BASE_DELAY_MS: intFrom(5_000, 1),
+  ASSENTMARK_WEBHOOK_MAX_DELAY_MS: intFrom(21_600_000, 1),
+  ASSENTMARK_WEBHOOK_MAX_ATTEMPTS: intFrom(15, 1),
+  ASSENTMARK_WEBHOOK_MAX_AGE_MS: intFrom(259_200_000, 1),
+  ASSENTMARK_WEBHOOK_RELOAD_MS: intFrom(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -57,7 +67,23 @@ export interface Config {
   /** PEM certificates a timestamp token must chain to. */
   tsaCaFile: string | undefined;
   tsaIntervalMs: number;
+  webhooks: WebhookConfig;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+export interface WebhookConfig {
+  /** Deliver to loopback, private and link-local addresses too (a receiver inside your own network). */
+  allowPrivate: boolean;
+  pollMs: number;
+  batch: number;
+  timeoutMs: number;
+  /** Retry n waits baseDelayMs·2^(n-1) (plus up to half again of jitter), at most maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+  maxAgeMs: number;
+  /** How often a process reloads the subscriptions (to see changes made by another process). */
+  reloadMs: number;
 }
 
 export class ConfigError extends AppError<'config_invalid'> {
@@ -96,6 +122,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tsaUrl: e.ASSENTMARK_TSA_URL,
     tsaCaFile: e.ASSENTMARK_TSA_CA_FILE,
     tsaIntervalMs: e.ASSENTMARK_TSA_INTERVAL_MS,
+    webhooks: {
+      allowPrivate: e.ASSENTMARK_WEBHOOK_ALLOW_PRIVATE === 'true' || e.ASSENTMARK_WEBHOOK_ALLOW_PRIVATE === '1',
+      pollMs: e.ASSENTMARK_WEBHOOK_POLL_MS,
+      batch: e.ASSENTMARK_WEBHOOK_BATCH,
+      timeoutMs: e.ASSENTMARK_WEBHOOK_TIMEOUT_MS,
+      baseDelayMs: e.ASSENTMARK_WEBHOOK_BASE_DELAY_MS,
+      maxDelayMs: e.ASSENTMARK_WEBHOOK_MAX_DELAY_MS,
+      maxAttempts: e.ASSENTMARK_WEBHOOK_MAX_ATTEMPTS,
+      maxAgeMs: e.ASSENTMARK_WEBHOOK_MAX_AGE_MS,
+      reloadMs: e.ASSENTMARK_WEBHOOK_RELOAD_MS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

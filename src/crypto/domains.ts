@@ -25,6 +25,8 @@ export const TAG = {
   wmCommit: 'assentmark/wm-commit/v1',
   /** AES-GCM additional data of a wrapped key: tag || 0x00 || subject || 0x00 || version || 0x00 || key_id */
   wmKeyWrap: 'assentmark/wm-key-wrap/v1',
+  /** AES-GCM additional data of a wrapped webhook signing secret: tag || 0x00 || subscription id */
+  webhookSecretWrap: 'assentmark/webhook-secret-wrap/v1',
   /** Plan samples digest: SHA-256(tag || "\n" || lines) */
   wmPlan: 'assentmark/wm-plan/v1',
   /** Submitted samples digest: SHA-256(tag || "\n" || lines) */

@@ -183,7 +183,40 @@ export interface SubjectStatesTable {
   expected: ColumnType<string | null, number | string | null | undefined, number | string | null>;
 }
 
+export type WebhookEventTypes = string[];
+
+export interface WebhookSubscriptionsTable {
+  id: string;
+  url: string;
+  event_types: Json<WebhookEventTypes>;
+  description: string;
+  secret_wrapped: Buffer;
+  kek_id: string;
+  created_at: Timestamp;
+  deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+export interface WebhookOutboxTable {
+  id: string;
+  subscription_id: string;
+  ledger_seq: SeqRef;
+  event_id: string;
+  event_type: string;
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_attempt_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_outbox: WebhookOutboxTable;
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
   verifications: VerificationsTable;

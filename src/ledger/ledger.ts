@@ -2,13 +2,13 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { SigningKey } from '../crypto/ed25519.js';
-import { LedgerAppender, type AppendItem, type Position } from './appender.js';
+import { LedgerAppender, type AppendItem, type Position, type WorkingRow } from './appender.js';
 import { readCheckpoint, signCheckpointNoteV2 } from './checkpoint.js';
 import { consistencyProof, inclusionProof, MerkleFrontier, rootHash, type NodeReader } from './merkle.js';
 import { TileRepository } from './tile-repository.js';
 import { CheckpointRepository, type StoredCheckpoint } from './checkpoint-repository.js';
 import { buildEvent, parseEventOf } from './events.js';
-import { genesisEventId, type GenesisData, type LedgerEntry } from './format.js';
+import { genesisEventId, type GenesisData, type LedgerEntry, type PreparedEvent } from './format.js';
 import { LedgerRepository } from './repository.js';
 import { LedgerVerifier, type VerifyReport } from './verifier.js';
 import { LedgerError } from './errors.js';
@@ -50,6 +50,9 @@ export interface LedgerReader {
   checkpoints(): Promise<StoredCheckpoint[]>;
 }
 
+/** More working rows for a fresh append, written in its transaction (e.g. webhook outbox rows). */
+export type AppendRowsHook = (events: readonly PreparedEvent[], positions: readonly Position[]) => WorkingRow[];
+
 export type EntryScan = Parameters<LedgerRepository['entries']>[0];
 
 export class Ledger implements LedgerReader {
@@ -67,6 +70,7 @@ export class Ledger implements LedgerReader {
   #checkpointing: Promise<StoredCheckpoint | undefined> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #verifyTimer: NodeJS.Timeout | null = null;
+  #rowHooks: AppendRowsHook[] = [];
   /** The prefix of the ledger this process has verified: where incremental verification resumes. */
   #verified: { size: number; chainHash: Buffer; tree: MerkleFrontier | null; fullAt: Date; fullSize: number } | null = null;
 
@@ -137,7 +141,18 @@ export class Ledger implements LedgerReader {
   }
 
   append(item: AppendItem): Promise<Position[]> {
-    return this.#appender.append(item);
+    if (this.#rowHooks.length === 0) return this.#appender.append(item);
+    const hooks = this.#rowHooks;
+    const own = item.rows;
+    return this.#appender.append({ events: item.events, rows: (p) => [...(own ? own(p) : []), ...hooks.flatMap((h) => h(item.events, p))] });
+  }
+
+  /**
+   * Adds a hook whose rows go into every fresh append's transaction (not a retried one: its rows
+   * were written the first time). The hook runs while the batch is planned: it must not wait.
+   */
+  addRowsHook(hook: AppendRowsHook): void {
+    this.#rowHooks = [...this.#rowHooks, hook];
   }
 
   /** Every key of this ledger, genesis first; the last is the current one. */

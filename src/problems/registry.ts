@@ -44,6 +44,10 @@ export const PROBLEMS = {
   // API keys
   api_key_not_found: { status: 404, title: 'API key not found' },
 
+  // Webhooks
+  webhook_not_found: { status: 404, title: 'Webhook subscription not found' },
+  webhook_url_invalid: { status: 422, title: 'Webhook URL not accepted' },
+
   // Watermark decisions and verifications
   invalid_item: { status: 400, title: 'Invalid item' },
   plan_not_found: { status: 404, title: 'Verification plan not found' },

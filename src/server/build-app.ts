@@ -10,6 +10,7 @@ import { assentRoutes } from '../http/routes/assent.js';
 import { detectionRoutes } from '../http/routes/detection.js';
 import { dossierRoutes } from '../http/routes/dossiers.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
+import { webhookRoutes } from '../http/routes/webhooks.js';
 
 export type { Services } from '../app/services.js';
 
@@ -26,12 +27,13 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...assentRoutes({ assent: s.assent, eulas: s.eulas, watermarkKeys: s.watermarkKeys, apiKeys: s.apiKeys }),
     ...detectionRoutes(s.decisions, s.verifications),
     ...dossierRoutes(s.dossiers),
+    ...webhookRoutes(s.webhooks),
   ];
 }
 
 /** Wires the route table onto createApp from a service context. */
 export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<BuiltApp> {
-  const services = buildServices(ctx, { onError: (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'timestamp failed') });
+  const services = buildServices(ctx, { onError: (err, what = 'timestamp') => logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`) });
   const routes = allRoutes(ctx, services);
   const app = createApp({
     logger,

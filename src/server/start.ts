@@ -34,6 +34,8 @@ export async function start(config: Config = loadConfig(), opts: { handleSignals
   // Time from outside: the latest checkpoint is stamped now and then on the timer (when a TSA is configured).
   built.services.timestamps.start(config.tsaIntervalMs);
   if (built.services.timestamps.configured) void built.services.timestamps.stampLatest();
+  // Webhooks: deliver the outbox (every service process shares it; built.close() stops this first).
+  built.services.webhookDelivery.start();
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
