@@ -5,6 +5,8 @@ import { connect, type DbHandle } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { loadSigningKey } from '../keys/signing-key.js';
 import { Ledger } from '../ledger/ledger.js';
+import { ServiceMetrics } from '../metrics/metrics.js';
+import { LedgerVerifications, type VerificationJob } from '../operations/ledger-verifications.js';
 import { buildRepositories, type Repositories } from './repositories.js';
 
 export interface ServiceContext {
@@ -12,6 +14,10 @@ export interface ServiceContext {
   handle: DbHandle;
   ledger: Ledger;
   repos: Repositories;
+  /** This process's metrics registry (GET /metrics). */
+  metrics: ServiceMetrics;
+  /** Full ledger verifications in the background, one at a time (admin API and timer). */
+  ledgerVerifications: LedgerVerifications;
   close(): Promise<void>;
 }
 
@@ -19,7 +25,7 @@ export interface OpenOptions {
   logger?: Logger;
   /** Run migrations before opening (the server does; most CLI commands too). */
   migrate?: boolean;
-  /** Write the genesis event and start checkpoint timers. */
+  /** Write the genesis event and start the checkpoint and full-verification timers. */
   timers?: boolean;
 }
 
@@ -42,16 +48,21 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     handle = await connect({ databaseUrl: undefined, dataDir: config.dataDir });
     if (opts.migrate !== false) await migrateToLatest(handle.db);
   }
+  const metrics = new ServiceMetrics();
+  const onError = (err: unknown, what: string) => opts.logger?.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`);
   const ledger = new Ledger(handle.db, {
     origin: config.origin,
     signingKey,
     checkpointEvery: config.checkpointEvery,
     checkpointIntervalMs: opts.timers === false ? 0 : config.checkpointIntervalMs,
-    onError: (err, what) => opts.logger?.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`),
+    onError,
+    appendObserver: metrics.append,
   });
+  const ledgerVerifications = new LedgerVerifications(ledger, { onError, onFinished: (job) => metrics.ledgerVerified(outcomeOf(job), job.finishedAt ?? new Date()) });
+  metrics.watch({ ledgerSize: async () => (await ledger.head()).size, latestCheckpoint: () => ledger.latestCheckpoint(), ...(handle.poolStats ? { pool: handle.poolStats } : {}) });
   try {
     await ledger.init();
-    if (opts.timers !== false) ledger.startBackgroundVerification(config.fullVerifyIntervalMs);
+    if (opts.timers !== false) ledgerVerifications.startTimer(config.fullVerifyIntervalMs);
   } catch (e) {
     await ledger.close();
     await handle.close();
@@ -62,9 +73,17 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     handle,
     ledger,
     repos: buildRepositories(handle.db),
+    metrics,
+    ledgerVerifications,
     async close() {
+      await ledgerVerifications.close();
       await ledger.close();
       await handle.close();
     },
   };
+}
+
+function outcomeOf(job: VerificationJob): 'ok' | 'failed' | 'error' {
+  if (job.state !== 'finished' || !job.report) return 'error';
+  return job.report.ok ? 'ok' : 'failed';
 }

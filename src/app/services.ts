@@ -28,6 +28,8 @@ export interface Services {
   verifications: VerificationService;
   dossiers: DossierService;
   timestamps: TimestampService;
+  /** Dossier renders waiting for a worker (0 before the first render). */
+  renderQueueDepth(): number;
   /** Stops what the services started (render workers). */
   close(): Promise<void>;
 }
@@ -53,7 +55,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const decisions = new DecisionService(keyCache);
-  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold);
+  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
   let pool: RenderPool | null = null;
@@ -61,7 +63,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     identity = null;
     throw e;
   }));
-  const getPool = async () => (pool ??= new RenderPool(await getIdentity()));
+  const getPool = async () => (pool ??= new RenderPool(await getIdentity(), undefined, ctx.metrics.render));
   const timestamps = new TimestampService(repos.timestamps, () => ledger.latestNoteCheckpoint(), httpPost(), {
     url: config.tsaUrl,
     trustedCertsPem: config.tsaCaFile ? readFileSync(config.tsaCaFile, 'utf8') : undefined,
@@ -75,6 +77,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   );
   return {
     apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps,
+    renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await timestamps.close();
       if (pool) await pool.close();

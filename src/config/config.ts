@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   ASSENTMARK_TSA_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of an RFC 3161 time-stamping authority' }).optional(),
   ASSENTMARK_TSA_CA_FILE: z.string().min(1).optional(),
   ASSENTMARK_TSA_INTERVAL_MS: intFrom(3_600_000),
+  ASSENTMARK_METRICS_TOKEN_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -57,6 +58,8 @@ export interface Config {
   /** PEM certificates a timestamp token must chain to. */
   tsaCaFile: string | undefined;
   tsaIntervalMs: number;
+  /** A file with the bearer token that may scrape /metrics (besides admin keys). */
+  metricsTokenFile: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tsaUrl: e.ASSENTMARK_TSA_URL,
     tsaCaFile: e.ASSENTMARK_TSA_CA_FILE,
     tsaIntervalMs: e.ASSENTMARK_TSA_INTERVAL_MS,
+    metricsTokenFile: e.ASSENTMARK_METRICS_TOKEN_FILE,
     logLevel: e.LOG_LEVEL,
   };
 }
