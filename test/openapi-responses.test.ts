@@ -7,6 +7,7 @@ import * as assentJson from '../src/http/presenters/assent.js';
 import * as detectionJson from '../src/http/presenters/detection.js';
 import * as dossierJson from '../src/http/presenters/dossiers.js';
 import * as ledgerJson from '../src/http/presenters/ledger.js';
+import * as adminJson from '../src/http/presenters/admin.js';
 import { DecideJson } from '../src/http/presenters/gateway.js';
 import { buildEvidence, supertestHttp, type Evidence } from './helpers/evidence.js';
 import { useTestApp } from './helpers/app.js';
@@ -81,5 +82,16 @@ describe('documented responses', () => {
     exactly(dossierJson.DossierListJson, (await t.get(`/v1/subjects/${ev.subject}/dossiers`, 'counsel')).body, 'GET dossiers');
     exactly(ledgerJson.KeysJson, (await t.get('/.well-known/assentmark/keys.json')).body, 'GET keys.json');
     exactly(ledgerJson.CheckpointJson, (await t.get('/v1/ledger/checkpoints/latest')).body, 'GET checkpoint');
+  });
+
+  test('admin ledger responses match their schemas exactly', async () => {
+    const started = await t.post('/v1/admin/ledger/verifications', 'admin');
+    assert.equal(started.status, 202, started.text);
+    exactly(adminJson.LedgerVerificationJson, started.body, 'POST verifications');
+    exactly(adminJson.LedgerStatusJson, (await t.get('/v1/admin/ledger/status', 'admin')).body, 'GET status (running)');
+    let job = started.body as { state: string };
+    while (job.state === 'running') job = (await t.get(started.headers.location!, 'admin')).body as { state: string };
+    exactly(adminJson.LedgerVerificationJson, job, 'GET verification (finished)');
+    exactly(adminJson.LedgerStatusJson, (await t.get('/v1/admin/ledger/status', 'admin')).body, 'GET status (finished)');
   });
 });

@@ -6,6 +6,8 @@ import { migrateToLatest } from '../db/migrate.js';
 import { loadSigningKey } from '../keys/signing-key.js';
 import { Ledger } from '../ledger/ledger.js';
 import { SubscriptionIndex } from '../webhooks/subscriptions.js';
+import { ServiceMetrics } from '../metrics/metrics.js';
+import { LedgerVerifications, type VerificationJob } from '../operations/ledger-verifications.js';
 import { buildRepositories, type Repositories } from './repositories.js';
 
 export interface ServiceContext {
@@ -15,6 +17,10 @@ export interface ServiceContext {
   repos: Repositories;
   /** Webhook subscriptions by event type: the ledger's append hook writes their outbox rows. */
   webhookIndex: SubscriptionIndex;
+  /** This process's metrics registry (GET /metrics). */
+  metrics: ServiceMetrics;
+  /** Full ledger verifications in the background, one at a time (admin API and timer). */
+  ledgerVerifications: LedgerVerifications;
   close(): Promise<void>;
 }
 
@@ -22,7 +28,7 @@ export interface OpenOptions {
   logger?: Logger;
   /** Run migrations before opening (the server does; most CLI commands too). */
   migrate?: boolean;
-  /** Write the genesis event and start checkpoint timers. */
+  /** Write the genesis event and start the checkpoint and full-verification timers. */
   timers?: boolean;
 }
 
@@ -45,22 +51,27 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     handle = await connect({ databaseUrl: undefined, dataDir: config.dataDir });
     if (opts.migrate !== false) await migrateToLatest(handle.db);
   }
+  const metrics = new ServiceMetrics();
+  const onError = (err: unknown, what: string) => opts.logger?.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`);
   const ledger = new Ledger(handle.db, {
     origin: config.origin,
     signingKey,
     checkpointEvery: config.checkpointEvery,
     checkpointIntervalMs: opts.timers === false ? 0 : config.checkpointIntervalMs,
-    onError: (err, what) => opts.logger?.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`),
+    onError,
+    appendObserver: metrics.append,
   });
   const repos = buildRepositories(handle.db);
-  const webhookIndex = new SubscriptionIndex(repos.webhookSubscriptions, (err) => opts.logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'webhook subscription reload failed'));
+  const webhookIndex = new SubscriptionIndex(repos.webhookSubscriptions, (err) => onError(err, 'webhook subscription reload'));
+  const ledgerVerifications = new LedgerVerifications(ledger, { onError, onFinished: (job) => metrics.ledgerVerified(outcomeOf(job), job.finishedAt ?? new Date()) });
+  metrics.watch({ ledgerSize: async () => (await ledger.head()).size, latestCheckpoint: () => ledger.latestCheckpoint(), ...(handle.poolStats ? { pool: handle.poolStats } : {}) });
   try {
     await ledger.init();
     // Every process that appends writes the outbox rows of subscribed events, in the event's transaction.
     await webhookIndex.reload();
     ledger.addRowsHook((events, positions) => webhookIndex.outboxRows(events, positions));
     if (opts.timers !== false) {
-      ledger.startBackgroundVerification(config.fullVerifyIntervalMs);
+      ledgerVerifications.startTimer(config.fullVerifyIntervalMs);
       webhookIndex.startReloading(config.webhooks.reloadMs);
     }
   } catch (e) {
@@ -74,10 +85,18 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     ledger,
     repos,
     webhookIndex,
+    metrics,
+    ledgerVerifications,
     async close() {
       webhookIndex.stop();
+      await ledgerVerifications.close();
       await ledger.close();
       await handle.close();
     },
   };
+}
+
+function outcomeOf(job: VerificationJob): 'ok' | 'failed' | 'error' {
+  if (job.state !== 'finished' || !job.report) return 'error';
+  return job.report.ok ? 'ok' : 'failed';
 }

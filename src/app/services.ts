@@ -34,6 +34,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Delivers the webhook outbox; started by the server process (start()), stopped by close(). */
   webhookDelivery: DeliveryWorker;
+  /** Dossier renders waiting for a worker (0 before the first render). */
+  renderQueueDepth(): number;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -59,7 +61,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const decisions = new DecisionService(keyCache);
-  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold);
+  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
   let pool: RenderPool | null = null;
@@ -67,7 +69,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     identity = null;
     throw e;
   }));
-  const getPool = async () => (pool ??= new RenderPool(await getIdentity()));
+  const getPool = async () => (pool ??= new RenderPool(await getIdentity(), undefined, ctx.metrics.render));
   const timestamps = new TimestampService(repos.timestamps, () => ledger.latestNoteCheckpoint(), httpPost(), {
     url: config.tsaUrl,
     trustedCertsPem: config.tsaCaFile ? readFileSync(config.tsaCaFile, 'utf8') : undefined,
@@ -88,6 +90,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   );
   return {
     apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery,
+    renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();
       await timestamps.close();

@@ -4,6 +4,7 @@ import { exportLedger, verifyExportFile } from '../ledger/export.js';
 import type { VerifyReport } from '../ledger/verifier.js';
 import { checkpointJson, consistencyProofJson, inclusionProofJson } from '../http/presenters/ledger.js';
 import { CliError, printJson, readTrustedKeys, withContext } from './common.js';
+import { orOverHttp } from './running-service.js';
 
 export function registerLedgerCommands(program: Command): void {
   const ledger = program.command('ledger').description('the append-only evidence ledger');
@@ -26,14 +27,14 @@ export function registerLedgerCommands(program: Command): void {
           if (bar && n % 10_000 === 0) bar.update(n);
         });
       } else {
-        report = await withContext(async (ctx) => {
+        report = await orOverHttp('verify', () => withContext(async (ctx) => {
           const head = await ctx.ledger.head();
           bar?.start(head.size, 0);
           return ctx.ledger.verify({
             ...(opts.publicKey ? { trustedPublicKey: readKey(opts.publicKey) } : {}),
             onProgress: (n) => bar?.update(n),
           });
-        });
+        }));
       }
       bar?.stop();
       printReport(report, !!opts.json);
@@ -45,11 +46,11 @@ export function registerLedgerCommands(program: Command): void {
     .description('write the ledger and its checkpoints to FILE (JSON lines) for offline verification')
     .argument('<file>', 'output file (must not exist)')
     .action(async (file: string) => {
-      await withContext(async (ctx) => {
+      await orOverHttp('export', () => withContext(async (ctx) => {
         const r = await exportLedger(ctx.ledger, file, ctx.ledger.origin);
         process.stdout.write(`wrote ${r.entries} entries and ${r.checkpoints} checkpoints to ${file}\n`);
         process.stdout.write(`verify with: assentmark ledger verify --file ${file} --public-key ${ctx.ledger.signingKey.publicKey.toString('base64')}\n`);
-      });
+      }));
     });
 
   const proof = ledger.command('proof').description('RFC 9162 Merkle proofs from the ledger (JSON, as the HTTP API serves them)');

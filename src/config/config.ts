@@ -39,6 +39,7 @@ const EnvSchema = z.object({
   ASSENTMARK_WEBHOOK_MAX_ATTEMPTS: intFrom(15, 1),
   ASSENTMARK_WEBHOOK_MAX_AGE_MS: intFrom(259_200_000, 1),
   ASSENTMARK_WEBHOOK_RELOAD_MS: intFrom(5_000),
+  ASSENTMARK_METRICS_TOKEN_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -68,6 +69,8 @@ export interface Config {
   tsaCaFile: string | undefined;
   tsaIntervalMs: number;
   webhooks: WebhookConfig;
+  /** A file with the bearer token that may scrape /metrics (besides admin keys). */
+  metricsTokenFile: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAgeMs: e.ASSENTMARK_WEBHOOK_MAX_AGE_MS,
       reloadMs: e.ASSENTMARK_WEBHOOK_RELOAD_MS,
     },
+    metricsTokenFile: e.ASSENTMARK_METRICS_TOKEN_FILE,
     logLevel: e.LOG_LEVEL,
   };
 }

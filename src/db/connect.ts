@@ -16,6 +16,8 @@ export interface DbHandle {
   mode: DbMode;
   /** Runs a trivial query; used by /readyz. */
   ping(): Promise<void>;
+  /** Connections of the pool (real server only; the embedded database has none). */
+  poolStats?: () => { inUse: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ function connectPostgres(url: string, role: string | undefined, max: number): Db
     ping: async () => {
       await sql`SELECT 1`.execute(db);
     },
+    poolStats: () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
 }
@@ -136,7 +139,7 @@ function lockDataDir(dataDir: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new DataDirLockedError(`the embedded database in ${dataDir} is in use by process ${pid} (a running assentmark service?); stop it first or use the HTTP API`);
+        throw new DataDirLockedError(`the embedded database in ${dataDir} is in use by process ${pid} (a running assentmark service?); stop it first, or use the running service's admin HTTP API (docs/operations.md)`);
       }
       rmSync(file, { force: true });
     }

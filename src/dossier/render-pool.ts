@@ -19,13 +19,20 @@ export interface RenderedDossier {
  */
 const IDLE_TIMEOUT_MS = 60_000;
 
+/** What the pool reports for monitoring (metrics); it must not throw. */
+export interface RenderObserver {
+  rendered(seconds: number, ok: boolean): void;
+}
+
 const closedError = (cause?: unknown): Error => new Error('the render pool is closed', cause === undefined ? undefined : { cause });
 
 export class RenderPool {
   readonly #pool: Piscina<DossierModel, RenderWorkerResult>;
   #closing: Promise<void> | null = null;
+  readonly #observer: RenderObserver | undefined;
 
-  constructor(signer: SignerMaterial, size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  constructor(signer: SignerMaterial, size = Math.max(1, Math.min(4, availableParallelism() - 1)), observer?: RenderObserver) {
+    this.#observer = observer;
     const workerData: RenderWorkerData = { signer };
     this.#pool = new Piscina({
       filename: fileURLToPath(new URL('./render-worker.js', import.meta.url)),
@@ -41,13 +48,21 @@ export class RenderPool {
   async render(model: DossierModel): Promise<RenderedDossier> {
     if (this.#closing) throw closedError();
     let r: RenderWorkerResult;
+    const started = performance.now();
     try {
       r = await this.#pool.run(model);
+      this.#observer?.rendered((performance.now() - started) / 1000, true);
     } catch (e) {
+      this.#observer?.rendered((performance.now() - started) / 1000, false);
       if (this.#closing) throw closedError(e);
       throw new Error(`rendering dossier ${model.dossierId} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     return { pdf: Buffer.from(r.pdf.buffer, r.pdf.byteOffset, r.pdf.byteLength), unsignedSha256: r.unsignedSha256, pages: r.pages };
+  }
+
+  /** Renders waiting for a worker. */
+  get queued(): number {
+    return this.#pool.queueSize;
   }
 
   /** Stops the workers; queued and running renders reject. */

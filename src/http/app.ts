@@ -12,6 +12,8 @@ export interface AppDeps {
   /** Route modules, mounted in order. */
   routers: Router[];
   ready: () => Promise<boolean>;
+  /** Told of every answered request (metrics): the route template that handled it, never the URL. */
+  observeRequest?: (o: { method: string; route: string | null; status: number; seconds: number }) => void;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -24,6 +26,7 @@ export function createApp(deps: AppDeps): express.Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.observeRequest?.({ method: req.method, route: routeTemplate(req), status: res.statusCode, seconds: ms / 1000 });
       // Paths only: query strings and headers (tokens) stay out of logs.
       if (res.statusCode >= 500) deps.logger.error({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request failed');
       else deps.logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
@@ -92,6 +95,12 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   return app;
+}
+
+/** The Express path pattern that matched (`/v1/acceptances/:id`), or null when no route did. */
+function routeTemplate(req: Request): string | null {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? req.baseUrl + path : null;
 }
 
 /** Logs an error's class, message and stack only: never attached objects that might hold secrets. */

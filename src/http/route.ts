@@ -1,5 +1,7 @@
 // Declarative routes: one table drives Express registration, authentication, role checks,
 // zod validation and the OpenAPI 3.1 document, so the three cannot drift apart.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../auth/api-keys.js';
@@ -25,6 +27,8 @@ export interface RouteResult {
   headers?: Record<string, string>;
   /** Raw bytes (e.g. a PDF) instead of JSON. */
   raw?: { contentType: string; data: Buffer; filename?: string };
+  /** A body streamed as it is read (with the client's backpressure), instead of JSON. */
+  stream?: { contentType: string; body: AsyncIterable<string | Buffer>; filename?: string };
 }
 
 export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
@@ -34,6 +38,11 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   description?: string;
   tag: string;
   access: Access;
+  /**
+   * A bearer token this route also accepts (besides API keys of the roles in `access`), checked
+   * by this function in constant time: the metrics scrape token. The handler then has no principal.
+   */
+  alsoAccepts?: (token: string) => boolean;
   params?: P;
   query?: Q;
   body?: B;
@@ -63,7 +72,7 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
   const router = Router();
   for (const spec of routes) {
     router[spec.method](spec.path, async (req: Request, res: Response) => {
-      const principal = await authorise(req, spec.access, authenticate);
+      const principal = await authorise(req, spec.access, authenticate, spec.alsoAccepts);
       const params = spec.params ? validate(spec.params, req.params, 'path') : undefined;
       const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : undefined;
       let body: unknown;
@@ -81,6 +90,8 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
         res.type(out.raw.contentType);
         if (out.raw.filename) res.attachment(out.raw.filename);
         res.send(out.raw.data);
+      } else if (out.stream) {
+        await sendStream(res, out.stream);
       } else if (out.body === undefined) res.end();
       else res.json(out.body);
     });
@@ -104,13 +115,35 @@ export function largeBodyPaths(routes: readonly AnyRoute[]): string[] {
   return large.map((r) => r.path);
 }
 
-async function authorise(req: Request, access: Access, authenticate: Authenticate): Promise<Principal | null> {
+/**
+ * The first chunk is read before anything is sent, so a failure to start is still a problem
+ * response; a failure after that ends the connection (the error handler destroys it).
+ */
+async function sendStream(res: Response, s: NonNullable<RouteResult['stream']>): Promise<void> {
+  const it = s.body[Symbol.asyncIterator]();
+  const first = await it.next();
+  // attachment() sets a type from the file name's extension: the given type goes after it.
+  if (s.filename) res.attachment(s.filename);
+  res.type(s.contentType);
+  async function* rest(): AsyncGenerator<string | Buffer> {
+    try {
+      if (!first.done) yield first.value;
+      for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+    } finally {
+      await it.return?.();
+    }
+  }
+  await pipeline(Readable.from(rest(), { objectMode: false, highWaterMark: 64 * 1024 }), res);
+}
+
+async function authorise(req: Request, access: Access, authenticate: Authenticate, alsoAccepts?: (token: string) => boolean): Promise<Principal | null> {
   if (access === 'public') return null;
   const h = req.get('authorization');
   const m = h ? /^Bearer +([^\s]+)\s*$/i.exec(h) : null;
   if (!m) {
     throw new AppError('unauthenticated', 'Send an API key as "Authorization: Bearer <token>" (create one with `assentmark apikey create`).');
   }
+  if (alsoAccepts?.(m[1]!)) return null;
   const principal = await authenticate(m[1]!);
   if (!principal) throw new AppError('invalid_token', 'The API key is unknown or revoked.');
   if (!access.includes(principal.role)) {

@@ -37,6 +37,15 @@ export interface AppenderOptions {
   maxBatch?: number;
   /** Called after each committed batch with the new head size. */
   onCommit?: (size: number) => void;
+  observer?: AppendObserver;
+}
+
+/** What the appender reports for monitoring (metrics); it must not throw. */
+export interface AppendObserver {
+  /** A batch committed `entries` new entries in `seconds`. */
+  committed(entries: number, seconds: number): void;
+  /** An append was refused to its caller. */
+  failed(): void;
 }
 
 interface Pending {
@@ -57,6 +66,7 @@ export class LedgerAppender {
   readonly #db: Kysely<Database>;
   readonly #maxBatch: number;
   readonly #onCommit: ((size: number) => void) | undefined;
+  readonly #observer: AppendObserver | undefined;
   #queue: Pending[] = [];
   #running = false;
   /** The head as this process last committed it: the fast path's guard. Null until known. */
@@ -69,6 +79,7 @@ export class LedgerAppender {
     this.#db = db;
     this.#maxBatch = opts.maxBatch ?? 256;
     this.#onCommit = opts.onCommit;
+    this.#observer = opts.observer;
   }
 
   /** Appends one item's events atomically with its rows; resolves with their positions after commit. */
@@ -96,6 +107,7 @@ export class LedgerAppender {
           batch.forEach((p, i) => p.resolve(results[i]!));
         } catch (err) {
           if (batch.length === 1) {
+            this.#observer?.failed();
             batch[0]!.reject(err);
             continue;
           }
@@ -104,6 +116,7 @@ export class LedgerAppender {
             try {
               p.resolve((await this.#commit([p.item]))[0]!);
             } catch (e) {
+              this.#observer?.failed();
               p.reject(e);
             }
           }
@@ -116,6 +129,7 @@ export class LedgerAppender {
   }
 
   async #commit(items: AppendItem[]): Promise<Position[][]> {
+    const started = performance.now();
     let done: Committed | null = null;
     if (this.#head && performance.now() >= this.#lockedUntil) {
       try {
@@ -143,6 +157,7 @@ export class LedgerAppender {
     }
     this.#head = done.head;
     this.#onCommit?.(done.head.seq);
+    this.#observer?.committed(done.results.reduce((n, ps) => n + ps.filter((p) => p.fresh).length, 0), (performance.now() - started) / 1000);
     return done.results;
   }
 }

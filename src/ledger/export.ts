@@ -15,15 +15,29 @@ const READABLE_FORMATS = new Set(['assentmark.ledger-export/v1', EXPORT_FORMAT])
 
 export async function exportLedger(repo: LedgerReader, file: string, origin: string): Promise<{ entries: number; checkpoints: number }> {
   const out = createWriteStream(file, { flags: 'wx' });
-  const write = async (obj: unknown) => {
-    if (!out.write(JSON.stringify(obj) + '\n')) await once(out, 'drain');
-  };
+  const counts = { entries: 0, checkpoints: 0 };
+  for await (const line of exportLines(repo, origin, counts)) {
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return counts;
+}
+
+/**
+ * The lines of an export (each ending in a newline), read as they are consumed: a slow consumer
+ * holds back the database reads, so memory stays constant. `counts` is updated as lines go out.
+ */
+export async function* exportLines(repo: LedgerReader, origin: string, counts = { entries: 0, checkpoints: 0 }): AsyncGenerator<string> {
+  const line = (obj: unknown) => JSON.stringify(obj) + '\n';
   const cps = await repo.checkpoints();
-  await write({ format: EXPORT_FORMAT, origin, exported_at: new Date().toISOString() });
-  for (const c of cps) await write({ kind: 'checkpoint', format: checkpointFormat(c.body), body: c.body.toString('base64'), signature: c.signature.toString('base64') });
-  let n = 0;
+  yield line({ format: EXPORT_FORMAT, origin, exported_at: new Date().toISOString() });
+  for (const c of cps) {
+    yield line({ kind: 'checkpoint', format: checkpointFormat(c.body), body: c.body.toString('base64'), signature: c.signature.toString('base64') });
+    counts.checkpoints++;
+  }
   for await (const e of repo.entries()) {
-    await write({
+    yield line({
       kind: 'entry',
       seq: e.seq,
       event_id: e.eventId,
@@ -34,11 +48,8 @@ export async function exportLedger(repo: LedgerReader, file: string, origin: str
       prev_hash: e.prevHash.toString('hex'),
       chain_hash: e.chainHash.toString('hex'),
     });
-    n++;
+    counts.entries++;
   }
-  out.end();
-  await once(out, 'finish');
-  return { entries: n, checkpoints: cps.length };
 }
 
 export class ExportFormatError extends AppError<'export_format_invalid'> {

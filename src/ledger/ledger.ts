@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { SigningKey } from '../crypto/ed25519.js';
-import { LedgerAppender, type AppendItem, type Position, type WorkingRow } from './appender.js';
+import { LedgerAppender, type AppendItem, type AppendObserver, type Position, type WorkingRow } from './appender.js';
 import { readCheckpoint, signCheckpointNoteV2 } from './checkpoint.js';
 import { consistencyProof, inclusionProof, MerkleFrontier, rootHash, type NodeReader } from './merkle.js';
 import { TileRepository } from './tile-repository.js';
@@ -41,6 +41,8 @@ export interface LedgerOptions {
   checkpointIntervalMs?: number;
   maxBatch?: number;
   onError?: (err: unknown, what: string) => void;
+  /** Told of each append batch (metrics). */
+  appendObserver?: AppendObserver;
 }
 
 /** A view of the ledger that only reads (exports, proofs, dossiers). */
@@ -84,6 +86,7 @@ export class Ledger implements LedgerReader {
     this.#tiles = new TileRepository(db);
     this.#appender = new LedgerAppender(db, {
       maxBatch: opts.maxBatch ?? 256,
+      observer: opts.appendObserver,
       onCommit: (size) => {
         if (this.#every > 0 && size - this.#lastCheckpointSize >= this.#every) this.#checkpointSoon();
       },

@@ -89,6 +89,8 @@ export const PROBLEMS = {
   signing_key_mismatch: { status: 500, title: 'Ledger signing key differs from the configured key' },
   checkpoint_inconsistent: { status: 500, title: 'Ledger does not match its signed checkpoints' },
   event_malformed: { status: 500, title: 'A stored ledger event is malformed' },
+  ledger_verification_not_found: { status: 404, title: 'Ledger verification not found' },
+  ledger_verification_running: { status: 409, title: 'A ledger verification is already running' },
 
   // Operation
   signing_key_reused: { status: 409, title: 'Signing key already used' },

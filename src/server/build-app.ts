@@ -5,6 +5,8 @@ import type { ServiceContext } from '../app/context.js';
 import { buildServices, type Services } from '../app/services.js';
 import { createApp } from '../http/app.js';
 import { docsRouter } from '../http/docs.js';
+import { loadMetricsToken } from '../keys/metrics-token.js';
+import { adminRoutes } from '../http/routes/admin.js';
 import { largeBodyPaths, mountRoutes, openApiDocument, type AnyRoute } from '../http/route.js';
 import { assentRoutes } from '../http/routes/assent.js';
 import { detectionRoutes } from '../http/routes/detection.js';
@@ -28,6 +30,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...detectionRoutes(s.decisions, s.verifications),
     ...dossierRoutes(s.dossiers),
     ...webhookRoutes(s.webhooks),
+    ...adminRoutes({ ledger: ctx.ledger, verifications: ctx.ledgerVerifications, metrics: ctx.metrics, metricsToken: loadMetricsToken(ctx.config.metricsTokenFile) }),
   ];
 }
 
@@ -35,8 +38,11 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
 export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<BuiltApp> {
   const services = buildServices(ctx, { onError: (err, what = 'timestamp') => logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`) });
   const routes = allRoutes(ctx, services);
+  ctx.metrics.watch({ renderQueue: () => services.renderQueueDepth() });
+  ctx.metrics.collectProcessMetrics();
   const app = createApp({
     logger,
+    observeRequest: (o) => ctx.metrics.observeHttp(o),
     bodyLimit: ctx.config.bodyLimit,
     largeBodies: { paths: largeBodyPaths(routes), limit: ctx.config.largeBodyLimit },
     routers: [

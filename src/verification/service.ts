@@ -49,6 +49,14 @@ export interface Screening {
   results: SubjectOutcome[];
 }
 
+/** What the service reports for monitoring (metrics); it must not throw. */
+export interface VerificationObserver {
+  /** One recorded outcome per subject tested. */
+  recorded(decision: 'detected' | 'not_detected'): void;
+  /** A verification request refused (nothing recorded), by problem code. */
+  refused(code: string): void;
+}
+
 export interface VerificationRepositories {
   plans: PlanRepository;
   verifications: VerificationRepository;
@@ -60,6 +68,7 @@ export class VerificationService {
     private readonly ledger: Ledger,
     private readonly keys: WatermarkKeyService,
     private readonly threshold: bigint,
+    private readonly observer?: VerificationObserver,
   ) {}
 
   /** Commits the candidate samples (and the test's parameters) to the ledger before any suspect label exists. */
@@ -99,6 +108,18 @@ export class VerificationService {
   }
 
   async verify(input: VerificationInput, principal: Principal): Promise<Screening> {
+    let s: Screening;
+    try {
+      s = await this.#verify(input, principal);
+    } catch (e) {
+      this.observer?.refused(e instanceof AppError ? e.code : 'internal_error');
+      throw e;
+    }
+    for (const r of s.results) this.observer?.recorded(decided(r.result.decision));
+    return s;
+  }
+
+  async #verify(input: VerificationInput, principal: Principal): Promise<Screening> {
     const { subjects, samples, alpha, screened, plan } = await this.#resolveInput(input);
     const keyRows = await this.keys.unwrapped(subjects, input.key_version);
     const results: Array<{ subject: string; result: VerifyResult; key: { version: number; keyId: string; commitment: string } }> = [];
