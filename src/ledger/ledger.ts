@@ -147,7 +147,7 @@ export class Ledger implements LedgerReader {
     if (this.#rowHooks.length === 0) return this.#appender.append(item);
     const hooks = this.#rowHooks;
     const own = item.rows;
-    return this.#appender.append({ events: item.events, rows: (p) => [...(own ? own(p) : []), ...hooks.flatMap((h) => h(item.events, p))] });
+    return this.#appender.append({ ...item, rows: (p) => [...(own ? own(p) : []), ...hooks.flatMap((h) => h(item.events, p))] });
   }
 
   /**
