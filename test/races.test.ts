@@ -101,6 +101,19 @@ describe('withdrawals of one acceptance', () => {
     await assertVerifies();
   });
 
+  test('refused withdrawals do not fail the acceptances of other subjects batched with them', async () => {
+    await accepted('w-neighbours');
+    const before = await t.countRows();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? t.accept({ subject: `w-neighbour-${i}` }) : withdraw(t.app, 'w-neighbours'))));
+    for (const [i, r] of results.entries()) if (i % 2) assert.equal(r.status, 201, r.text);
+    assert.equal(createdOr409(results.filter((_, i) => i % 2 === 0), ['subject_state_changed', 'nothing_to_withdraw']).length, 1);
+    const after = await t.countRows();
+    // 20 acceptances, each with its key assignment, and one withdrawal.
+    assert.equal(after.ledger_entries, before.ledger_entries + 41);
+    assert.equal(after.assent_records, before.assent_records + 21);
+    await assertVerifies();
+  });
+
   test('20 parallel withdrawals with one Idempotency-Key: one recorded, nineteen identical replays', async () => {
     await accepted('w-same');
     const key = t.idem();
