@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { writeSecretFile } from '../src/keys/files.js';
+import { chmodSync } from 'node:fs';
+import { KeyFileError, writeSecretFile } from '../src/keys/files.js';
+import { loadMetricsToken } from '../src/keys/metrics-token.js';
 import { ALL_ROLES, isRealPostgres, problemOf, useTestApp } from './helpers/app.js';
 import { buildEvidence, supertestHttp } from './helpers/evidence.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
@@ -49,6 +51,26 @@ describe('who may scrape', () => {
       assert.equal(res.status, 403, role);
       assert.equal(problemOf(res).code, 'forbidden');
     }
+  });
+});
+
+describe('the metrics token file', () => {
+  test('a short token, one with spaces, or a file others can read is refused at start', () => {
+    const file = (name: string, text: string) => {
+      const f = path.join(tokenDir, name);
+      writeSecretFile(f, text);
+      return f;
+    };
+    assert.throws(() => loadMetricsToken(file('short', 'abc\n')), (e: unknown) => e instanceof KeyFileError && /32 to 256 printable/.test(e.detail));
+    assert.throws(() => loadMetricsToken(file('spaces', `${'a'.repeat(20)} ${'b'.repeat(20)}\n`)), KeyFileError);
+    const open = file('open', 'c'.repeat(64));
+    chmodSync(open, 0o644);
+    assert.throws(() => loadMetricsToken(open), (e: unknown) => e instanceof KeyFileError && /readable by group or others/.test(e.detail));
+    assert.equal(loadMetricsToken(undefined), null);
+    const check = loadMetricsToken(file('good', 'd'.repeat(64)))!;
+    assert.equal(check('d'.repeat(64)), true);
+    assert.equal(check('d'.repeat(63)), false);
+    assert.equal(check(''), false);
   });
 });
 
