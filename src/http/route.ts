@@ -71,6 +71,7 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
         if (!req.is('application/json') && !req.is('application/*+json')) {
           throw new AppError('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.');
         }
+        if (req.body === undefined) throw new AppError('malformed_json', 'The request body is empty; send a JSON object.');
         body = spec.parseBody ? spec.parseBody(req.body) : validate(spec.body, req.body, 'body');
       }
       const idempotencyKey = spec.idempotent ? idempotencyKeyOf(req.get('idempotency-key')) : '';
