@@ -4,7 +4,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../auth/api-keys.js';
 import type { Role } from '../db/schema.js';
-import { AppError } from '../problems/app-error.js';
+import { AppError, ValidationError } from '../problems/app-error.js';
 import { validate } from '../validation/validate.js';
 
 export type Access = 'public' | readonly Role[];
@@ -65,7 +65,7 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
     router[spec.method](spec.path, async (req: Request, res: Response) => {
       const principal = await authorise(req, spec.access, authenticate);
       const params = spec.params ? validate(spec.params, req.params, 'path') : undefined;
-      const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : undefined;
+      const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : noQuery(req);
       let body: unknown;
       if (spec.body) {
         if (!req.is('application/json') && !req.is('application/*+json')) {
@@ -87,6 +87,13 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
     });
   }
   return router;
+}
+
+/** A route without query parameters refuses any: a misspelt parameter must not be silently ignored. */
+function noQuery(req: Request): undefined {
+  const names = Object.keys(req.query ?? {});
+  if (names.length) throw new ValidationError(names.map((field) => ({ field, message: 'is not a parameter of this route' })), 'query');
+  return undefined;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -35,6 +35,8 @@ export const PROBLEMS = {
   eula_not_found: { status: 404, title: 'EULA version not found' },
   eula_not_effective: { status: 404, title: 'No version in effect' },
   eula_version_conflict: { status: 409, title: 'EULA version already published with different content' },
+  eula_backdated: { status: 422, title: 'EULA version backdated' },
+  eula_version_not_in_effect: { status: 422, title: 'EULA version not yet in effect' },
 
   // Assent
   record_not_found: { status: 404, title: 'Record not found' },
