@@ -244,14 +244,15 @@ describe('versions', () => {
     assert.equal(a.status, 201, a.text);
     assert.equal((await status('dave', 'model-terms')).compliant, true);
 
-    await t.publishEula({ slug: 'model-terms', version: '1.1', major: false, effective_at: '2026-02-01T00:00:00Z' });
+    // Later versions take effect when they are published, not before (eula_backdated).
+    await t.publishEula({ slug: 'model-terms', version: '1.1', major: false, effective_at: new Date().toISOString() });
     const minor = await status('dave', 'model-terms');
     assert.equal(minor.compliant, true, JSON.stringify(minor));
     assert.equal(minor.current_version, '1.1');
     assert.equal(minor.required_version, '1.0');
     assert.equal(minor.reason, 'accepted 1.0; later versions are minor changes');
 
-    await t.publishEula({ slug: 'model-terms', version: '2.0', major: true, effective_at: '2026-03-01T00:00:00Z' });
+    await t.publishEula({ slug: 'model-terms', version: '2.0', major: true, effective_at: new Date().toISOString() });
     const major = await status('dave', 'model-terms');
     assert.equal(major.compliant, false, JSON.stringify(major));
     assert.equal(major.required_version, '2.0');

@@ -11,7 +11,8 @@ const t = useTestApp({ setup });
 /** Runs once the app exists (useTestApp's before hook). */
 async function setup(): Promise<void> {
   await t.publishEula({ version: '1.0', major: true, effective_at: '2026-01-01T00:00:00Z' });
-  await t.publishEula({ version: '1.1', major: false, effective_at: '2026-02-01T00:00:00Z' });
+  // A later version takes effect when it is published, not before (eula_backdated).
+  await t.publishEula({ version: '1.1', major: false, effective_at: new Date().toISOString() });
 }
 
 const body = (subject: string, version: string) => acceptanceBody({ subject, version, shown_text_sha256: sha256OfText(eulaText('api-terms', version)) });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoTime, KeyVersion, Sha256Hex, Slug, Subject, Text, VersionString } from '../validation/fields.js';
+import { IsoTime, KeyVersion, Sha256Hex, Slug, Subject, Text, VersionString, visible } from '../validation/fields.js';
 
 export const ClientAuth = z.strictObject({
   method: z.string().regex(/^[a-z0-9_.:-]{1,64}$/, 'must be 1-64 characters: lowercase letters, digits, "_", ".", ":" or "-" (e.g. "password", "oauth:google", "sso:saml")'),
@@ -21,7 +21,7 @@ export const AssentBody = z.strictObject({
   shown_text_sha256: Sha256Hex.describe('SHA-256 of the exact EULA text the user was shown'),
   consent_text: Text(2000).min(1, 'must not be empty').describe('The consent statement shown next to the control, e.g. "I agree to the API Terms"'),
   button_text: Text(200).min(1, 'must not be empty'),
-  page_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048),
+  page_url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048).refine(...visible),
   locale: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 language tag, e.g. en-GB'),
   ...ClientFacts,
   method: z.enum(['checkbox', 'button', 'typed_name', 'api'], { message: 'must be one of checkbox, button, typed_name, api' }),

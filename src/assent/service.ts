@@ -145,6 +145,7 @@ export class AssentService {
     if (input.shown_text_sha256 !== eula.textSha256) {
       throw new AppError('text_hash_mismatch', `shown_text_sha256 ${input.shown_text_sha256} is not the SHA-256 of ${input.slug} ${input.version} (${eula.textSha256}): the page showed different text than the published version. Nothing was recorded.`, { expected_text_sha256: eula.textSha256 });
     }
+    if (kind === 'accepted') this.eulas.refuseNotInEffect(eula, new Date());
     // An acceptance links the subject's current key, or assigns its first one.
     const newKey = kind === 'accepted' && !currentKey ? this.keys.create(input.subject, 1) : null;
     const keyEventId = randomUUID();

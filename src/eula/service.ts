@@ -21,6 +21,12 @@ export interface PublishInput {
   highlights?: Highlight[] | undefined;
 }
 
+/**
+ * How far before its publication a version's effective_at may lie (clocks of the publisher and the
+ * service differ). Further back, it would rewrite which version was in effect when subjects acted.
+ */
+export const BACKDATE_TOLERANCE_MS = 5 * 60_000;
+
 export class EulaService {
   // Versions are immutable, so a found version can be cached for the life of the process.
   readonly #byKey = new Map<string, EulaVersion>();
@@ -38,6 +44,7 @@ export class EulaService {
     const id = randomUUID();
     const now = new Date();
     const effectiveAt = new Date(input.effective_at);
+    await this.#refuseBackdating(input.slug, effectiveAt, now);
     const highlights = input.highlights ?? [];
     const event = buildEvent('eula.published', {
       eula_id: id,
@@ -64,6 +71,24 @@ export class EulaService {
       if (!winner) throw e;
       return { eula: this.#sameOrConflict(winner, input, textSha256), created: false };
     }
+  }
+
+  /**
+   * A later version may not take effect before it is published: the service has already answered
+   * (and subjects have acted on) which version was in effect then. The first version of a slug may:
+   * it records terms in force before the ledger, and no record can have relied on the slug yet.
+   */
+  async #refuseBackdating(slug: string, effectiveAt: Date, now: Date): Promise<void> {
+    if (effectiveAt.getTime() >= now.getTime() - BACKDATE_TOLERANCE_MS) return;
+    const history = await this.repo.history(slug);
+    if (history.length === 0) return;
+    throw new AppError('eula_backdated', `effective_at ${effectiveAt.toISOString()} is before the publication of this version (now, ${now.toISOString()}); "${slug}" already has published versions, and a new one cannot take effect in the past. Use the time it takes effect, now or later.`, { errors: [{ field: 'effective_at', message: 'must not be before the time of publication' }] });
+  }
+
+  /** An acceptance binds from now: of a version not yet in effect it is refused (docs/input-rules.md). */
+  refuseNotInEffect(eula: EulaVersion, at: Date): void {
+    if (eula.effectiveAt.getTime() <= at.getTime()) return;
+    throw new AppError('eula_version_not_in_effect', `${eula.slug} version ${eula.version} takes effect ${eula.effectiveAt.toISOString()}: it cannot be accepted before then (the subject would stand bound by terms not yet in force). Record the acceptance once it is in effect; a decline may be recorded now.`, { effective_at: eula.effectiveAt.toISOString() });
   }
 
   #sameOrConflict(existing: EulaVersion, input: PublishInput, textSha256: string): EulaVersion {

@@ -1,5 +1,6 @@
 // createApp(deps) builds the Express app and never listens: start() in server/ owns that.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { bodyLimit, jsonBodies } from './json-body.js';
 import type { Logger } from 'pino';
 import { PROBLEMS, type ProblemCode } from '../problems/registry.js';
 import { AppError, sendAppError, sendProblem } from './problem.js';
@@ -34,13 +35,11 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  if (deps.largeBodies) {
-    const { paths, limit } = deps.largeBodies;
-    const big = express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
-    // Exact paths only; body-parser then skips the general parser for an already-read body.
-    app.use((req, res, next) => (paths.includes(req.path) ? big(req, res, next) : next()));
-  }
-  app.use(express.json({ limit: deps.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  // One reader for every JSON body (json-body.ts); large-body routes by exact path.
+  const normal = bodyLimit(deps.bodyLimit);
+  const large = deps.largeBodies ? bodyLimit(deps.largeBodies.limit) : normal;
+  const largePaths = new Set(deps.largeBodies?.paths ?? []);
+  app.use(jsonBodies((path) => (largePaths.has(path) ? large : normal)));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -69,22 +68,8 @@ export function createApp(deps: AppDeps): express.Express {
       sendAppError(res, err);
       return;
     }
-    const e = err as { type?: string; status?: number; statusCode?: number; limit?: number; message?: string };
-    switch (e.type) {
-      case 'entity.parse.failed':
-        sendProblem(res, 'malformed_json', 'The request body is not valid JSON; check quoting and trailing commas.');
-        return;
-      case 'entity.too.large':
-        sendProblem(res, 'body_too_large', `The request body exceeds the limit of ${deps.largeBodies?.paths.includes(req.path) ? deps.largeBodies.limit : deps.bodyLimit}; split the request.`);
-        return;
-      case 'encoding.unsupported':
-      case 'charset.unsupported':
-        sendProblem(res, 'unsupported_encoding', 'Send the body as UTF-8 JSON without content encoding.');
-        return;
-      case 'request.aborted':
-        sendProblem(res, 'request_aborted', 'The client closed the request before the body was read.');
-        return;
-    }
+    // Express's own errors (a path that does not decode) carry a 4xx status.
+    const e = err as { status?: number; statusCode?: number };
     const status = e.status ?? e.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       sendProblem(res, 'bad_request', 'The request could not be read.');

@@ -6,7 +6,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../auth/api-keys.js';
 import type { Role } from '../db/schema.js';
-import { AppError } from '../problems/app-error.js';
+import { AppError, ValidationError } from '../problems/app-error.js';
 import { validate } from '../validation/validate.js';
 
 export type Access = 'public' | readonly Role[];
@@ -74,12 +74,13 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
     router[spec.method](spec.path, async (req: Request, res: Response) => {
       const principal = await authorise(req, spec.access, authenticate, spec.alsoAccepts);
       const params = spec.params ? validate(spec.params, req.params, 'path') : undefined;
-      const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : undefined;
+      const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : noQuery(req);
       let body: unknown;
       if (spec.body) {
         if (!req.is('application/json') && !req.is('application/*+json')) {
           throw new AppError('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.');
         }
+        if (req.body === undefined) throw new AppError('malformed_json', 'The request body is empty; send a JSON object.');
         body = spec.parseBody ? spec.parseBody(req.body) : validate(spec.body, req.body, 'body');
       }
       const idempotencyKey = spec.idempotent ? idempotencyKeyOf(req.get('idempotency-key')) : '';
@@ -97,6 +98,13 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
     });
   }
   return router;
+}
+
+/** A route without query parameters refuses any: a misspelt parameter must not be silently ignored. */
+function noQuery(req: Request): undefined {
+  const names = Object.keys(req.query ?? {});
+  if (names.length) throw new ValidationError(names.map((field) => ({ field, message: 'is not a parameter of this route' })), 'query');
+  return undefined;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -14,6 +14,9 @@ export const PROBLEMS = {
   request_aborted: { status: 400, title: 'Request aborted' },
   bad_request: { status: 400, title: 'Bad Request' },
   not_canonical: { status: 400, title: 'Value has no canonical JSON form' },
+  invalid_utf8: { status: 400, title: 'Body is not valid UTF-8' },
+  duplicate_member: { status: 400, title: 'Duplicate JSON member name' },
+  json_too_deep: { status: 400, title: 'JSON nested too deeply' },
   unauthenticated: { status: 401, title: 'Unauthorized' },
   invalid_token: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
@@ -32,6 +35,8 @@ export const PROBLEMS = {
   eula_not_found: { status: 404, title: 'EULA version not found' },
   eula_not_effective: { status: 404, title: 'No version in effect' },
   eula_version_conflict: { status: 409, title: 'EULA version already published with different content' },
+  eula_backdated: { status: 422, title: 'EULA version backdated' },
+  eula_version_not_in_effect: { status: 422, title: 'EULA version not yet in effect' },
 
   // Assent
   record_not_found: { status: 404, title: 'Record not found' },

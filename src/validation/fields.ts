@@ -9,13 +9,34 @@ export const IsoTime = z.iso.datetime({ offset: true, message: 'must be an RFC 3
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Text that survives storage and canonical hashing unchanged: no control characters but tab and newlines, no lone surrogates. */
+// Format characters (Unicode category Cf) make printed text differ from the recorded text:
+// bidirectional embeddings, overrides, isolates and marks reorder it, zero-width spaces, the BOM,
+// invisible operators and tag characters hide characters in it. Zero-width joiner and non-joiner
+// (U+200D, U+200C) are kept: words in Persian and Indic scripts and emoji sequences need them, and
+// they only join or separate neighbouring glyphs. docs/input-rules.md.
+const INVISIBLE = /(?![\u200c\u200d])\p{Cf}/u;
+
+/** The message for the first format character in `s` (see INVISIBLE). */
+function invisibleMessage(s: unknown): string {
+  const m = typeof s === 'string' ? INVISIBLE.exec(s) : null;
+  const at = m ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at character ${m.index}` : 'one';
+  return `must not contain invisible or bidirectional formatting characters (${at}): a printed dossier would show other text than the record holds`;
+}
+
+/** A refinement for strings printed into dossiers: no format characters but ZWJ and ZWNJ. */
+export const visible = [(s: string) => !INVISIBLE.test(s), { error: (iss: { input: unknown }) => invisibleMessage(iss.input) }] as const;
+
+/**
+ * Text that survives storage and canonical hashing unchanged and prints as recorded: no control
+ * characters but tab and newlines, no lone surrogates, no invisible or bidirectional formatting.
+ */
 export const Text = (max: number) =>
   z
     .string()
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !CONTROL.test(s), 'must not contain control characters')
-    .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no unpaired surrogates)');
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no unpaired surrogates)')
+    .refine(...visible);
 export const Label = z.number().int('must be an integer').min(0, 'must be >= 0');
 /** A watermark key version: stored as a PostgreSQL integer (int4). */
 export const KeyVersion = z.number().int('must be an integer').min(1, 'must be at least 1').max(2 ** 31 - 1, 'must be at most 2147483647');
