@@ -1,7 +1,7 @@
 // One code path, two databases: Kysely over pg when DATABASE_URL is set, embedded PGlite otherwise.
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../problems/app-error.js';
 import type { Database } from './schema.js';
@@ -25,25 +25,33 @@ export interface ConnectOptions {
   /** Role to SET on every pooled connection (real server only). */
   serviceRole?: string | undefined;
   poolSize?: number;
+  /** Milliseconds to wait for a connection (a new one, or a free one of the pool); real server only. */
+  connectTimeoutMs?: number;
 }
 
 export async function connect(opts: ConnectOptions): Promise<DbHandle> {
-  if (opts.databaseUrl) return connectPostgres(opts.databaseUrl, opts.serviceRole, opts.poolSize ?? 16);
+  if (opts.databaseUrl) return connectPostgres(opts.databaseUrl, opts.serviceRole, opts.poolSize ?? 16, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   return connectEmbedded(opts.dataDir);
 }
 
-function connectPostgres(url: string, role: string | undefined, max: number): DbHandle {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
-  // A client error on an idle connection must not crash the process.
-  pool.on('error', () => {});
-  if (role) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error('database role name must be a plain identifier');
-    // pg runs queries of one client in order, so this precedes anything else on the connection.
-    pool.on('connect', (client) => {
-      client.query(`SET ROLE ${role}`).catch(() => {});
-    });
-  }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+function connectPostgres(url: string, role: string | undefined, max: number, connectTimeoutMs: number): DbHandle {
+  if (role && !/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error('database role name must be a plain identifier');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    // During an outage a query fails after this long instead of waiting for a connection forever:
+    // it bounds both opening a connection and waiting for a free one of the pool.
+    connectionTimeoutMillis: connectTimeoutMs,
+    // A peer that vanished without a reset (a dead host, a dropped route) is noticed.
+    keepAlive: true,
+    // Runs before the connection is handed out; a failure fails the connect, so no connection
+    // ever serves queries as the owner instead of the restricted role.
+    ...(role ? { onConnect: async (client: pg.ClientBase) => void (await client.query(`SET ROLE ${role}`)) } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingFailed(pool) }) });
   return {
     db,
     mode: 'postgres',
@@ -51,6 +59,32 @@ function connectPostgres(url: string, role: string | undefined, max: number): Db
       await sql`SELECT 1`.execute(db);
     },
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * The pool as Kysely sees it, owning its clients' errors. A lost connection emits 'error' on its
+ * client, idle or checked out; unheard, that event ends the process. So every client gets a
+ * listener from the moment the pool creates it; the query on the lost connection fails by itself
+ * and reaches its caller. A client that errored is released with its error, so the pool discards
+ * it instead of handing a dead connection to the next query.
+ */
+function discardingFailed(pool: pg.Pool): PostgresPool {
+  const failed = new WeakMap<pg.ClientBase, Error>();
+  pool.on('connect', (client) => {
+    client.on('error', (err) => failed.set(client, err));
+  });
+  // An idle client's error, reported by the pool as well (it has already removed the client).
+  pool.on('error', () => {});
+  return {
+    async connect() {
+      const client = await pool.connect();
+      // pg-pool gives the client a fresh release() at each checkout; this one wraps that.
+      const release = client.release.bind(client);
+      client.release = (discard?: Error | boolean) => release(failed.get(client) ?? discard);
+      return client;
+    },
+    end: () => pool.end(),
   };
 }
 

@@ -1,6 +1,7 @@
 // createApp(deps) builds the Express app and never listens: start() in server/ owns that.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
+import { isConnectionError } from '../db/errors.js';
 import { PROBLEMS, type ProblemCode } from '../problems/registry.js';
 import { AppError, sendAppError, sendProblem } from './problem.js';
 
@@ -82,6 +83,15 @@ export function createApp(deps: AppDeps): express.Express {
         sendProblem(res, 'request_aborted', 'The client closed the request before the body was read.');
         return;
     }
+    if (isConnectionError(err)) {
+      // An outage is the service's, and passes: logged, answered with when to try again. A
+      // request that failed here was not acknowledged; its retry with the same Idempotency-Key
+      // finds out whether it committed.
+      deps.logger.error({ err: scrub(err), path: req.path }, 'database unavailable');
+      res.set('Retry-After', String(DATABASE_RETRY_AFTER_S));
+      sendProblem(res, 'database_unavailable', `The service is temporarily unable to reach its database; nothing is confirmed by this answer. Retry in ${DATABASE_RETRY_AFTER_S} seconds (with the same Idempotency-Key).`);
+      return;
+    }
     const status = e.status ?? e.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       sendProblem(res, 'bad_request', 'The request could not be read.');
@@ -93,6 +103,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   return app;
 }
+
+/** Seconds a client is asked to wait after database_unavailable. */
+const DATABASE_RETRY_AFTER_S = 2;
 
 /** Logs an error's class, message and stack only: never attached objects that might hold secrets. */
 function scrub(err: unknown): Record<string, unknown> {
