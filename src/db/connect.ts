@@ -1,5 +1,5 @@
 // One code path, two databases: Kysely over pg when DATABASE_URL is set, embedded PGlite otherwise.
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import pg from 'pg';
@@ -156,26 +156,61 @@ export class DataDirLockedError extends AppError<'data_dir_locked'> {
 
 /**
  * Embedded PostgreSQL belongs to one process at a time: a second opener (say the CLI while the
- * service runs) would corrupt it. A pid file guards the directory; a dead owner's lock is taken over.
+ * service runs) would corrupt it. A lock file guards the directory: the owner's pid and its start
+ * time. A dead owner's lock is taken over: one whose process is gone, is a zombie not yet reaped
+ * (killed, its parent not yet told), or whose pid now belongs to a process started at another time.
  */
 function lockDataDir(dataDir: string): () => void {
   const file = path.join(dataDir, 'assentmark.lock');
+  const self = processStart(process.pid)?.startTime;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
+      writeSync(fd, self === undefined ? String(process.pid) : `${process.pid} ${self}`);
       closeSync(fd);
       return () => rmSync(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      const [pidText, startText] = readFileSync(file, 'utf8').trim().split(/\s+/);
+      const pid = Number(pidText);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && ownerAlive(pid, startText)) {
         throw new DataDirLockedError(`the embedded database in ${dataDir} is in use by process ${pid} (a running assentmark service?); stop it first or use the HTTP API`);
       }
       rmSync(file, { force: true });
     }
   }
   throw new DataDirLockedError(`cannot lock ${dataDir}`);
+}
+
+/** Whether the lock's owner still runs: the pid is live, not a zombie, and (when recorded) started when the lock says. */
+function ownerAlive(pid: number, recordedStart: string | undefined): boolean {
+  const proc = processStart(pid);
+  if (proc === null) return isAlive(pid); // no /proc: all that can be asked is whether the pid exists
+  if (proc === undefined) return false;
+  if (proc.state === 'Z' || proc.state === 'X' || proc.state === 'x') return false;
+  return recordedStart === undefined || recordedStart === proc.startTime;
+}
+
+/**
+ * A process's state and start time (clock ticks since boot) from /proc/<pid>/stat; undefined when
+ * there is no such process, null when /proc cannot tell (not Linux).
+ */
+function processStart(pid: number): { state: string; startTime: string } | undefined | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ESRCH') return null;
+    return existsSync('/proc/self/stat') ? undefined : null;
+  }
+  // "pid (comm) state ppid ... starttime ...": comm may hold spaces and parentheses, so the fields
+  // are counted from the last ")"; the state is field 3, the start time field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const startTime = fields[19];
+  if (!state || !startTime || !/^\d+$/.test(startTime)) return null;
+  return { state, startTime };
 }
 
 function isAlive(pid: number): boolean {
