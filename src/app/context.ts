@@ -45,7 +45,7 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
         await owner.close();
       }
     }
-    handle = await connect({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, serviceRole: config.dbRole });
+    handle = await connect({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, serviceRole: config.dbRole, connectTimeoutMs: config.dbConnectTimeoutMs });
   } else {
     // Embedded PostgreSQL is one in-process database: a single handle serves both.
     handle = await connect({ databaseUrl: undefined, dataDir: config.dataDir });

@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   ASSENTMARK_PDF_CERT_FILE: z.string().min(1).optional(),
   ASSENTMARK_PDF_KEY_FILE: z.string().min(1).optional(),
   ASSENTMARK_DB_ROLE: z.string().default('assentmark_service'),
+  ASSENTMARK_DB_CONNECT_TIMEOUT_MS: intFrom(5_000, 1),
   ASSENTMARK_CHECKPOINT_EVERY: intFrom(10_000),
   ASSENTMARK_CHECKPOINT_INTERVAL_MS: intFrom(1_000),
   ASSENTMARK_FULL_VERIFY_INTERVAL_MS: intFrom(3_600_000),
@@ -54,6 +55,8 @@ export interface Config {
   pdfCertFile: string | undefined;
   pdfKeyFile: string | undefined;
   dbRole: string | undefined;
+  /** How long a query waits for a database connection before it fails as database_unavailable. */
+  dbConnectTimeoutMs: number;
   checkpointEvery: number;
   checkpointIntervalMs: number;
   fullVerifyIntervalMs: number;
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pdfCertFile: e.ASSENTMARK_PDF_CERT_FILE,
     pdfKeyFile: e.ASSENTMARK_PDF_KEY_FILE,
     dbRole: e.DATABASE_URL && e.ASSENTMARK_DB_ROLE ? e.ASSENTMARK_DB_ROLE : undefined,
+    dbConnectTimeoutMs: e.ASSENTMARK_DB_CONNECT_TIMEOUT_MS,
     checkpointEvery: e.ASSENTMARK_CHECKPOINT_EVERY,
     checkpointIntervalMs: e.ASSENTMARK_CHECKPOINT_INTERVAL_MS,
     fullVerifyIntervalMs: e.ASSENTMARK_FULL_VERIFY_INTERVAL_MS,

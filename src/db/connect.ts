@@ -1,7 +1,7 @@
 // One code path, two databases: Kysely over pg when DATABASE_URL is set, embedded PGlite otherwise.
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../problems/app-error.js';
 import type { Database } from './schema.js';
@@ -27,25 +27,33 @@ export interface ConnectOptions {
   /** Role to SET on every pooled connection (real server only). */
   serviceRole?: string | undefined;
   poolSize?: number;
+  /** Milliseconds to wait for a connection (a new one, or a free one of the pool); real server only. */
+  connectTimeoutMs?: number;
 }
 
 export async function connect(opts: ConnectOptions): Promise<DbHandle> {
-  if (opts.databaseUrl) return connectPostgres(opts.databaseUrl, opts.serviceRole, opts.poolSize ?? 16);
+  if (opts.databaseUrl) return connectPostgres(opts.databaseUrl, opts.serviceRole, opts.poolSize ?? 16, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   return connectEmbedded(opts.dataDir);
 }
 
-function connectPostgres(url: string, role: string | undefined, max: number): DbHandle {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
-  // A client error on an idle connection must not crash the process.
-  pool.on('error', () => {});
-  if (role) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error('database role name must be a plain identifier');
-    // pg runs queries of one client in order, so this precedes anything else on the connection.
-    pool.on('connect', (client) => {
-      client.query(`SET ROLE ${role}`).catch(() => {});
-    });
-  }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+function connectPostgres(url: string, role: string | undefined, max: number, connectTimeoutMs: number): DbHandle {
+  if (role && !/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error('database role name must be a plain identifier');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    // During an outage a query fails after this long instead of waiting for a connection forever:
+    // it bounds both opening a connection and waiting for a free one of the pool.
+    connectionTimeoutMillis: connectTimeoutMs,
+    // A peer that vanished without a reset (a dead host, a dropped route) is noticed.
+    keepAlive: true,
+    // Runs before the connection is handed out; a failure fails the connect, so no connection
+    // ever serves queries as the owner instead of the restricted role.
+    ...(role ? { onConnect: async (client: pg.ClientBase) => void (await client.query(`SET ROLE ${role}`)) } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingFailed(pool) }) });
   return {
     db,
     mode: 'postgres',
@@ -54,6 +62,32 @@ function connectPostgres(url: string, role: string | undefined, max: number): Db
     },
     poolStats: () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * The pool as Kysely sees it, owning its clients' errors. A lost connection emits 'error' on its
+ * client, idle or checked out; unheard, that event ends the process. So every client gets a
+ * listener from the moment the pool creates it; the query on the lost connection fails by itself
+ * and reaches its caller. A client that errored is released with its error, so the pool discards
+ * it instead of handing a dead connection to the next query.
+ */
+function discardingFailed(pool: pg.Pool): PostgresPool {
+  const failed = new WeakMap<pg.ClientBase, Error>();
+  pool.on('connect', (client) => {
+    client.on('error', (err) => failed.set(client, err));
+  });
+  // An idle client's error, reported by the pool as well (it has already removed the client).
+  pool.on('error', () => {});
+  return {
+    async connect() {
+      const client = await pool.connect();
+      // pg-pool gives the client a fresh release() at each checkout; this one wraps that.
+      const release = client.release.bind(client);
+      client.release = (discard?: Error | boolean) => release(failed.get(client) ?? discard);
+      return client;
+    },
+    end: () => pool.end(),
   };
 }
 
@@ -125,26 +159,61 @@ export class DataDirLockedError extends AppError<'data_dir_locked'> {
 
 /**
  * Embedded PostgreSQL belongs to one process at a time: a second opener (say the CLI while the
- * service runs) would corrupt it. A pid file guards the directory; a dead owner's lock is taken over.
+ * service runs) would corrupt it. A lock file guards the directory: the owner's pid and its start
+ * time. A dead owner's lock is taken over: one whose process is gone, is a zombie not yet reaped
+ * (killed, its parent not yet told), or whose pid now belongs to a process started at another time.
  */
 function lockDataDir(dataDir: string): () => void {
   const file = path.join(dataDir, 'assentmark.lock');
+  const self = processStart(process.pid)?.startTime;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
+      writeSync(fd, self === undefined ? String(process.pid) : `${process.pid} ${self}`);
       closeSync(fd);
       return () => rmSync(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      const [pidText, startText] = readFileSync(file, 'utf8').trim().split(/\s+/);
+      const pid = Number(pidText);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && ownerAlive(pid, startText)) {
         throw new DataDirLockedError(`the embedded database in ${dataDir} is in use by process ${pid} (a running assentmark service?); stop it first, or use the running service's admin HTTP API (docs/operations.md)`);
       }
       rmSync(file, { force: true });
     }
   }
   throw new DataDirLockedError(`cannot lock ${dataDir}`);
+}
+
+/** Whether the lock's owner still runs: the pid is live, not a zombie, and (when recorded) started when the lock says. */
+function ownerAlive(pid: number, recordedStart: string | undefined): boolean {
+  const proc = processStart(pid);
+  if (proc === null) return isAlive(pid); // no /proc: all that can be asked is whether the pid exists
+  if (proc === undefined) return false;
+  if (proc.state === 'Z' || proc.state === 'X' || proc.state === 'x') return false;
+  return recordedStart === undefined || recordedStart === proc.startTime;
+}
+
+/**
+ * A process's state and start time (clock ticks since boot) from /proc/<pid>/stat; undefined when
+ * there is no such process, null when /proc cannot tell (not Linux).
+ */
+function processStart(pid: number): { state: string; startTime: string } | undefined | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ESRCH') return null;
+    return existsSync('/proc/self/stat') ? undefined : null;
+  }
+  // "pid (comm) state ppid ... starttime ...": comm may hold spaces and parentheses, so the fields
+  // are counted from the last ")"; the state is field 3, the start time field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const startTime = fields[19];
+  if (!state || !startTime || !/^\d+$/.test(startTime)) return null;
+  return { state, startTime };
 }
 
 function isAlive(pid: number): boolean {

@@ -2,6 +2,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { bodyLimit, jsonBodies } from './json-body.js';
 import type { Logger } from 'pino';
+import { isConnectionError } from '../db/errors.js';
 import { PROBLEMS, type ProblemCode } from '../problems/registry.js';
 import { AppError, sendAppError, sendProblem } from './problem.js';
 
@@ -70,6 +71,15 @@ export function createApp(deps: AppDeps): express.Express {
     }
     // Express's own errors (a path that does not decode) carry a 4xx status.
     const e = err as { status?: number; statusCode?: number };
+    if (isConnectionError(err)) {
+      // An outage is the service's, and passes: logged, answered with when to try again. A
+      // request that failed here was not acknowledged; its retry with the same Idempotency-Key
+      // finds out whether it committed.
+      deps.logger.error({ err: scrub(err), path: req.path }, 'database unavailable');
+      res.set('Retry-After', String(DATABASE_RETRY_AFTER_S));
+      sendProblem(res, 'database_unavailable', `The service is temporarily unable to reach its database; nothing is confirmed by this answer. Retry in ${DATABASE_RETRY_AFTER_S} seconds (with the same Idempotency-Key).`);
+      return;
+    }
     const status = e.status ?? e.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       sendProblem(res, 'bad_request', 'The request could not be read.');
@@ -87,6 +97,9 @@ function routeTemplate(req: Request): string | null {
   const path = (req.route as { path?: unknown } | undefined)?.path;
   return typeof path === 'string' ? req.baseUrl + path : null;
 }
+
+/** Seconds a client is asked to wait after database_unavailable. */
+const DATABASE_RETRY_AFTER_S = 2;
 
 /** Logs an error's class, message and stack only: never attached objects that might hold secrets. */
 function scrub(err: unknown): Record<string, unknown> {

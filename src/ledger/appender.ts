@@ -5,7 +5,7 @@
 // transaction locks the head first.
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { buf } from '../db/bytes.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isConnectionError, isUniqueViolation } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { WorkingRow } from '../db/rows.js';
 import type { PreparedEvent } from './format.js';
@@ -55,6 +55,15 @@ interface Pending {
 }
 
 const LOCKED_AFTER_CONFLICT_MS = 1000;
+
+/**
+ * Fails a batch as one. When the database is away every item would fail the same way, each after
+ * its own connection timeout, so none is retried alone. None is acknowledged: a commit whose answer
+ * was lost is found by the caller's retry (a known event id answers with its original position).
+ */
+function rejectAll(batch: Pending[], err: unknown): void {
+  for (const p of batch) p.reject(err);
+}
 
 /** The guarded statement met another appender: the head moved, or a sequence number or event id is taken. */
 function headConflict(e: unknown): boolean {
@@ -106,18 +115,22 @@ export class LedgerAppender {
           const results = await this.#commit(batch.map((p) => p.item));
           batch.forEach((p, i) => p.resolve(results[i]!));
         } catch (err) {
-          if (batch.length === 1) {
-            this.#observer?.failed();
-            batch[0]!.reject(err);
+          if (batch.length === 1 || isConnectionError(err)) {
+            for (const _ of batch) this.#observer?.failed();
+            rejectAll(batch, err);
             continue;
           }
           // One bad item must not fail its neighbours: retry each alone, in order.
-          for (const p of batch) {
+          for (const [i, p] of batch.entries()) {
             try {
               p.resolve((await this.#commit([p.item]))[0]!);
             } catch (e) {
               this.#observer?.failed();
               p.reject(e);
+              if (isConnectionError(e)) {
+                rejectAll(batch.slice(i + 1), e);
+                break;
+              }
             }
           }
         }
@@ -135,6 +148,9 @@ export class LedgerAppender {
       try {
         done = await fastCommit(this.#db, items, this.#head);
       } catch (e) {
+        // A lost connection leaves the statement's outcome unknown: the head is read again, under
+        // the lock, by the next batch.
+        if (isConnectionError(e)) this.#head = null;
         // A refused row (a constraint on a working row): the statement changed nothing and the
         // head is still right, so the caller's item-by-item retry can stay on this path.
         if (!headConflict(e)) throw e;
