@@ -13,6 +13,10 @@ import { generateMasterKeyText } from '../src/keys/master-key.js';
 import { generateSigningIdentity, saveSigningIdentity } from '../src/pdf/certificate.js';
 import { openContext, type ServiceContext } from '../src/app/context.js';
 import { buildApp, type BuiltApp } from '../src/server/build-app.js';
+import { EntryColumns, INSERT_ENTRIES_SQL } from '../src/ledger/entry-columns.js';
+import type { PreparedEvent } from '../src/ledger/format.js';
+import { MerkleFrontier } from '../src/ledger/merkle.js';
+import { EXTEND_TILES_SQL } from '../src/ledger/tile-repository.js';
 
 /** Prints one figure: `BENCH <name> <value> <unit> [baseline=<v>] [ratio=<r>]`. */
 export function report(name: string, value: number, unit: string, extra: { baseline?: number; ratio?: number; target?: string } = {}): void {
@@ -94,4 +98,31 @@ export async function startService(dbUrl: string, overrides: Partial<Config> = {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Appends correctly chained entries (and their Merkle tiles) as the database owner until the ledger
+ * has `target` entries, with the appender's own column and tile builders (EntryColumns), so the
+ * filled ledger is exactly what appends would have written. `event(seq)` makes entry seq's event.
+ */
+export async function fillLedger(owner: pg.Pool, target: number, event: (seq: number) => PreparedEvent, chunk = 10_000): Promise<void> {
+  const head = (await owner.query<{ seq: string; chain_hash: Buffer; frontier: Buffer }>('SELECT seq, chain_hash, frontier FROM ledger_head WHERE id = 1')).rows[0]!;
+  let seq = Number(head.seq);
+  let prev = head.chain_hash;
+  let frontier = MerkleFrontier.fromBytes(head.frontier, seq);
+  while (seq < target) {
+    const cols = new EntryColumns(frontier);
+    const n = Math.min(chunk, target - seq);
+    for (let k = 0; k < n; k++) {
+      seq++;
+      prev = cols.add(seq, prev, event(seq));
+    }
+    await owner.query('BEGIN');
+    await owner.query(INSERT_ENTRIES_SQL, cols.parameters());
+    await owner.query(EXTEND_TILES_SQL, cols.tileParameters());
+    await owner.query('UPDATE ledger_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE id = 1', [seq, prev, cols.frontier.toBytes()]);
+    await owner.query('COMMIT');
+    frontier = cols.frontier;
+  }
+  await owner.query('VACUUM ANALYZE ledger_entries');
 }

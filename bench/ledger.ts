@@ -1,9 +1,9 @@
 // Ledger benchmarks on a real PostgreSQL server, each beside its baseline in the same run:
 //  (a) plain single-row autocommit INSERTs of a comparable row into an unchained table,
 //  (b) chained appends through the real append path (Ledger.append: group commit),
-// both at 64 concurrent writers over the same pool size; then Ledger.verify() over >= 200,000
-// entries (throughput and peak memory). Makes its own database and drops it.
-// Knobs: BENCH_SECONDS (5), BENCH_VERIFY_ENTRIES (200000), BENCH_CHECKPOINT_EVERY (service default).
+// both at 64 concurrent writers over the same pool size. Makes its own database and drops it.
+// Verification and proofs: bench/verify.ts.
+// Knobs: BENCH_SECONDS (5), BENCH_CHECKPOINT_EVERY (service default).
 // Run alone: node --expose-gc dist/bench/ledger.js (or `npm run bench -- ledger`).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -14,16 +14,12 @@ import { loadConfig } from '../src/config/config.js';
 import { SigningKey } from '../src/crypto/ed25519.js';
 import { writeSecretFile } from '../src/keys/files.js';
 import { prepareEvent, type PreparedEvent } from '../src/ledger/format.js';
-import { EntryColumns, INSERT_ENTRIES_SQL } from '../src/ledger/entry-columns.js';
-import { MerkleFrontier } from '../src/ledger/merkle.js';
-import { EXTEND_TILES_SQL } from '../src/ledger/tile-repository.js';
 import { openContext } from '../src/app/context.js';
 import { freshDatabase, percentile, report } from './common.js';
 
 const WRITERS = 64;
 const POOL = 16; // the service's pool size (src/db/connect.ts default); the baseline gets the same
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const VERIFY_ENTRIES = Number(process.env.BENCH_VERIFY_ENTRIES ?? 200_000);
 
 /** A ~300-byte acceptance-like event (canonical JSON). */
 function benchEvent(i: number): PreparedEvent {
@@ -114,64 +110,6 @@ export async function benchLedger(): Promise<void> {
     report('ledger.append.client_cpu_per_event', (chained.cpuSeconds / chained.ops) * 1e6, 'us');
     console.log(`# load average ${load()}`);
 
-    // Verify: fill to >= VERIFY_ENTRIES with correctly chained entries (hashes computed here,
-    // inserted in chunks as the owner), then stream the whole ledger through Ledger.verify().
-    const ownerPool = new pg.Pool({ connectionString: db.url, max: 1 });
-    try {
-      await ctx.ledger.drained();
-      const head = (await ownerPool.query<{ seq: string; chain_hash: Buffer; frontier: Buffer }>('SELECT seq, chain_hash, frontier FROM ledger_head WHERE id = 1')).rows[0]!;
-      let seq = Number(head.seq);
-      let prev = head.chain_hash;
-      let frontier = MerkleFrontier.fromBytes(head.frontier, seq);
-      const fillT0 = performance.now();
-      const CHUNK = 5000;
-      while (seq < VERIFY_ENTRIES) {
-        const n = Math.min(CHUNK, VERIFY_ENTRIES - seq);
-        const cols = new EntryColumns(frontier);
-        for (let k = 0; k < n; k++) {
-          seq++;
-          prev = cols.add(seq, prev, benchEvent(2_000_000 + seq));
-        }
-        await ownerPool.query(INSERT_ENTRIES_SQL, cols.parameters());
-        await ownerPool.query(EXTEND_TILES_SQL, cols.tileParameters());
-        frontier = cols.frontier;
-      }
-      await ownerPool.query('UPDATE ledger_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE id = 1', [seq, prev, frontier.toBytes()]);
-      await ownerPool.query('VACUUM ANALYZE ledger_entries');
-      console.log(`# verify: filled to ${seq} entries in ${((performance.now() - fillT0) / 1000).toFixed(1)} s`);
-      // One checkpoint at the end, so verify also checks a signature over the filled part.
-      await ctx.ledger.checkpoint();
-
-      global.gc?.();
-      const m0 = process.memoryUsage();
-      let maxRss = m0.rss;
-      let maxHeap = m0.heapUsed;
-      const sampler = setInterval(() => {
-        const m = process.memoryUsage();
-        if (m.rss > maxRss) maxRss = m.rss;
-        if (m.heapUsed > maxHeap) maxHeap = m.heapUsed;
-      }, 10);
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      const r = await ctx.ledger.verify();
-      const secs = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(c0);
-      clearInterval(sampler);
-      if (!r.ok) throw new Error(`verify failed: ${JSON.stringify(r.fault)}`);
-      report('ledger.verify.entries', r.size, 'entries', { target: '>=200000' });
-      report('ledger.verify.throughput', r.size / secs, 'entries/s', { target: '>=150000' });
-      report('ledger.verify.seconds', secs, 's');
-      // What one core of this process spends per entry (reading rows + verifying), independent of
-      // how busy the machine is: entries per CPU-second is the ceiling with a core to itself.
-      const cpuSecs = (cpu.user + cpu.system) / 1e6;
-      report('ledger.verify.client_cpu_per_entry', (cpuSecs / r.size) * 1e6, 'us');
-      report('ledger.verify.entries_per_cpu_second', r.size / cpuSecs, 'entries/s');
-      report('ledger.verify.rss_delta_peak', (maxRss - m0.rss) / 2 ** 20, 'MiB');
-      report('ledger.verify.heap_used_peak', maxHeap / 2 ** 20, 'MiB', { baseline: m0.heapUsed / 2 ** 20 });
-      console.log(`# load average ${load()}`);
-    } finally {
-      await ownerPool.end();
-    }
     await ctx.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

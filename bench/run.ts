@@ -5,6 +5,7 @@ import os from 'node:os';
 
 const suites: Record<string, () => Promise<void>> = {
   ledger: async () => (await import('./ledger.js')).benchLedger(),
+  verify: async () => (await import('./verify.js')).benchVerify(),
   acceptances: async () => (await import('./acceptances.js')).benchAcceptances(),
   detection: async () => (await import('./detection.js')).benchDetection(),
   dossier: async () => (await import('./dossier.js')).benchDossier(),

@@ -5,18 +5,14 @@
 //      20% of the 1k figures, and under 1 s;
 //  (b) inclusion proofs served per second (GET /v1/ledger/proofs/inclusion, random entries, 16
 //      concurrent clients) at the largest size.
-// Bulk fill writes as the owner with the appender's own column and tile builders (EntryColumns),
-// so the filled ledger is exactly what appends would have written.
+// Bulk fill: fillLedger (common.ts).
 //
 //   npm run build && node dist/bench/scale.js
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { sha256Hex } from '../src/crypto/hash.js';
-import { EntryColumns, INSERT_ENTRIES_SQL } from '../src/ledger/entry-columns.js';
 import { prepareEvent } from '../src/ledger/format.js';
-import { MerkleFrontier } from '../src/ledger/merkle.js';
-import { EXTEND_TILES_SQL } from '../src/ledger/tile-repository.js';
-import { freshDatabase, percentile, report, startService } from './common.js';
+import { fillLedger, freshDatabase, percentile, report, startService } from './common.js';
 
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000,100000,1000000').split(',').map(Number);
 const EULA = 'Scale Terms\n\n1. You must not use outputs to train a competing model.\n';
@@ -26,28 +22,8 @@ async function post(url: string, token: string, body: unknown, headers: Record<s
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** Appends correctly chained entries (and their tiles) as the owner until the ledger has `target` entries. */
-async function fill(owner: pg.Pool, target: number): Promise<void> {
-  const head = (await owner.query<{ seq: string; chain_hash: Buffer; frontier: Buffer }>('SELECT seq, chain_hash, frontier FROM ledger_head WHERE id = 1')).rows[0]!;
-  let seq = Number(head.seq);
-  let prev = head.chain_hash;
-  let frontier = MerkleFrontier.fromBytes(head.frontier, seq);
-  while (seq < target) {
-    const cols = new EntryColumns(frontier);
-    const n = Math.min(10_000, target - seq);
-    for (let k = 0; k < n; k++) {
-      seq++;
-      prev = cols.add(seq, prev, prepareEvent('acceptance.recorded', { subject: `filler-${seq}`, eula: { slug: 'other', version: '1.0' }, method: 'checkbox', n: seq }, { id: randomUUID() }));
-    }
-    await owner.query('BEGIN');
-    await owner.query(INSERT_ENTRIES_SQL, cols.parameters());
-    await owner.query(EXTEND_TILES_SQL, cols.tileParameters());
-    await owner.query('UPDATE ledger_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE id = 1', [seq, prev, cols.frontier.toBytes()]);
-    await owner.query('COMMIT');
-    frontier = cols.frontier;
-  }
-  await owner.query('VACUUM ANALYZE ledger_entries');
-}
+const fill = (owner: pg.Pool, target: number) =>
+  fillLedger(owner, target, (seq) => prepareEvent('acceptance.recorded', { subject: `filler-${seq}`, eula: { slug: 'other', version: '1.0' }, method: 'checkbox', n: seq }, { id: randomUUID() }));
 
 export async function benchScale(): Promise<void> {
   const db = await freshDatabase('assentmark_scale');

@@ -6,7 +6,7 @@
 //       verifier.ts, export.ts, rfc3161.ts) gives exactly the vectors, fault cases included;
 //   (c) every worked-example value in the document equals the vectors, every hash it shows is one of
 //       them, and its table of verifier checks names exactly the verifier's fault codes.
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -524,7 +524,37 @@ describe('(b) the implementation gives the vectors', () => {
       });
     }
   });
+
+  // The same edits as export files through the worker threads, in chunks of 1, 2 and 3 entries (so
+  // every entry is once the first of a chunk) and in one chunk: the report is the one-thread report.
+  describe('fault cases through verifyExportFile on worker threads, in chunks of every size', () => {
+    const keys = { A: A.publicKey, B: B.publicKey, C: C.publicKey };
+    const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-kat-chunks-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    kat.faults.forEach((f, n) => {
+      test(f.id, async () => {
+        const { entries, cps } = applyOps(katEntries(), katCheckpoints(), f.ops);
+        const opts = { ...(f.trusted ? { trustedPublicKey: keys[f.trusted] } : {}), ...(f.origin !== undefined ? { origin: f.origin } : {}) };
+        const file = path.join(dir, `fault-${n}.jsonl`);
+        writeFileSync(file, exportText(entries, cps));
+        const one = verifyLedger(entries, cps, opts);
+        for (const chunkLines of [1, 2, 3, 4096]) {
+          assert.deepEqual(await verifyExportFile(file, { ...opts, chunkLines }), one, `chunks of ${chunkLines}`);
+        }
+      });
+    });
+  });
 });
+
+/** Entries and checkpoints as an export file (export.ts's lines). */
+function exportText(entries: LedgerEntry[], cps: SignedCheckpoint[]): string {
+  const lines: unknown[] = [{ format: 'assentmark.ledger-export/v2', origin: ORIGIN, exported_at: '2026-11-29T00:00:09.000Z' }];
+  for (const c of cps) lines.push({ kind: 'checkpoint', format: checkpointFormat(c.body), body: c.body.toString('base64'), signature: c.signature.toString('base64') });
+  for (const e of entries) {
+    lines.push({ kind: 'entry', seq: e.seq, event_id: e.eventId, event_type: e.eventType, canonical: e.canonical.toString('base64'), leaf_hash: e.leafHash.toString('hex'), prev_hash: e.prevHash.toString('hex'), chain_hash: e.chainHash.toString('hex') });
+  }
+  return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+}
 
 /** The edits of the fault cases (the same operations ledger-kat.py applies). */
 function applyOps(entries: LedgerEntry[], cps: SignedCheckpoint[], ops: readonly Op[]): { entries: LedgerEntry[]; cps: SignedCheckpoint[] } {

@@ -7,8 +7,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { MerkleFrontier } from '../src/ledger/merkle.js';
 import { buf } from '../src/db/bytes.js';
-import { chainHash, leafHash, prepareEvent } from '../src/ledger/format.js';
-import type { VerifyFaultCode, VerifyReport } from '../src/ledger/verifier.js';
+import { chainHash, leafHash, prepareEvent, type LedgerEntry } from '../src/ledger/format.js';
+import { verifyLedger, type VerifyFaultCode, type VerifyReport } from '../src/ledger/verifier.js';
 import type { ServiceContext } from '../src/app/context.js';
 import { createTestDb, isRealPostgres, type TestDb } from './helpers/context.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
@@ -102,6 +102,21 @@ async function setup(t: TestContext, opts: { group?: string } = {}): Promise<Set
   return s;
 }
 
+/**
+ * Ledger.verify (worker threads, pages of 4,096 rows), the same in pages of 4 (every chunk
+ * boundary a place to get the order wrong), and the one-thread verifier over the same rows: one
+ * report, which is returned.
+ */
+async function verifyAllWays(ctx: ServiceContext): Promise<VerifyReport> {
+  const r = await ctx.ledger.verify();
+  assert.deepEqual(await ctx.ledger.verify({ pageSize: 4 }), r, 'pages of 4 entries');
+  const entries: LedgerEntry[] = [];
+  for await (const e of ctx.ledger.entries({ recordedAt: false })) entries.push(e);
+  const cps = (await ctx.ledger.checkpoints()).map((c) => ({ body: c.body, signature: c.signature }));
+  assert.deepEqual(verifyLedger(entries, cps, { trustedPublicKey: ctx.ledger.keyHistory()[0]!.publicKey, origin: ctx.ledger.origin }), r, 'one thread');
+  return r;
+}
+
 async function snapshot(s: Setup): Promise<void> {
   await s.attack('CREATE TABLE tamper_snap_entries AS SELECT * FROM ledger_entries');
   await s.attack('CREATE TABLE tamper_snap_checkpoints AS SELECT * FROM ledger_checkpoints');
@@ -193,7 +208,7 @@ test('tamper: editing one event\'s bytes is caught at that entry (leaf_hash_mism
   const s = await setup(t, { group: 'entries' });
   await disableTriggers(s);
   await s.attack('UPDATE ledger_entries SET canonical = set_byte(canonical, 40, get_byte(canonical, 40) # 1) WHERE seq = 20');
-  expectFault(await s.ctx.ledger.verify(), 'leaf_hash_mismatch', 20);
+  expectFault(await verifyAllWays(s.ctx), 'leaf_hash_mismatch', 20);
 });
 
 test('tamper: editing and re-hashing one row is caught at the next row (prev_hash_mismatch)', async (t) => {
@@ -204,14 +219,14 @@ test('tamper: editing and re-hashing one row is caught at the next row (prev_has
   r.leaf_hash = leafHash(r.canonical);
   r.chain_hash = chainHash(40, r.prev_hash, r.leaf_hash);
   await updateRow(s, r);
-  expectFault(await s.ctx.ledger.verify(), 'prev_hash_mismatch', 41);
+  expectFault(await verifyAllWays(s.ctx), 'prev_hash_mismatch', 41);
 });
 
 test('tamper: editing the row\'s event id or type beside the hashed bytes (event_row_mismatch)', async (t) => {
   const s = await setup(t, { group: 'entries' });
   await disableTriggers(s);
   await s.attack('UPDATE ledger_entries SET event_type = $1 WHERE seq = 12', ['acceptance.withdrawn']);
-  expectFault(await s.ctx.ledger.verify(), 'event_row_mismatch', 12);
+  expectFault(await verifyAllWays(s.ctx), 'event_row_mismatch', 12);
 });
 
 // ---- deletions ------------------------------------------------------------------------------------
@@ -220,7 +235,7 @@ test('tamper: deleting a middle row is caught at the gap (sequence_gap)', async 
   const s = await setup(t, { group: 'entries' });
   await disableTriggers(s);
   await s.attack('DELETE FROM ledger_entries WHERE seq = 25');
-  expectFault(await s.ctx.ledger.verify(), 'sequence_gap', 25);
+  expectFault(await verifyAllWays(s.ctx), 'sequence_gap', 25);
 });
 
 test('tamper: deleting a middle row and renumbering the rest is caught (chain binds seq)', async (t) => {
@@ -229,7 +244,7 @@ test('tamper: deleting a middle row and renumbering the rest is caught (chain bi
   await s.attack('DELETE FROM ledger_entries WHERE seq = 25');
   await s.attack('UPDATE ledger_entries SET seq = seq + 1000 WHERE seq > 25');
   await s.attack('UPDATE ledger_entries SET seq = seq - 1001 WHERE seq > 1000');
-  expectFault(await s.ctx.ledger.verify(), 'prev_hash_mismatch', 25);
+  expectFault(await verifyAllWays(s.ctx), 'prev_hash_mismatch', 25);
 });
 
 test('tamper: deleting the tail past a signed checkpoint is caught (checkpoint_beyond_end)', async (t) => {
@@ -238,7 +253,7 @@ test('tamper: deleting the tail past a signed checkpoint is caught (checkpoint_b
   await s.attack('DELETE FROM ledger_entries WHERE seq > 25');
   const tail = await s.row(25);
   await s.attack('UPDATE ledger_head SET seq = 25, chain_hash = $1 WHERE id = 1', [tail.chain_hash]);
-  const r = await s.ctx.ledger.verify();
+  const r = await verifyAllWays(s.ctx);
   expectFault(r, 'checkpoint_beyond_end', 26);
   assert.equal(r.latestCheckpointSize, CP);
 });
@@ -251,7 +266,7 @@ test('documented limit: deleting a tail no checkpoint covers is NOT detected by 
   // A careful attacker rewrites the head's Merkle frontier too (the tiles still hold every node of the shorter tree).
   const frontier = (await MerkleFrontier.load(CP + 5, s.ctx.ledger.nodeReader())).toBytes();
   await s.attack('UPDATE ledger_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE id = 1', [CP + 5, tail.chain_hash, frontier]);
-  const r = await s.ctx.ledger.verify();
+  const r = await verifyAllWays(s.ctx);
   assert.equal(r.ok, true, 'a truncated tail beyond the last checkpoint is a valid, shorter ledger');
   assert.equal(r.size, CP + 5);
   assert.ok(r.size < SIZE);
@@ -266,7 +281,7 @@ test('tamper: deleting every entry is reported, not passed (empty_ledger)', asyn
   await disableTriggers(s);
   await s.attack('DELETE FROM ledger_entries');
   await s.attack('UPDATE ledger_head SET seq = 0, chain_hash = $1 WHERE id = 1', [Buffer.alloc(32)]);
-  expectFault(await s.ctx.ledger.verify(), 'empty_ledger', 1);
+  expectFault(await verifyAllWays(s.ctx), 'empty_ledger', 1);
 });
 
 // ---- reordering and forgery ---------------------------------------------------------------------
@@ -279,7 +294,7 @@ test('tamper: swapping two rows\' whole contents is caught at the first (prev_ha
   await s.attack('DELETE FROM ledger_entries WHERE seq IN (10, 11)');
   await insertRow(s, { ...b, seq: 10 });
   await insertRow(s, { ...a, seq: 11 });
-  expectFault(await s.ctx.ledger.verify(), 'prev_hash_mismatch', 10);
+  expectFault(await verifyAllWays(s.ctx), 'prev_hash_mismatch', 10);
 });
 
 test('tamper: swapping two events but keeping the hash columns in place is caught (chain_hash_mismatch)', async (t) => {
@@ -290,7 +305,7 @@ test('tamper: swapping two events but keeping the hash columns in place is caugh
   await s.attack('DELETE FROM ledger_entries WHERE seq IN (10, 11)');
   await insertRow(s, { ...a, event_id: b.event_id, event_type: b.event_type, canonical: b.canonical, leaf_hash: b.leaf_hash });
   await insertRow(s, { ...b, event_id: a.event_id, event_type: a.event_type, canonical: a.canonical, leaf_hash: a.leaf_hash });
-  expectFault(await s.ctx.ledger.verify(), 'chain_hash_mismatch', 10);
+  expectFault(await verifyAllWays(s.ctx), 'chain_hash_mismatch', 10);
 });
 
 test('tamper: a forged row appended at the end with a bad chain hash is caught there', async (t) => {
@@ -299,7 +314,7 @@ test('tamper: a forged row appended at the end with a bad chain hash is caught t
   const last = await s.row(SIZE);
   const ev = eulaEvent(4242);
   await insertRow(s, { seq: SIZE + 1, event_id: ev.id, event_type: ev.type, canonical: ev.canonical, leaf_hash: ev.leafHash, prev_hash: last.chain_hash, chain_hash: randomBytes(32) });
-  expectFault(await s.ctx.ledger.verify(), 'chain_hash_mismatch', SIZE + 1);
+  expectFault(await verifyAllWays(s.ctx), 'chain_hash_mismatch', SIZE + 1);
 });
 
 test('tamper: a forged row inserted in the middle (rows shifted) is caught right after it', async (t) => {
@@ -318,7 +333,7 @@ test('tamper: a forged row inserted in the middle (rows shifted) is caught right
   await s.attack('UPDATE ledger_entries SET seq = seq + 1000 WHERE seq >= 26');
   await s.attack('UPDATE ledger_entries SET seq = seq - 999 WHERE seq > 1000');
   await insertRow(s, { seq: 26, event_id: ev.id, event_type: ev.type, canonical: ev.canonical, leaf_hash: leaf, prev_hash: before.chain_hash, chain_hash: chainHash(26, before.chain_hash, leaf) });
-  expectFault(await s.ctx.ledger.verify(), 'prev_hash_mismatch', 27);
+  expectFault(await verifyAllWays(s.ctx), 'prev_hash_mismatch', 27);
 });
 
 test('tamper: a hash of the wrong length (its CHECK dropped) is caught at that entry, not mis-split', async (t) => {
@@ -326,9 +341,9 @@ test('tamper: a hash of the wrong length (its CHECK dropped) is caught at that e
   await disableTriggers(s);
   await s.attack('ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_leaf_hash_check');
   await s.attack('UPDATE ledger_entries SET leaf_hash = substring(leaf_hash from 1 for 31) WHERE seq = 15');
-  expectFault(await s.ctx.ledger.verify(), 'leaf_hash_mismatch', 15);
+  expectFault(await verifyAllWays(s.ctx), 'leaf_hash_mismatch', 15);
   await s.attack('UPDATE ledger_entries SET leaf_hash = leaf_hash || $1::bytea WHERE seq = 15', [Buffer.from([0xaa, 0xbb])]);
-  expectFault(await s.ctx.ledger.verify(), 'leaf_hash_mismatch', 15);
+  expectFault(await verifyAllWays(s.ctx), 'leaf_hash_mismatch', 15);
 });
 
 // ---- consistent rewrites ------------------------------------------------------------------------
@@ -337,7 +352,7 @@ test('tamper: a consistent rewrite of a suffix a checkpoint covers is caught at 
   const s = await setup(t, { group: 'rewrites' });
   await disableTriggers(s);
   await rewriteSuffix(s, 20);
-  const r = await s.ctx.ledger.verify();
+  const r = await verifyAllWays(s.ctx);
   expectFault(r, 'checkpoint_mismatch', CP);
   // And the service refuses to sign a checkpoint over the rewritten ledger.
   await assert.rejects(s.ctx.ledger.checkpoint(), { name: 'LedgerError', code: 'checkpoint_inconsistent' });
@@ -347,7 +362,7 @@ test('documented limit: a consistent rewrite of a suffix after the last checkpoi
   const s = await setup(t, { group: 'rewrites' });
   await disableTriggers(s);
   await rewriteSuffix(s, CP + 1);
-  const r = await s.ctx.ledger.verify();
+  const r = await verifyAllWays(s.ctx);
   assert.equal(r.ok, true, 'entries after the last checkpoint can be rewritten consistently');
   assert.equal(r.size, SIZE);
   assert.equal(r.checkpointsVerified, 1);
@@ -364,14 +379,14 @@ test('tamper: editing a checkpoint\'s body is caught (checkpoint_signature_inval
   const edited = Buffer.from(note.replace(/\ntime [^\n]+\n/, '\ntime 2020-01-01T00:00:00.000Z\n'), 'utf8');
   assert.notEqual(edited.toString('utf8'), note);
   await s.attack('UPDATE ledger_checkpoints SET body = $1 WHERE size = $2', [edited, CP]);
-  expectFault(await s.ctx.ledger.verify(), 'checkpoint_signature_invalid', CP);
+  expectFault(await verifyAllWays(s.ctx), 'checkpoint_signature_invalid', CP);
 });
 
 test('tamper: editing a checkpoint\'s signature is caught (checkpoint_signature_invalid)', async (t) => {
   const s = await setup(t, { group: 'rewrites' });
   await disableTriggers(s, 'ledger_checkpoints');
   await s.attack('UPDATE ledger_checkpoints SET signature = set_byte(signature, 5, get_byte(signature, 5) # 16) WHERE size = $1', [CP]);
-  expectFault(await s.ctx.ledger.verify(), 'checkpoint_signature_invalid', CP);
+  expectFault(await verifyAllWays(s.ctx), 'checkpoint_signature_invalid', CP);
 });
 
 test('tamper: a checkpoint re-signed by a key the genesis does not name is caught (checkpoint_unknown_key)', async (t) => {
@@ -383,7 +398,7 @@ test('tamper: a checkpoint re-signed by a key the genesis does not name is caugh
   const head = await s.row(CP);
   const cp = signCheckpoint(other, s.ctx.ledger.origin, CP, head.chain_hash, new Date());
   await s.attack('UPDATE ledger_checkpoints SET body = $1, signature = $2, key_id = $3 WHERE size = $4', [cp.body, cp.signature, other.keyId, CP]);
-  expectFault(await s.ctx.ledger.verify(), 'checkpoint_unknown_key', CP);
+  expectFault(await verifyAllWays(s.ctx), 'checkpoint_unknown_key', CP);
 });
 
 test('documented limit: without a checkpoint (none, or its rows deleted) a consistent rewrite from entry 2 is NOT detected; a checkpoint kept outside is', async (t) => {
@@ -393,7 +408,7 @@ test('documented limit: without a checkpoint (none, or its rows deleted) a consi
   await disableTriggers(s, 'ledger_checkpoints');
   await s.attack('DELETE FROM ledger_checkpoints');
   await rewriteSuffix(s, 2);
-  const r = await s.ctx.ledger.verify();
+  const r = await verifyAllWays(s.ctx);
   assert.equal(r.ok, true, 'the database alone no longer holds anything to contradict the rewrite');
   assert.equal(r.checkpointsVerified, 0);
   // The checkpoint kept outside the table does contradict it.
@@ -415,7 +430,7 @@ test('database: UPDATE, DELETE and TRUNCATE as the service are refused', async (
   await refused(sql`UPDATE ledger_checkpoints SET key_id = 'x'`.execute(db), 'UPDATE ledger_checkpoints');
   await refused(sql`DELETE FROM ledger_checkpoints`.execute(db), 'DELETE ledger_checkpoints');
   await refused(sql`TRUNCATE ledger_checkpoints`.execute(db), 'TRUNCATE ledger_checkpoints');
-  const r = await s.ctx.ledger.verify();
+  const r = await verifyAllWays(s.ctx);
   assert.equal(r.ok, true);
   assert.equal(r.size, SIZE);
 });
@@ -433,7 +448,7 @@ test('database: the service role may not disable triggers or enter replica mode 
   await refused(sql`DROP TABLE ledger_entries`.execute(db), 'DROP TABLE as the service');
   await refused(sql`SET session_replication_role = replica`.execute(db), 'replica mode as the service');
   await refused(sql`INSERT INTO ledger_head (id, seq, chain_hash) VALUES (2, 0, ${Buffer.alloc(32)})`.execute(db), 'INSERT into ledger_head');
-  assert.equal((await s.ctx.ledger.verify()).ok, true);
+  assert.equal((await verifyAllWays(s.ctx)).ok, true);
 });
 
 test('database: owner/superuser statements are refused by the triggers, even in replica mode (ENABLE ALWAYS)', async (t) => {
@@ -449,7 +464,7 @@ test('database: owner/superuser statements are refused by the triggers, even in 
     await refused(s.attack('TRUNCATE ledger_checkpoints'), `TRUNCATE checkpoints${mode}`);
   }
   await s.attack('RESET session_replication_role');
-  const r = await s.ctx.ledger.verify();
+  const r = await verifyAllWays(s.ctx);
   assert.equal(r.ok, true);
   assert.equal(r.size, SIZE);
 });
@@ -461,7 +476,7 @@ test('database: a duplicate sequence number or event id is refused by constraint
   const ev = eulaEvent(1);
   await assert.rejects(insertRow(s, { ...last, event_id: randomUUID(), prev_hash: randomBytes(32), chain_hash: randomBytes(32) }), /duplicate key|unique/i);
   await assert.rejects(insertRow(s, { seq: SIZE + 1, event_id: last.event_id, event_type: ev.type, canonical: ev.canonical, leaf_hash: ev.leafHash, prev_hash: last.chain_hash, chain_hash: randomBytes(32) }), /duplicate key|unique/i);
-  assert.equal((await s.ctx.ledger.verify()).ok, true);
+  assert.equal((await verifyAllWays(s.ctx)).ok, true);
 });
 
 // ---- the Merkle tree and its signed notes -------------------------------------------------------
@@ -482,7 +497,7 @@ test('tamper: a changed hash in a tile is caught: proofs from it fail, and the s
   await ctx.ledger.append({ events: [eulaEvent(9999, { id: randomUUID() })] });
   await assert.rejects(ctx.ledger.checkpoint(), (e: unknown) => (e as { code?: string }).code === 'checkpoint_inconsistent' && /Merkle tree/.test((e as Error).message));
   // The leaves are intact: a full verification rebuilds the tree from them and still agrees with every signed root.
-  expectOk(await ctx.ledger.verify());
+  expectOk(await verifyAllWays(ctx));
 });
 
 test('tamper: a root hash in a signed note that the leaves do not give is caught (checkpoint_root_mismatch or signature)', async (t) => {
@@ -493,7 +508,7 @@ test('tamper: a root hash in a signed note that the leaves do not give is caught
   const lines = note.split('\n');
   lines[2] = Buffer.alloc(32, 7).toString('base64');
   await s.attack('UPDATE ledger_checkpoints SET body = $1 WHERE size = $2', [Buffer.from(lines.join('\n'), 'utf8'), CP]);
-  expectFault(await s.ctx.ledger.verify(), 'checkpoint_signature_invalid', CP);
+  expectFault(await verifyAllWays(s.ctx), 'checkpoint_signature_invalid', CP);
   // Re-signed by a key the genesis does not name: still refused, as an unknown key.
   const { SigningKey } = await import('../src/crypto/ed25519.js');
   const { signCheckpointNoteV2, readCheckpoint } = await import('../src/ledger/checkpoint.js');
@@ -501,7 +516,7 @@ test('tamper: a root hash in a signed note that the leaves do not give is caught
   const other = SigningKey.generate();
   const resigned = signCheckpointNoteV2(other, s.ctx.ledger.origin, CP, Buffer.alloc(32, 7), stmt.chainHash, new Date());
   await s.attack('UPDATE ledger_checkpoints SET body = $1, signature = $2 WHERE size = $3', [resigned.body, resigned.signature, CP]);
-  expectFault(await s.ctx.ledger.verify(), 'checkpoint_unknown_key', CP);
+  expectFault(await verifyAllWays(s.ctx), 'checkpoint_unknown_key', CP);
 });
 
 test('verifier: a note signed by the ledger key over a wrong root is caught at its size (checkpoint_root_mismatch)', async () => {

@@ -2,12 +2,12 @@
 // Line 1: header; then one line per checkpoint; then one line per entry, in sequence order.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { AppError } from '../problems/app-error.js';
 import type { LedgerReader } from './ledger.js';
 import { checkpointFormat, type SignedCheckpoint } from './checkpoint.js';
-import type { LedgerEntry } from './format.js';
 import { LedgerVerifier, type VerifierOptions, type VerifyReport } from './verifier.js';
+import { verifyChunks, type VerifyTask } from './verifier-pool.js';
+import { b64, ExportLineError, isBlank, parseLine } from './export-lines.js';
 
 /** v2: checkpoint lines may hold C2SP signed notes (format 2) beside the first version's JSON statements. */
 export const EXPORT_FORMAT = 'assentmark.ledger-export/v2';
@@ -58,68 +58,128 @@ export class ExportFormatError extends AppError<'export_format_invalid'> {
   }
 }
 
-/** Verifies an export file in constant memory (checkpoints precede entries in the file). */
-export async function verifyExportFile(file: string, opts: VerifierOptions, onProgress?: (n: number) => void): Promise<VerifyReport> {
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+/** Lines of an export file per chunk sent to a worker thread. */
+const CHUNK_LINES = 4096;
+
+/**
+ * Verifies an export file in constant memory (checkpoints precede entries in the file): the header
+ * and checkpoint lines here, then the entry lines in chunks whose parsing and per-entry checks run
+ * on worker threads (verifier-pool.ts). Lines end at LF, CRLF or a lone CR, as readline reads them.
+ */
+export async function verifyExportFile(file: string, opts: VerifierOptions & { chunkLines?: number }, onProgress?: (n: number) => void): Promise<VerifyReport> {
   const v = new LedgerVerifier(opts);
   const cps: SignedCheckpoint[] = [];
-  let lineNo = 0;
-  let entriesStarted = false;
-  for await (const line of rl) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      throw new ExportFormatError(`line ${lineNo} is not JSON`);
-    }
-    if (lineNo === 1) {
-      if (typeof o.format !== 'string' || !READABLE_FORMATS.has(o.format)) throw new ExportFormatError(`not an assentmark ledger export (line 1 has format ${JSON.stringify(o.format)})`);
-      continue;
-    }
-    if (o.kind === 'checkpoint') {
-      if (entriesStarted) throw new ExportFormatError(`line ${lineNo}: checkpoints must precede entries`);
-      cps.push({ body: b64(o.body, lineNo), signature: b64(o.signature, lineNo) });
-    } else if (o.kind === 'entry') {
-      if (!entriesStarted) {
-        v.addCheckpoints(cps);
-        entriesStarted = true;
+  const chunkLines = opts.chunkLines ?? CHUNK_LINES;
+  const lines = fileLines(file);
+  try {
+    let pending: { lineNo: number; bytes: Buffer } | null = null; // the first entry line, read here
+    // Read with next(), not for-await: leaving a for-await loop would close the generator.
+    for (let r = await lines.next(); !r.done; r = await lines.next()) {
+      const line = r.value;
+      const text = line.bytes.toString('utf8');
+      if (isBlank(text)) continue;
+      const o = parseHere(text, line.lineNo);
+      if (line.lineNo === 1) {
+        if (typeof o.format !== 'string' || !READABLE_FORMATS.has(o.format)) throw new ExportFormatError(`not an assentmark ledger export (line 1 has format ${JSON.stringify(o.format)})`);
+        continue;
       }
-      if (!v.push(toEntry(o, lineNo))) break;
-      if (onProgress && v.fault === null) onProgress(lineNo);
-    } else {
-      throw new ExportFormatError(`line ${lineNo}: unknown kind ${JSON.stringify(o.kind)}`);
+      if (o.kind === 'checkpoint') {
+        cps.push({ body: here(() => b64(o.body, line.lineNo)), signature: here(() => b64(o.signature, line.lineNo)) });
+      } else if (o.kind === 'entry') {
+        pending = line;
+        break;
+      } else {
+        throw new ExportFormatError(`line ${line.lineNo}: unknown kind ${JSON.stringify(o.kind)}`);
+      }
     }
+    v.addCheckpoints(cps);
+    if (pending && !v.fault) {
+      const first = pending;
+      async function* chunks(): AsyncGenerator<VerifyTask> {
+        let group: Array<{ lineNo: number; bytes: Buffer }> = [first];
+        const flush = (): VerifyTask => {
+          const size = group.reduce((n, l) => n + l.bytes.length, 0);
+          const bytes = Buffer.allocUnsafeSlow(size);
+          const starts = new Int32Array(group.length);
+          const ends = new Int32Array(group.length);
+          let off = 0;
+          group.forEach((l, i) => {
+            starts[i] = off;
+            off += l.bytes.copy(bytes, off);
+            ends[i] = off;
+          });
+          const task: VerifyTask = { kind: 'lines', bytes, starts, ends, firstLine: group[0]!.lineNo };
+          group = [];
+          return task;
+        };
+        for (let r = await lines.next(); !r.done; r = await lines.next()) {
+          const line = r.value;
+          if (v.fault) return;
+          group.push(line);
+          if (group.length >= chunkLines) yield flush();
+        }
+        if (group.length > 0) yield flush();
+      }
+      const out = await verifyChunks(v, chunks(), onProgress ? (task, i) => {
+        if (v.fault === null && task.kind === 'lines') onProgress(task.firstLine + i);
+      } : undefined);
+      if (out.formatError) throw new ExportFormatError(out.formatError);
+    }
+  } finally {
+    await lines.return(undefined);
   }
-  rl.close();
-  if (!entriesStarted) v.addCheckpoints(cps);
   return v.finish();
 }
 
-function toEntry(o: Record<string, unknown>, line: number): LedgerEntry {
-  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || typeof o.event_id !== 'string' || typeof o.event_type !== 'string') {
-    throw new ExportFormatError(`line ${line}: entry lacks seq, event_id or event_type`);
+/** The lines of a file with their numbers (from 1), as readline splits them (LF, CRLF, lone CR). */
+async function* fileLines(file: string): AsyncGenerator<{ lineNo: number; bytes: Buffer }> {
+  let lineNo = 0;
+  let rest: Buffer = Buffer.alloc(0);
+  let cr = false; // the last chunk ended in CR: an LF starting the next one belongs to it
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let b = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    if (cr && b[0] === 0x0a) b = b.subarray(1);
+    cr = false;
+    let start = 0;
+    for (;;) {
+      const nl = nextBreak(b, start);
+      if (nl < 0) break;
+      lineNo++;
+      yield { lineNo, bytes: b.subarray(start, nl) };
+      if (b[nl] === 0x0d) {
+        if (nl + 1 === b.length) {
+          cr = true;
+          start = nl + 1;
+          break;
+        }
+        start = b[nl + 1] === 0x0a ? nl + 2 : nl + 1;
+      } else {
+        start = nl + 1;
+      }
+    }
+    // A line split across chunks is copied once, into the next chunk's buffer.
+    rest = Buffer.from(b.subarray(start));
   }
-  return {
-    seq: o.seq,
-    eventId: o.event_id,
-    eventType: o.event_type,
-    canonical: b64(o.canonical, line),
-    leafHash: hex32(o.leaf_hash, line),
-    prevHash: hex32(o.prev_hash, line),
-    chainHash: hex32(o.chain_hash, line),
-  };
+  if (rest.length > 0) {
+    lineNo++;
+    yield { lineNo, bytes: rest };
+  }
 }
 
-function b64(v: unknown, line: number): Buffer {
-  const b = typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v) ? Buffer.from(v, 'base64') : null;
-  // Canonical padded base64 only: what was written is exactly what is read.
-  if (!b || b.toString('base64') !== v) throw new ExportFormatError(`line ${line}: expected padded standard base64`);
-  return b;
+/** The index of the next LF or CR at or after `from`, or -1. */
+function nextBreak(b: Buffer, from: number): number {
+  const lf = b.indexOf(0x0a, from);
+  const end = lf < 0 ? b.length : lf;
+  const cr = b.subarray(from, end).indexOf(0x0d);
+  return cr >= 0 ? from + cr : lf;
 }
 
-function hex32(v: unknown, line: number): Buffer {
-  if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) throw new ExportFormatError(`line ${line}: expected a 64-digit hex hash`);
-  return Buffer.from(v, 'hex');
+function here<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof ExportLineError ? new ExportFormatError(e.message) : e;
+  }
 }
+
+const parseHere = (text: string, lineNo: number): Record<string, unknown> => here(() => parseLine(text, lineNo));

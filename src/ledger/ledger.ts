@@ -11,6 +11,7 @@ import { buildEvent, parseEventOf } from './events.js';
 import { genesisEventId, type GenesisData, type LedgerEntry, type PreparedEvent } from './format.js';
 import { LedgerRepository } from './repository.js';
 import { LedgerVerifier, type VerifyReport } from './verifier.js';
+import { verifyChunks, type VerifyTask } from './verifier-pool.js';
 import { LedgerError } from './errors.js';
 import { checkRotation, rotationData } from './key-rotation.js';
 import { AppError } from '../problems/app-error.js';
@@ -340,17 +341,27 @@ export class Ledger implements LedgerReader {
     this.checkpoint().catch((err) => this.#onError(err, 'checkpoint'));
   }
 
-  /** Streams the whole ledger through the verifier; an intact result becomes the verified prefix. */
+  /**
+   * Streams the whole ledger through the verifier, its per-entry checks on worker threads
+   * (verifier-pool.ts); an intact result becomes the verified prefix.
+   */
   async verify(opts: { trustedPublicKey?: Uint8Array; onProgress?: (done: number, total: number) => void; pageSize?: number } = {}): Promise<VerifyReport> {
     const head = await this.#repo.head();
     const v = new LedgerVerifier({ trustedPublicKey: opts.trustedPublicKey ?? this.#genesisKey(), origin: this.origin });
     v.addCheckpoints(await this.#checkpoints.all());
-    let n = 0;
     const at = new Date();
-    for await (const e of this.#repo.entries({ recordedAt: false, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) })) {
-      if (!v.push(e)) break;
-      if (opts.onProgress && ++n % 10_000 === 0) opts.onProgress(n, head.size);
+    const repo = this.#repo;
+    const onProgress = opts.onProgress;
+    async function* pages(): AsyncGenerator<VerifyTask> {
+      let n = 0;
+      for await (const p of repo.entryPages(opts.pageSize ? { pageSize: opts.pageSize } : {})) {
+        if (v.fault) return;
+        yield { kind: 'packed', bytes: p.bytes, count: p.count };
+        n += p.count;
+        onProgress?.(Math.min(n, v.expectedSeq - 1), head.size);
+      }
     }
+    if (!v.fault) await verifyChunks(v, pages());
     const report = v.finish();
     if (report.ok && report.headHash && !opts.trustedPublicKey) {
       this.#verified = { size: report.size, chainHash: Buffer.from(report.headHash, 'hex'), tree: v.tree, fullAt: at, fullSize: report.size };

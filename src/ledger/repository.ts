@@ -114,6 +114,70 @@ export class LedgerRepository {
     }
   }
 
+  /**
+   * Streams entries in sequence order for the verifier, one page of up to `pageSize` rows at a time
+   * (constant memory): each page is one bytea that PostgreSQL packs (verify-worker.ts's layout), so
+   * a page costs one value to decode here instead of objects per row, and travels to a worker
+   * thread as it is. Pages are ranges of sequence numbers up to the highest present now (or
+   * upTo), `prefetch` of them fetched at once over different connections; then keyset pages from
+   * the last row, until one is empty (entries appended meanwhile). A gap in the numbers is the
+   * verifier's to find (a row is never skipped or repeated). A hash column of another length than
+   * 32 bytes (only if someone dropped the CHECKs) is zero-filled and flagged.
+   */
+  async *entryPages(opts: { after?: number; upTo?: number; pageSize?: number; prefetch?: number } = {}): AsyncGenerator<{ count: number; bytes: Buffer }> {
+    const pageSize = opts.pageSize ?? 4096;
+    const depth = Math.max(1, opts.prefetch ?? 3);
+    const page = async (lo: number, hi: number | undefined): Promise<{ count: number; last: number; bytes: Buffer }> => {
+      const upper = hi === undefined ? sql`` : sql`AND seq <= ${String(hi)}`;
+      const r = await sql<{ n: number; last: string | null; packed: Uint8Array | null }>`
+        SELECT count(*)::int AS n, max(seq)::text AS last, string_agg(
+          int8send(seq) || set_byte(decode('00', 'hex'), 0, (CASE WHEN octet_length(leaf_hash) = 32 THEN 0 ELSE 1 END)
+            | (CASE WHEN octet_length(prev_hash) = 32 THEN 0 ELSE 2 END) | (CASE WHEN octet_length(chain_hash) = 32 THEN 0 ELSE 4 END))
+          || (CASE WHEN octet_length(leaf_hash) = 32 THEN leaf_hash ELSE decode(repeat('00', 32), 'hex') END)
+          || (CASE WHEN octet_length(prev_hash) = 32 THEN prev_hash ELSE decode(repeat('00', 32), 'hex') END)
+          || (CASE WHEN octet_length(chain_hash) = 32 THEN chain_hash ELSE decode(repeat('00', 32), 'hex') END)
+          || int4send(octet_length(id)) || id || int4send(octet_length(t)) || t || int4send(octet_length(canonical)) || canonical,
+          ''::bytea ORDER BY seq) AS packed
+        FROM (SELECT seq, convert_to(event_id::text, 'UTF8') AS id, convert_to(event_type, 'UTF8') AS t, canonical, leaf_hash, prev_hash, chain_hash
+              FROM ledger_entries WHERE seq > ${String(lo)} ${upper} ORDER BY seq LIMIT ${pageSize}) AS x`.execute(this.db);
+      const row = r.rows[0]!;
+      return { count: row.n, last: row.last === null ? lo : Number(row.last), bytes: row.packed ? buf(row.packed) : Buffer.alloc(0) };
+    };
+    const max = await this.db.selectFrom('ledger_entries').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirst();
+    let end = Number(max?.m ?? 0);
+    if (opts.upTo !== undefined) end = Math.min(end, opts.upTo);
+    let after = opts.after ?? 0;
+    const inFlight: Array<Promise<{ count: number; last: number; bytes: Buffer }>> = [];
+    let nextLo = after;
+    const issue = () => {
+      while (inFlight.length < depth && nextLo < end) {
+        const hi = Math.min(nextLo + pageSize, end);
+        const p = page(nextLo, hi);
+        p.catch(() => {}); // abandoned pages must not become unhandled rejections
+        inFlight.push(p);
+        nextLo = hi;
+      }
+    };
+    try {
+      issue();
+      while (inFlight.length > 0) {
+        const p = await inFlight.shift()!;
+        issue();
+        if (p.count > 0) yield { count: p.count, bytes: p.bytes };
+      }
+    } finally {
+      inFlight.length = 0;
+    }
+    after = Math.max(after, end);
+    for (;;) {
+      if (opts.upTo !== undefined && after >= opts.upTo) return;
+      const p = await page(after, opts.upTo);
+      if (p.count === 0) return;
+      yield { count: p.count, bytes: p.bytes };
+      after = p.last;
+    }
+  }
+
   async entry(seq: number): Promise<LedgerEntry | undefined> {
     const r = await this.db.selectFrom('ledger_entries').select(ENTRY_COLUMNS).where('seq', '=', String(seq)).executeTakeFirst();
     return r ? toEntry(r) : undefined;

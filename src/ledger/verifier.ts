@@ -131,25 +131,44 @@ export class LedgerVerifier {
   /** Returns false once a fault has been found; further entries are ignored. */
   push(e: LedgerEntry): boolean {
     if (this.#fault) return false;
-    const seq = this.#expectedSeq;
-    if (e.seq !== seq) {
-      return this.#fail(seq, 'sequence_gap', `expected entry ${seq}, found ${e.seq}`);
-    }
-    if (!constantTimeEqual(leafHash(e.canonical), e.leafHash)) {
+    const c = checkEntry(e);
+    return this.accept(e.seq, c.code, e.prevHash, e.leafHash, e.chainHash, c.special);
+  }
+
+  /**
+   * The sequential part of an entry's verification, after its per-entry checks (checkEntry, which
+   * may run on another thread): the sequence number, the link to the chain so far, the genesis and
+   * key rotations, the tree and the checkpoints at this size. The faults come in the order push
+   * reports them: sequence, leaf hash, link, chain hash, event. `leaf` and `chain` are kept (not
+   * copied) only when they are the stored 32-byte hashes that checkEntry compared.
+   */
+  accept(seq: number, code: EntryCode, prevHash: Uint8Array, leaf: Uint8Array, chain: Uint8Array, special?: SpecialEvent): boolean {
+    if (this.#fault) return false;
+    const expected = this.#expectedSeq;
+    if (seq !== expected) return this.#fail(expected, 'sequence_gap', `expected entry ${expected}, found ${seq}`);
+    if (code === ENTRY_LEAF) {
       return this.#fail(seq, 'leaf_hash_mismatch', 'the stored leaf hash is not SHA-256(0x00 || event bytes): the event bytes or the hash were altered');
     }
-    if (!constantTimeEqual(e.prevHash, this.#prev)) {
+    if (!equalHash(prevHash, this.#prev)) {
       return this.#fail(seq, 'prev_hash_mismatch', `entry ${seq} does not link to the chain hash of entry ${seq - 1}: an entry was removed, reordered or rewritten`);
     }
-    const chain = chainHash(seq, this.#prev, e.leafHash);
-    if (!constantTimeEqual(chain, e.chainHash)) {
-      return this.#fail(seq, 'chain_hash_mismatch', 'the stored chain hash does not commit to this entry and its predecessor');
+    if (code !== ENTRY_OK) return this.#fail(seq, ENTRY_FAULTS[code]!.code, ENTRY_FAULTS[code]!.reason);
+    if (seq === 1) {
+      if (!this.#checkGenesis(special!.type, special!.data as Record<string, unknown>)) return false;
+    } else if (special?.type === 'ledger.genesis') {
+      return this.#fail(seq, 'genesis_invalid', 'a second genesis event appears after entry 1');
+    } else if (special?.type === 'signing_key.added' && !this.#checkRotation(seq, special.data)) {
+      return false;
     }
-    if (!this.#checkEvent(e)) return false;
-    this.#tree?.push(e.leafHash);
-    this.#prev = chain;
+    this.#tree?.push(leaf);
+    this.#prev = Buffer.isBuffer(chain) ? chain : Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength);
     this.#expectedSeq = seq + 1;
     return this.#checkCheckpointsAt(seq);
+  }
+
+  /** The next sequence number expected. */
+  get expectedSeq(): number {
+    return this.#expectedSeq;
   }
 
   finish(): VerifyReport {
@@ -171,31 +190,6 @@ export class LedgerVerifier {
       latestCheckpointSize: latest ? latest.body.size : null,
       fault: this.#fault,
     };
-  }
-
-  #checkEvent(e: LedgerEntry): boolean {
-    const seq = e.seq;
-    let ev: unknown;
-    try {
-      ev = parseCanonical(e.canonical);
-    } catch {
-      return this.#fail(seq, 'event_not_canonical', 'the event bytes are not RFC 8785 canonical JSON');
-    }
-    if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) {
-      return this.#fail(seq, 'event_malformed', 'the event is not a JSON object');
-    }
-    const o = ev as Record<string, unknown>;
-    if (o.v !== 1 || typeof o.id !== 'string' || typeof o.type !== 'string' || typeof o.time !== 'string' ||
-      typeof o.data !== 'object' || o.data === null || !(EVENT_TYPES as readonly string[]).includes(o.type)) {
-      return this.#fail(seq, 'event_malformed', 'the event lacks a valid envelope (v, id, type, time, data)');
-    }
-    if (o.id !== e.eventId || o.type !== e.eventType) {
-      return this.#fail(seq, 'event_row_mismatch', 'the row\'s event id or type differs from the signed event bytes');
-    }
-    if (seq === 1) return this.#checkGenesis(o.type, o.data as Record<string, unknown>);
-    if (o.type === 'ledger.genesis') return this.#fail(seq, 'genesis_invalid', 'a second genesis event appears after entry 1');
-    if (o.type === 'signing_key.added') return this.#checkRotation(seq, o.data);
-    return true;
   }
 
   #checkRotation(seq: number, data: unknown): boolean {
@@ -279,6 +273,66 @@ export class LedgerVerifier {
     if (!this.#fault) this.#fault = { seq, code, reason };
     return false;
   }
+}
+
+/** The result of an entry's own checks; the sequential checks come after it (LedgerVerifier.accept). */
+export const ENTRY_OK = 0;
+export const ENTRY_LEAF = 1;
+export const ENTRY_CHAIN = 2;
+export const ENTRY_NOT_CANONICAL = 3;
+export const ENTRY_MALFORMED = 4;
+export const ENTRY_ROW_MISMATCH = 5;
+export type EntryCode = 0 | 1 | 2 | 3 | 4 | 5;
+
+const ENTRY_FAULTS: Record<number, { code: VerifyFaultCode; reason: string }> = {
+  [ENTRY_CHAIN]: { code: 'chain_hash_mismatch', reason: 'the stored chain hash does not commit to this entry and its predecessor' },
+  [ENTRY_NOT_CANONICAL]: { code: 'event_not_canonical', reason: 'the event bytes are not RFC 8785 canonical JSON' },
+  [ENTRY_MALFORMED]: { code: 'event_malformed', reason: 'the event lacks a valid envelope (v, id, type, time, data)' },
+  [ENTRY_ROW_MISMATCH]: { code: 'event_row_mismatch', reason: 'the row\'s event id or type differs from the signed event bytes' },
+};
+
+/** An event the sequential part must read: entry 1, any genesis, any key rotation. */
+export interface SpecialEvent {
+  type: string;
+  data: unknown;
+}
+
+const ENVELOPE_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/**
+ * The checks of one entry that need nothing but the entry (pure, so they can run on any thread),
+ * the first that fails: the leaf hash of the event bytes, the chain hash over the stored previous
+ * hash (the link itself is checked in order by accept), the bytes canonical (RFC 8785), the
+ * envelope, and the row's id and type equal to the event's. Entry 1, genesis and rotation events
+ * come back with their type and data for accept.
+ */
+export function checkEntry(e: LedgerEntry): { code: EntryCode; special?: SpecialEvent } {
+  if (e.leafHash.length !== 32 || !constantTimeEqual(leafHash(e.canonical), e.leafHash)) return { code: ENTRY_LEAF };
+  // A sequence number that is not one is reported by accept (sequence_gap) before this code is read.
+  if (e.prevHash.length !== 32 || !Number.isSafeInteger(e.seq) || e.seq < 0 || !constantTimeEqual(chainHash(e.seq, e.prevHash, e.leafHash), e.chainHash)) return { code: ENTRY_CHAIN };
+  let ev: unknown;
+  try {
+    ev = parseCanonical(e.canonical);
+  } catch {
+    return { code: ENTRY_NOT_CANONICAL };
+  }
+  if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) return { code: ENTRY_MALFORMED };
+  const o = ev as Record<string, unknown>;
+  if (o.v !== 1 || typeof o.id !== 'string' || typeof o.type !== 'string' || typeof o.time !== 'string' ||
+    typeof o.data !== 'object' || o.data === null || !ENVELOPE_TYPES.has(o.type)) {
+    return { code: ENTRY_MALFORMED };
+  }
+  if (o.id !== e.eventId || o.type !== e.eventType) return { code: ENTRY_ROW_MISMATCH };
+  if (e.seq === 1 || o.type === 'ledger.genesis' || o.type === 'signing_key.added') return { code: ENTRY_OK, special: { type: o.type, data: o.data } };
+  return { code: ENTRY_OK };
+}
+
+/** Constant-time equality of two hashes (no early exit, no allocation); other lengths are unequal. */
+function equalHash(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== 32 || b.length !== 32) return false;
+  let d = 0;
+  for (let i = 0; i < 32; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
 }
 
 /** Convenience for in-memory lists (tests, small exports). */

@@ -1,0 +1,97 @@
+// The ledger verifier on worker threads. The per-entry checks (checkEntry) of each chunk of
+// thousands of entries run in a piscina pool; this thread applies the results in entry order to
+// one LedgerVerifier (sequence, chain link, genesis and rotations, tree, checkpoints), so the fault
+// it reports is exactly the one a single thread would. At most a few chunks are in flight: memory
+// stays constant however long the ledger.
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { EntryCode, LedgerVerifier } from './verifier.js';
+import { BAD_PREV, ITEM_BLANK, type VerifyChunkResult, type VerifyTask } from './verify-worker.js';
+
+export type { VerifyTask } from './verify-worker.js';
+
+const THREADS = Math.max(1, availableParallelism());
+let shared: Piscina<VerifyTask, VerifyChunkResult> | null = null;
+
+/** One pool per process, started on first use; idle threads exit and never keep the process alive. */
+function pool(): Piscina<VerifyTask, VerifyChunkResult> {
+  shared ??= new Piscina({
+    filename: fileURLToPath(new URL('./verify-worker.js', import.meta.url)),
+    minThreads: 0,
+    maxThreads: THREADS,
+    idleTimeout: 10_000,
+  });
+  return shared;
+}
+
+/** Stops the pool's threads (a later verification starts new ones). */
+export async function closeVerifierPool(): Promise<void> {
+  const p = shared;
+  shared = null;
+  await p?.destroy();
+}
+
+/** The bytes as the whole of an ArrayBuffer of their own, so transferring it detaches nothing else. */
+function ownBytes(b: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (b.buffer instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b as Uint8Array<ArrayBuffer>;
+  return new Uint8Array(b);
+}
+
+export interface ChunkOutcome {
+  /** The first export line that is not a valid line, reached before any fault. */
+  formatError: string | null;
+}
+
+/**
+ * Streams `tasks` through the pool and `v`. Stops at the first fault or format error (chunks
+ * still in flight are dropped). `onItem(i)` is called for each entry accepted, with its index in
+ * the task (export files report line numbers with it).
+ */
+export async function verifyChunks(v: LedgerVerifier, tasks: AsyncIterable<VerifyTask>, onAccepted?: (task: VerifyTask, index: number) => void): Promise<ChunkOutcome> {
+  const p = pool();
+  const depth = 2 * THREADS + 1;
+  const inFlight: Array<{ task: VerifyTask; result: Promise<VerifyChunkResult> }> = [];
+  const submit = (task: VerifyTask) => {
+    const bytes = ownBytes(task.bytes);
+    const t = { ...task, bytes } as VerifyTask;
+    const result = p.run(t, { transferList: [bytes.buffer] });
+    result.catch(() => {}); // dropped chunks must not become unhandled rejections
+    // After the transfer only the shape of the task is needed here (line numbers).
+    inFlight.push({ task: t.kind === 'lines' ? { ...t, bytes: new Uint8Array(0) } : t, result });
+  };
+  const apply = async (): Promise<ChunkOutcome | null> => {
+    const { task, result } = inFlight.shift()!;
+    const r = await result;
+    const none = new Uint8Array(0);
+    let s = 0;
+    for (let i = 0; i < r.count; i++) {
+      const code = r.codes[i]!;
+      if (code === ITEM_BLANK) continue;
+      let special = undefined;
+      if (s < r.specials.length && r.specials[s]![0] === i) special = r.specials[s++]![1];
+      const h = r.hashes;
+      const o = 96 * i;
+      const prev = r.bad[i]! & BAD_PREV ? none : h.subarray(o + 32, o + 64);
+      if (!v.accept(r.seqs[i]!, code as EntryCode, prev, h.subarray(o, o + 32), h.subarray(o + 64, o + 96), special)) return { formatError: null };
+      onAccepted?.(task, i);
+    }
+    return r.error ? { formatError: r.error.message } : null;
+  };
+  try {
+    for await (const task of tasks) {
+      submit(task);
+      if (inFlight.length >= depth) {
+        const out = await apply();
+        if (out) return out;
+      }
+    }
+    while (inFlight.length > 0) {
+      const out = await apply();
+      if (out) return out;
+    }
+    return { formatError: null };
+  } finally {
+    inFlight.length = 0;
+  }
+}
