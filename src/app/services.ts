@@ -9,6 +9,7 @@ import { EulaService } from '../eula/service.js';
 import { DecisionService } from '../gateway/decisions.js';
 import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
+import { LlmWatermarkService } from '../llm-watermark/service.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
 import { httpPost } from '../timestamp/http-post.js';
@@ -28,6 +29,7 @@ export interface Services {
   verifications: VerificationService;
   dossiers: DossierService;
   timestamps: TimestampService;
+  llmWatermark: LlmWatermarkService;
   /** Stops what the services started (render workers). */
   close(): Promise<void>;
 }
@@ -46,13 +48,18 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const threshold = rateToThreshold(config.watermarkRate);
   // Assent and rotation change what the gateway may do for a subject: its cache entry goes.
   let keyCache: SubjectKeyCache | null = null;
-  const changed = (subject: string) => keyCache?.invalidate(subject);
+  let llmWatermark: LlmWatermarkService | null = null;
+  const changed = (subject: string) => {
+    keyCache?.invalidate(subject);
+    llmWatermark?.invalidate(subject);
+  };
   const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, changed);
   keyCache = new SubjectKeyCache(watermarkKeys, repos.assentRecords, threshold);
   const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, changed, {
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const decisions = new DecisionService(keyCache);
+  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords }, ledger, watermarkKeys);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
@@ -74,7 +81,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     { organisation: config.organisation, certifierName: config.certifierName, certifierTitle: config.certifierTitle },
   );
   return {
-    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps,
+    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, llmWatermark,
     close: async () => {
       await timestamps.close();
       if (pool) await pool.close();

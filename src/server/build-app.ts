@@ -10,6 +10,7 @@ import { assentRoutes } from '../http/routes/assent.js';
 import { detectionRoutes } from '../http/routes/detection.js';
 import { dossierRoutes } from '../http/routes/dossiers.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
+import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
 
 export type { Services } from '../app/services.js';
 
@@ -26,6 +27,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...assentRoutes({ assent: s.assent, eulas: s.eulas, watermarkKeys: s.watermarkKeys, apiKeys: s.apiKeys }),
     ...detectionRoutes(s.decisions, s.verifications),
     ...dossierRoutes(s.dossiers),
+    ...llmWatermarkRoutes(s.llmWatermark),
   ];
 }
 
