@@ -4,6 +4,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../assent/idempotency-repository.js';
+import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
+import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
+import { LlmVerificationRepository } from '../llm-watermark/verification-repository.js';
 import { ApiKeyRepository } from '../auth/repository.js';
 import { DossierRepository } from '../dossier/repository.js';
 import { EulaRepository } from '../eula/repository.js';
@@ -26,6 +29,9 @@ export interface Repositories {
   timestamps: TimestampRepository;
   webhookSubscriptions: WebhookSubscriptionRepository;
   webhookOutbox: WebhookOutboxRepository;
+  llmParameterSets: ParameterSetRepository;
+  llmPlans: LlmPlanRepository;
+  llmVerifications: LlmVerificationRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -41,5 +47,8 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     timestamps: new TimestampRepository(db),
     webhookSubscriptions: new WebhookSubscriptionRepository(db),
     webhookOutbox: new WebhookOutboxRepository(db),
+    llmParameterSets: new ParameterSetRepository(db),
+    llmPlans: new LlmPlanRepository(db),
+    llmVerifications: new LlmVerificationRepository(db),
   };
 }

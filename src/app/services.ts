@@ -9,6 +9,7 @@ import { EulaService } from '../eula/service.js';
 import { DecisionService } from '../gateway/decisions.js';
 import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
+import { LlmWatermarkService } from '../llm-watermark/service.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
 import { httpPost } from '../timestamp/http-post.js';
@@ -36,6 +37,7 @@ export interface Services {
   webhookDelivery: DeliveryWorker;
   /** Dossier renders waiting for a worker (0 before the first render). */
   renderQueueDepth(): number;
+  llmWatermark: LlmWatermarkService;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -54,13 +56,18 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const threshold = rateToThreshold(config.watermarkRate);
   // Assent and rotation change what the gateway may do for a subject: its cache entry goes.
   let keyCache: SubjectKeyCache | null = null;
-  const changed = (subject: string) => keyCache?.invalidate(subject);
+  let llmWatermark: LlmWatermarkService | null = null;
+  const changed = (subject: string) => {
+    keyCache?.invalidate(subject);
+    llmWatermark?.invalidate(subject);
+  };
   const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, changed);
   keyCache = new SubjectKeyCache(watermarkKeys, repos.assentRecords, threshold);
   const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, changed, {
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const decisions = new DecisionService(keyCache);
+  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords }, ledger, watermarkKeys);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
@@ -89,7 +96,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     { pollMs: w.pollMs, batch: w.batch, timeoutMs: w.timeoutMs, baseDelayMs: w.baseDelayMs, maxDelayMs: w.maxDelayMs, maxAttempts: w.maxAttempts, maxAgeMs: w.maxAgeMs },
   );
   return {
-    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery,
+    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark,
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

@@ -31,6 +31,14 @@ export const TAG = {
   wmPlan: 'assentmark/wm-plan/v1',
   /** Submitted samples digest: SHA-256(tag || "\n" || lines) */
   wmSamples: 'assentmark/wm-samples/v1',
+  /** Text-watermark parameter set id: SHA-256(tag || 0x00 || canonical parameter set) */
+  llmParams: 'assentmark/llm-wm-params/v1',
+  /** Text-watermark PRF key: HKDF-SHA256(watermark key, salt "", info = tag || 0x00 || parameter set id)[:8] */
+  llmKey: 'assentmark/llm-wm-key/v1',
+  /** Text-watermark prompts digest (pre-registration): SHA-256(tag || "\n" || lines) */
+  llmPrompts: 'assentmark/llm-wm-prompts/v1',
+  /** Text-watermark suspect outputs digest: SHA-256(tag || "\n" || lines) */
+  llmOutputs: 'assentmark/llm-wm-outputs/v1',
 } as const;
 
 /** `tag || 0x00` as bytes, the prefix most tags are used with. */
@@ -43,4 +51,7 @@ export const SCHEME = {
   keyCommitment: `SHA-256("${TAG.wmCommit}" || 0x00 || key_id || 0x00 || key)`,
   planSamplesDigest: `SHA-256("${TAG.wmPlan}\\n" || for each sample "<input_sha256>:<owner_label>:<num_classes>\\n")`,
   samplesDigest: `SHA-256("${TAG.wmSamples}\\n" || for each submitted sample "<input_sha256>:<owner_label>:<suspect_label>:<num_classes>\\n")`,
+  llmPromptsDigest: `SHA-256("${TAG.llmPrompts}\\n" || for each prompt its token ids in decimal, comma-separated, then "\\n")`,
+  llmOutputsDigest: `SHA-256("${TAG.llmOutputs}\\n" || for each output its token ids in decimal, comma-separated, then "\\n")`,
+  llmTextKey: `HKDF-SHA256(watermark key, salt = "", info = "${TAG.llmKey}" || 0x00 || parameter_set_id, 8 bytes); PRF key integer = little-endian`,
 } as const;

@@ -214,9 +214,50 @@ export interface WebhookOutboxTable {
   created_at: Timestamp;
 }
 
+/** A registered text-watermark parameter set (docs/llm-watermark-spec.md §2). */
+export interface LlmParameterSetsTable {
+  id: string;
+  params: Json<Record<string, unknown>>;
+  created_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+export interface LlmVerificationPlansTable {
+  id: string;
+  case_ref: string;
+  parameter_set_id: string;
+  subjects: Json<string[]>;
+  prompts: Json<number[][]>;
+  prompts_sha256: string;
+  alpha: number;
+  subjects_screened: number;
+  created_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+export interface LlmVerificationsTable {
+  id: string;
+  screening_id: string;
+  case_ref: string;
+  subject: string;
+  parameter_set_id: string;
+  plan_id: string | null;
+  decision: 'detected' | 'not_detected' | 'insufficient';
+  outcome: Json<Record<string, unknown>>;
+  key_version: number;
+  created_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
 export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_outbox: WebhookOutboxTable;
+  llm_parameter_sets: LlmParameterSetsTable;
+  llm_verification_plans: LlmVerificationPlansTable;
+  llm_verifications: LlmVerificationsTable;
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
   verifications: VerificationsTable;

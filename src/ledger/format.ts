@@ -20,7 +20,10 @@ export type EventType =
   | 'verification.planned'
   | 'verification.recorded'
   | 'dossier.issued'
-  | 'signing_key.added';
+  | 'signing_key.added'
+  | 'llm_watermark.parameter_set_registered'
+  | 'llm_verification.planned'
+  | 'llm_verification.recorded';
 
 export const EVENT_TYPES: readonly EventType[] = [
   'ledger.genesis',
@@ -34,6 +37,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   'verification.recorded',
   'dossier.issued',
   'signing_key.added',
+  'llm_watermark.parameter_set_registered',
+  'llm_verification.planned',
+  'llm_verification.recorded',
 ];
 
 /** The envelope every event has; `data` is the event's own content. */

@@ -62,6 +62,11 @@ export const PROBLEMS = {
   two_class_unsupported: { status: 422, title: 'Two-class models are not supported' },
   plan_mismatch: { status: 422, title: 'Submission does not match the plan' },
 
+  // Text watermark (docs/llm-watermark-spec.md)
+  invalid_parameter_set: { status: 400, title: 'Invalid text-watermark parameter set' },
+  token_out_of_range: { status: 400, title: 'Token id outside the vocabulary' },
+  llm_parameter_set_not_found: { status: 404, title: 'Text-watermark parameter set not found' },
+
   // Arguments of the pure watermark algorithm (docs/watermark-spec.md)
   invalid_key: { status: 400, title: 'Invalid watermark key' },
   invalid_key_id: { status: 400, title: 'Invalid watermark key id' },

@@ -13,6 +13,7 @@ import { detectionRoutes } from '../http/routes/detection.js';
 import { dossierRoutes } from '../http/routes/dossiers.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
 import { webhookRoutes } from '../http/routes/webhooks.js';
+import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
 
 export type { Services } from '../app/services.js';
 
@@ -31,6 +32,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...dossierRoutes(s.dossiers),
     ...webhookRoutes(s.webhooks),
     ...adminRoutes({ ledger: ctx.ledger, verifications: ctx.ledgerVerifications, metrics: ctx.metrics, metricsToken: loadMetricsToken(ctx.config.metricsTokenFile) }),
+    ...llmWatermarkRoutes(s.llmWatermark),
   ];
 }
 

@@ -99,6 +99,23 @@ export class WatermarkKeyService {
     return out;
   }
 
+  /**
+   * Each subject's latest key (or its key of `version`) passed through a one-way `derive` (the text
+   * watermark's HKDF): the raw key is zeroed here, only the derived bytes leave.
+   */
+  async derived(subjects: readonly string[], derive: (key: Buffer) => Buffer, version?: number): Promise<Map<string, UnwrappedKey>> {
+    const out = new Map<string, UnwrappedKey>();
+    for (const [s, k] of await this.repo.wrappedKeys(subjects, version)) {
+      const raw = unwrapKey(this.kek, k);
+      try {
+        out.set(s, { key: derive(raw), info: { version: k.version, keyId: k.keyId, commitment: k.commitment } });
+      } finally {
+        raw.fill(0);
+      }
+    }
+    return out;
+  }
+
   /** Each subject's latest key, still wrapped (the gateway's cache unwraps into a decider). */
   latestWrapped(subjects: readonly string[]): Promise<Map<string, WrappedKey>> {
     return this.repo.wrappedKeys(subjects);

@@ -1,0 +1,102 @@
+// Responses of the text-watermark routes (docs/llm-watermark-spec.md).
+import { z } from 'zod';
+import type { RegisteredParameterSet } from '../../llm-watermark/parameter-set-repository.js';
+import type { LlmPlan } from '../../llm-watermark/plan-repository.js';
+import type { GatewayKey, LlmScreening } from '../../llm-watermark/service.js';
+import type { LlmVerificationRecord } from '../../llm-watermark/verification-repository.js';
+import { LedgerPosition, LedgerRef, positionJson, refJson } from './common.js';
+
+export const ParameterSetJson = z.object({
+  id: z.string().describe('SHA-256 of the canonical parameter set (docs/llm-watermark-spec.md §2)'),
+  params: z.object({
+    scheme: z.string(), algorithm: z.string(), prf: z.string(), window: z.number().int(), gamma: z.number(), delta: z.number(),
+    green_threshold: z.number().int(), tokenizer: z.object({ name: z.string(), revision: z.string() }), vocab_size: z.number().int(),
+  }),
+  created_at: z.string(),
+  ledger: LedgerRef,
+});
+
+export function parameterSetJson(s: RegisteredParameterSet): z.infer<typeof ParameterSetJson> {
+  return { id: s.id, params: s.params, created_at: s.createdAt.toISOString(), ledger: refJson(s) };
+}
+
+export const KeysJson = z.object({
+  parameter_set_id: z.string(),
+  ttl_seconds: z.number().int().describe('Use the keys for at most this long, then fetch again'),
+  results: z.array(z.object({
+    subject: z.string(),
+    status: z.enum(['ok', 'no_key', 'no_acceptance']),
+    key_hex: z.string().optional().describe('The 8-byte PRF key (little-endian words k0, k1)'),
+    key_integer: z.string().optional().describe('The same key as vLLM\'s integer key, in decimal'),
+    key_version: z.number().int().optional(),
+    detail: z.string().optional(),
+  })),
+});
+
+export function keysJson(parameterSetId: string, ttl: number, results: GatewayKey[]): z.infer<typeof KeysJson> {
+  return { parameter_set_id: parameterSetId, ttl_seconds: ttl, results };
+}
+
+export const LlmPlanJson = z.object({
+  id: z.string(), case_ref: z.string(), parameter_set_id: z.string(), subjects: z.array(z.string()), prompt_count: z.number().int(),
+  prompts_sha256: z.string(), alpha: z.number(), subjects_screened: z.number().int(), created_at: z.string(), ledger: LedgerRef,
+});
+
+export function llmPlanJson(p: LlmPlan): z.infer<typeof LlmPlanJson> {
+  return {
+    id: p.id, case_ref: p.caseRef, parameter_set_id: p.parameterSetId, subjects: p.subjects, prompt_count: p.prompts.length, prompts_sha256: p.promptsSha256,
+    alpha: p.alpha, subjects_screened: p.subjectsScreened, created_at: p.createdAt.toISOString(), ledger: refJson(p),
+  };
+}
+
+const Outcome = z.object({
+  id: z.string(),
+  subject: z.string(),
+  key_version: z.number().int(),
+  decision: z.enum(['detected', 'not_detected', 'insufficient']),
+  n: z.number().int().describe('Distinct (window, token) tuples scored'),
+  green: z.number().int(),
+  green_rate: z.number(),
+  p0: z.number(),
+  p_value: z.number(),
+  log10_p_value: z.number(),
+  p_adjusted: z.number(),
+  log10_p_adjusted: z.number(),
+  min_tuples_needed: z.number().int(),
+  ledger: LedgerPosition,
+});
+
+export const LlmScreeningJson = z.object({
+  screening_id: z.string(),
+  case_ref: z.string(),
+  parameter_set_id: z.string(),
+  preregistered: z.boolean(),
+  tuples: z.object({ positions: z.number().int(), prompt_windows_dropped: z.number().int(), duplicates_dropped: z.number().int(), n: z.number().int() }),
+  results: z.array(Outcome),
+});
+
+export function llmScreeningJson(s: LlmScreening): z.infer<typeof LlmScreeningJson> {
+  return {
+    screening_id: s.screeningId, case_ref: s.caseRef, parameter_set_id: s.parameterSetId, preregistered: s.preregistered,
+    tuples: { positions: s.counts.positions, prompt_windows_dropped: s.counts.promptWindowDropped, duplicates_dropped: s.counts.duplicatesDropped, n: s.counts.n },
+    results: s.results.map((r) => ({
+      id: r.id, subject: r.subject, key_version: r.key.version, decision: r.result.decision, n: r.result.n, green: r.result.green, green_rate: r.result.greenRate, p0: r.result.p0,
+      p_value: r.result.p, log10_p_value: r.result.log10P, p_adjusted: r.result.pAdjusted, log10_p_adjusted: r.result.log10PAdjusted, min_tuples_needed: r.result.minTuplesNeeded,
+      ledger: positionJson(r.position),
+    })),
+  };
+}
+
+export const LlmVerificationJson = z.object({
+  id: z.string(), screening_id: z.string(), case_ref: z.string(), subject: z.string(), parameter_set_id: z.string(), plan_id: z.string().nullable(),
+  decision: z.enum(['detected', 'not_detected', 'insufficient']), key_version: z.number().int(), created_at: z.string(),
+  outcome: z.record(z.string(), z.unknown()).describe('The recorded `llm_verification.recorded` event data'),
+  ledger: LedgerRef,
+});
+
+export function llmVerificationJson(v: LlmVerificationRecord): z.infer<typeof LlmVerificationJson> {
+  return {
+    id: v.id, screening_id: v.screeningId, case_ref: v.caseRef, subject: v.subject, parameter_set_id: v.parameterSetId, plan_id: v.planId,
+    decision: v.decision, key_version: v.keyVersion, created_at: v.createdAt.toISOString(), outcome: v.outcome, ledger: refJson(v),
+  };
+}

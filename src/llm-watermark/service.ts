@@ -1,0 +1,272 @@
+// The text watermark as a service (docs/llm-watermark-spec.md): parameter-set registration, the
+// gateway's per-subject keys (derived, cached briefly), pre-registered prompt plans, and
+// verification outcomes recorded in the ledger.
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Principal } from '../auth/api-keys.js';
+import type { AssentRecordRepository } from '../assent/record-repository.js';
+import { standingBySubject } from '../assent/standing.js';
+import { SCHEME, TAG } from '../crypto/domains.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { Position } from '../ledger/appender.js';
+import { buildEvent, parseEventOf, type EventDataInput } from '../ledger/events.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { PreparedEvent } from '../ledger/format.js';
+import { AppError } from '../problems/app-error.js';
+import type { WatermarkKeyService } from '../watermark-keys/service.js';
+import { DEFAULT_ALPHA, powerTable, sequencesDigest, testKey, type LlmResult } from './detect.js';
+import type { ParameterSetRepository, RegisteredParameterSet } from './parameter-set-repository.js';
+import { prfKeyFromBytes, prfKeyInteger } from './philox.js';
+import type { LlmPlan, LlmPlanRepository } from './plan-repository.js';
+import { deriveTextKey, nullGreenRate, parameterSet, parameterSetId, type ParameterSet } from './scheme.js';
+import type { KeysInput, LlmPlanInput, LlmVerificationInput, ParameterSetInput } from './schemas.js';
+import { distinctTuples, type TupleCounts } from './tuples.js';
+import type { LlmVerificationRecord, LlmVerificationRepository } from './verification-repository.js';
+
+/** How long a gateway may use a key response (and this service its cache): withdrawals take effect within it. */
+export const KEY_TTL_SECONDS = 60;
+
+export type GatewayKey =
+  | { subject: string; status: 'ok'; key_hex: string; key_integer: string; key_version: number }
+  | { subject: string; status: 'no_key' | 'no_acceptance'; detail: string };
+
+export interface LlmRepositories {
+  parameterSets: ParameterSetRepository;
+  plans: LlmPlanRepository;
+  verifications: LlmVerificationRepository;
+  records: AssentRecordRepository;
+}
+
+export interface LlmOutcomeResult {
+  id: string;
+  subject: string;
+  result: LlmResult;
+  key: { version: number; keyId: string; commitment: string };
+  position: Position;
+}
+
+export interface LlmScreening {
+  screeningId: string;
+  caseRef: string;
+  parameterSetId: string;
+  preregistered: boolean;
+  counts: Omit<TupleCounts, 'tuples'>;
+  results: LlmOutcomeResult[];
+}
+
+interface CachedKey {
+  key: Buffer | null;
+  version: number | null;
+  standing: ReadonlySet<string>;
+}
+
+export class LlmWatermarkService {
+  readonly #keys = new LRUCache<string, CachedKey>({ max: 50_000, ttl: KEY_TTL_SECONDS * 1000 });
+  readonly #sets = new LRUCache<string, RegisteredParameterSet>({ max: 1000 });
+
+  constructor(
+    private readonly repos: LlmRepositories,
+    private readonly ledger: Ledger,
+    private readonly watermarkKeys: WatermarkKeyService,
+  ) {}
+
+  /** A subject's assent or key changed: its cached keys go. */
+  invalidate(subject: string): void {
+    for (const k of this.#keys.keys()) if (k.endsWith(`\0${subject}`)) this.#keys.delete(k);
+  }
+
+  /** Registers a parameter set (idempotent: the id is its content). */
+  async register(input: ParameterSetInput, principal: Principal): Promise<{ set: RegisteredParameterSet; created: boolean }> {
+    let params: ParameterSet;
+    try {
+      params = parameterSet(input);
+    } catch (e) {
+      throw new AppError('invalid_parameter_set', (e as Error).message);
+    }
+    const id = parameterSetId(params);
+    const existing = await this.repos.parameterSets.get(id);
+    if (existing) return { set: existing, created: false };
+    const now = new Date();
+    const ev = buildEvent('llm_watermark.parameter_set_registered', {
+      parameter_set_id: id,
+      parameter_set_id_scheme: `SHA-256("${TAG.llmParams}" || 0x00 || RFC 8785 canonical JSON of params)`,
+      params: { ...params, tokenizer: { ...params.tokenizer } },
+      key_derivation: SCHEME.llmTextKey,
+      registered_by: { api_key_id: principal.keyId, name: principal.name },
+    }, { time: now });
+    try {
+      const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.parameterSets.row(id, params, now, pos!)] });
+      return { set: { id, params, createdAt: now, ledgerSeq: p!.seq, eventId: p!.eventId }, created: true };
+    } catch (e) {
+      // The same set registered concurrently: the other registration stands.
+      if (isUniqueViolation(e, 'llm_parameter_sets')) return { set: (await this.repos.parameterSets.get(id))!, created: false };
+      throw e;
+    }
+  }
+
+  async parameterSet(id: string): Promise<RegisteredParameterSet> {
+    const hit = this.#sets.get(id);
+    if (hit) return hit;
+    const r = await this.repos.parameterSets.get(id);
+    if (!r) throw new AppError('llm_parameter_set_not_found', `no registered text-watermark parameter set with id ${id}; register it with POST /v1/llm-watermark/parameter-sets`);
+    this.#sets.set(id, r);
+    return r;
+  }
+
+  /** The gateway's keys: derived keys for subjects with a standing acceptance, per-subject statuses otherwise. */
+  async keys(input: KeysInput): Promise<{ parameterSetId: string; results: GatewayKey[] }> {
+    const set = await this.parameterSet(input.parameter_set_id);
+    const subjects = [...new Set(input.subjects)];
+    const missing = subjects.filter((s) => !this.#keys.has(`${set.id}\0${s}`));
+    if (missing.length) {
+      const [keys, records] = await Promise.all([
+        this.watermarkKeys.derived(missing, (raw) => deriveTextKey(raw, set.id)),
+        this.repos.records.standingInputs(missing),
+      ]);
+      const standing = standingBySubject(records);
+      for (const s of missing) {
+        const k = keys.get(s);
+        this.#keys.set(`${set.id}\0${s}`, { key: k?.key ?? null, version: k?.info.version ?? null, standing: new Set(standing.get(s)?.keys() ?? []) });
+      }
+    }
+    const results = input.subjects.map((subject): GatewayKey => {
+      const st = this.#keys.get(`${set.id}\0${subject}`)!;
+      if (!st.key) return { subject, status: 'no_key', detail: 'subject has no watermark key (it has never accepted a EULA); serve unmarked text' };
+      const standing = input.slug ? st.standing.has(input.slug) : st.standing.size > 0;
+      if (!standing) return { subject, status: 'no_acceptance', detail: input.slug ? `subject has no standing acceptance of "${input.slug}"` : 'subject has no standing acceptance' };
+      return { subject, status: 'ok', key_hex: st.key.toString('hex'), key_integer: prfKeyInteger(prfKeyFromBytes(st.key)), key_version: st.version! };
+    });
+    return { parameterSetId: set.id, results };
+  }
+
+  /** Commits the prompts (and the test's parameters) before any output of the suspect is submitted. */
+  async plan(input: LlmPlanInput, principal: Principal): Promise<LlmPlan> {
+    const set = await this.parameterSet(input.parameter_set_id);
+    const subjects = [...new Set(input.subjects)];
+    checkTokens(input.prompts, 'prompts', set.params.vocab_size);
+    await this.#requireKeys(subjects);
+    const screened = input.subjects_screened ?? subjects.length;
+    if (screened < subjects.length) throw badField('subjects_screened', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects in the plan`);
+    const id = randomUUID();
+    const now = new Date();
+    const digest = sequencesDigest(TAG.llmPrompts, input.prompts);
+    const alpha = input.alpha ?? DEFAULT_ALPHA;
+    const ev = buildEvent('llm_verification.planned', {
+      plan_id: id, case_ref: input.case_ref, parameter_set_id: set.id, subjects, prompt_count: input.prompts.length,
+      prompts_sha256: digest, prompts_digest_scheme: SCHEME.llmPromptsDigest, alpha, subjects_screened: screened,
+      ...(input.note ? { note: input.note } : {}), planned_by: { api_key_id: principal.keyId, name: principal.name },
+    }, { time: now });
+    const draft = { id, caseRef: input.case_ref, parameterSetId: set.id, subjects, prompts: input.prompts, promptsSha256: digest, alpha, subjectsScreened: screened, createdAt: now };
+    const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!)] });
+    return { ...draft, ledgerSeq: p!.seq, eventId: p!.eventId };
+  }
+
+  async getPlan(id: string): Promise<LlmPlan> {
+    const p = await this.repos.plans.get(id);
+    if (!p) throw new AppError('plan_not_found', `no LLM verification plan with id ${id}`);
+    return p;
+  }
+
+  async verify(input: LlmVerificationInput, principal: Principal): Promise<LlmScreening> {
+    const r = await this.#resolve(input);
+    const set = await this.parameterSet(r.parameterSetId);
+    checkTokens(r.prompts, 'prompts', set.params.vocab_size);
+    checkTokens(input.outputs, 'outputs', set.params.vocab_size);
+    if (r.prompts.length !== input.outputs.length) {
+      throw badField('outputs', `${input.outputs.length} outputs for ${r.prompts.length} prompts: send one output per prompt, in prompt order`);
+    }
+    const counts = distinctTuples(set.params.window, r.prompts, input.outputs);
+    const keys = await this.watermarkKeys.derived(r.subjects, (raw) => deriveTextKey(raw, set.id), input.key_version);
+    const results: Array<{ subject: string; result: LlmResult; key: { version: number; keyId: string; commitment: string } }> = [];
+    try {
+      const missing = r.subjects.filter((s) => !keys.has(s));
+      if (missing.length) {
+        throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key${input.key_version ? ` version ${input.key_version}` : ''}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, { subjects: missing.slice(0, 100) });
+      }
+      for (const subject of r.subjects) {
+        const k = keys.get(subject)!;
+        results.push({ subject, result: testKey(prfKeyFromBytes(k.key), set.params, counts, r.alpha, r.screened), key: k.info });
+      }
+    } finally {
+      for (const k of keys.values()) k.key.fill(0);
+    }
+    const screeningId = randomUUID();
+    const now = new Date();
+    const ids = results.map(() => randomUUID());
+    const promptsSha = r.plan?.promptsSha256 ?? sequencesDigest(TAG.llmPrompts, r.prompts);
+    const outputsSha = sequencesDigest(TAG.llmOutputs, input.outputs);
+    const power = powerTable(nullGreenRate(set.params));
+    const events: PreparedEvent[] = results.map((x, i) => buildEvent('llm_verification.recorded', {
+      verification_id: ids[i]!, screening_id: screeningId, case_ref: r.caseRef, suspect: input.suspect, subject: x.subject,
+      key: { version: x.key.version, key_id: x.key.keyId, commitment: x.key.commitment }, parameter_set_id: set.id,
+      preregistered: !!r.plan, plan: r.plan ? { id: r.plan.id, event_id: r.plan.eventId, seq: r.plan.ledgerSeq, prompts_sha256: r.plan.promptsSha256 } : null,
+      method: 'Red/green text watermark radioactivity test: distinct (window, token) tuples without prompt windows; one-sided exact binomial test, Bonferroni-corrected',
+      statistic: statistic(x.result, counts, input.outputs.length, r.prompts.length, power),
+      prompts_sha256: promptsSha, outputs_sha256: outputsSha, digest_scheme: `${SCHEME.llmPromptsDigest}; ${SCHEME.llmOutputsDigest}`,
+      decision: x.result.decision, requested_by: { api_key_id: principal.keyId, name: principal.name },
+    } satisfies EventDataInput<'llm_verification.recorded'>, { time: now }));
+    const positions = await this.ledger.append({
+      events,
+      rows: (pos) => results.map((x, i) => this.repos.verifications.row({
+        id: ids[i]!, screeningId, caseRef: r.caseRef, subject: x.subject, parameterSetId: set.id, planId: r.plan?.id ?? null, decision: x.result.decision,
+        outcome: parseEventOf('llm_verification.recorded', events[i]!.canonical).data, keyVersion: x.key.version, createdAt: now,
+      }, pos[i]!)),
+    });
+    const { tuples: _t, ...c } = counts;
+    return { screeningId, caseRef: r.caseRef, parameterSetId: set.id, preregistered: !!r.plan, counts: c, results: results.map((x, i) => ({ ...x, id: ids[i]!, position: positions[i]! })) };
+  }
+
+  async get(id: string): Promise<LlmVerificationRecord> {
+    const r = await this.repos.verifications.get(id);
+    if (!r) throw new AppError('verification_not_found', `no LLM verification with id ${id}`);
+    return r;
+  }
+
+  async #requireKeys(subjects: string[]): Promise<void> {
+    const set = await this.watermarkKeys.repo.subjectsWithKeys(subjects);
+    const missing = subjects.filter((s) => !set.has(s));
+    if (missing.length) throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key: ${missing.slice(0, 10).join(', ')}`, { subjects: missing.slice(0, 100) });
+  }
+
+  async #resolve(input: LlmVerificationInput): Promise<{ caseRef: string; parameterSetId: string; subjects: string[]; prompts: number[][]; alpha: number; screened: number; plan: LlmPlan | null }> {
+    if (input.plan_id) {
+      if (input.prompts || input.subjects || input.parameter_set_id || input.alpha !== undefined) {
+        throw new AppError('plan_mismatch', 'with plan_id, send outputs only (and optionally subjects_screened): the prompts, subjects, parameter set and alpha are the plan\'s');
+      }
+      const plan = await this.getPlan(input.plan_id);
+      if (input.case_ref !== plan.caseRef) throw new AppError('plan_mismatch', `the plan is for case "${plan.caseRef}", not "${input.case_ref}"`);
+      const screened = Math.max(plan.subjectsScreened, input.subjects_screened ?? 0);
+      return { caseRef: plan.caseRef, parameterSetId: plan.parameterSetId, subjects: plan.subjects, prompts: plan.prompts, alpha: plan.alpha, screened, plan };
+    }
+    if (!input.parameter_set_id || !input.subjects || !input.prompts) {
+      const field = !input.parameter_set_id ? 'parameter_set_id' : !input.subjects ? 'subjects' : 'prompts';
+      throw new AppError('invalid_item', 'send parameter_set_id, subjects, prompts and outputs (or plan_id and outputs for a pre-registered test)', { errors: [{ field, message: 'is required' }] });
+    }
+    const subjects = [...new Set(input.subjects)];
+    const screened = input.subjects_screened ?? subjects.length;
+    if (screened < subjects.length) throw badField('subjects_screened', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects tested`);
+    return { caseRef: input.case_ref, parameterSetId: input.parameter_set_id, subjects, prompts: input.prompts, alpha: input.alpha ?? DEFAULT_ALPHA, screened, plan: null };
+  }
+}
+
+function badField(field: string, detail: string): AppError {
+  return new AppError('invalid_item', detail, { errors: [{ field, message: detail }] });
+}
+
+/** Every token id must be one of the parameter set's vocabulary. */
+function checkTokens(seqs: readonly (readonly number[])[], field: string, vocab: number): void {
+  for (let i = 0; i < seqs.length; i++) {
+    const s = seqs[i]!;
+    for (let j = 0; j < s.length; j++) {
+      if (s[j]! >= vocab) throw new AppError('token_out_of_range', `${field}[${i}][${j}] = ${s[j]} is not a token id of the parameter set (vocab_size ${vocab}: ids are 0..${vocab - 1})`, { errors: [{ field: `${field}.${i}.${j}`, message: `must be less than ${vocab}` }] });
+    }
+  }
+}
+
+function statistic(r: LlmResult, c: TupleCounts, outputs: number, prompts: number, power: Array<{ green_rate: number; tuples_needed: number }>) {
+  return {
+    outputs, prompts, positions: c.positions, prompt_windows_dropped: c.promptWindowDropped, duplicates_dropped: c.duplicatesDropped,
+    n: r.n, green: r.green, green_rate: r.greenRate, p0: r.p0, alpha: r.alpha, subjects_screened: r.subjectsScreened,
+    p_value: r.p, log10_p_value: r.log10P, p_adjusted: r.pAdjusted, log10_p_adjusted: r.log10PAdjusted, min_tuples_needed: r.minTuplesNeeded, power,
+  };
+}

@@ -1,0 +1,43 @@
+// llm_verifications: the working copy of every recorded LLM verification outcome.
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { fromJson, workingRow, type WorkingRow } from '../db/rows.js';
+import type { EventData } from '../ledger/events.js';
+
+export type LlmOutcome = EventData<'llm_verification.recorded'>;
+
+export interface LlmVerificationRecord {
+  id: string;
+  screeningId: string;
+  caseRef: string;
+  subject: string;
+  parameterSetId: string;
+  planId: string | null;
+  decision: LlmOutcome['decision'];
+  outcome: LlmOutcome;
+  keyVersion: number;
+  createdAt: Date;
+  ledgerSeq: number;
+  eventId: string;
+}
+
+const COLUMNS = ['id', 'screening_id', 'case_ref', 'subject', 'parameter_set_id', 'plan_id', 'decision', 'outcome', 'key_version', 'created_at', 'ledger_seq', 'event_id'] as const;
+
+export class LlmVerificationRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(id: string): Promise<LlmVerificationRecord | undefined> {
+    const r = await this.db.selectFrom('llm_verifications').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+    return r ? {
+      id: r.id, screeningId: r.screening_id, caseRef: r.case_ref, subject: r.subject, parameterSetId: r.parameter_set_id, planId: r.plan_id, decision: r.decision,
+      outcome: fromJson(r.outcome) as unknown as LlmOutcome, keyVersion: r.key_version, createdAt: new Date(r.created_at), ledgerSeq: Number(r.ledger_seq), eventId: r.event_id,
+    } : undefined;
+  }
+
+  row(v: Omit<LlmVerificationRecord, 'ledgerSeq' | 'eventId'>, pos: { seq: number; eventId: string }): WorkingRow {
+    return workingRow('llm_verifications', {
+      id: v.id, screening_id: v.screeningId, case_ref: v.caseRef, subject: v.subject, parameter_set_id: v.parameterSetId, plan_id: v.planId, decision: v.decision,
+      outcome: JSON.stringify(v.outcome), key_version: v.keyVersion, created_at: v.createdAt, ledger_seq: pos.seq, event_id: pos.eventId,
+    });
+  }
+}
