@@ -13,6 +13,7 @@ import { DeliveryListJson, NewWebhookJson, TestDeliveryJson, WebhookJson, Webhoo
 import { retryDelayMs } from '../src/webhooks/backoff.js';
 import { webhookPost } from '../src/webhooks/delivery.js';
 import { checkWebhookUrl } from '../src/webhooks/url.js';
+import { DeliveryWorker } from '../src/webhooks/worker.js';
 import { acceptanceBody, ALL_ROLES, problemOf, useTestApp, withdrawalBody, type TestApp } from './helpers/app.js';
 import { run } from './helpers/tools.js';
 import { startReceiver, waitUntil, type ReceivedRequest } from './helpers/webhook-receiver.js';
@@ -196,9 +197,16 @@ describe('webhooks through the service', () => {
     }
   });
 
-  test('parallel appends write exactly one outbox row per event and subscription, and each is delivered once', async () => {
+  test('parallel appends write exactly one outbox row per event and subscription, and two workers deliver each once', async () => {
     const rx1 = await startReceiver(() => 200);
     const rx2 = await startReceiver(() => 200);
+    // A second worker beside the app's, as another process would run: claims must not overlap.
+    const w = t.config.webhooks;
+    const second = new DeliveryWorker(
+      { outbox: t.ctx.repos.webhookOutbox, subscriptions: t.ctx.repos.webhookSubscriptions, entriesBySeq: (seqs) => t.ctx.ledger.entriesBySeq(seqs), kek: t.kek(), post: webhookPost({ timeoutMs: w.timeoutMs, allowPrivate: true }) },
+      { pollMs: 5, batch: 3, timeoutMs: w.timeoutMs, baseDelayMs: w.baseDelayMs, maxDelayMs: w.maxDelayMs, maxAttempts: w.maxAttempts, maxAgeMs: w.maxAgeMs },
+    );
+    second.start();
     try {
       const s1 = await subscribe(t, rx1.url, ['acceptance.recorded']);
       const s2 = await subscribe(t, rx2.url, ['acceptance.recorded', 'acceptance.declined']);
@@ -230,6 +238,7 @@ describe('webhooks through the service', () => {
       assert.equal((await t.accept({ subject: 'hook-after-delete' })).status, 201);
       assert.equal((await outboxRows(t)).length, after, 'a deleted subscription gets no new rows');
     } finally {
+      await second.stop();
       await rx1.close();
       await rx2.close();
     }

@@ -16,12 +16,6 @@ export const WEBHOOK_EVENT_TYPES = [
   'dossier.issued',
 ] as const;
 
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-
-export function isWebhookEventType(t: string): t is WebhookEventType {
-  return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t);
-}
-
 export interface WebhookPayload {
   type: string;
   /** The event's server time (RFC 3339). */
