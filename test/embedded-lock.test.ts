@@ -2,10 +2,10 @@
 // until its parent reaps it, a zombie that still answers kill(pid, 0). A restart must take the lock
 // over then, and still be refused while the owner really runs. Runs on either test database: it
 // opens its own embedded data directories.
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,9 +16,26 @@ import { packageRoot } from '../src/util/paths.js';
 
 const CONNECT_MODULE = pathToFileURL(path.join(packageRoot(), 'dist', 'src', 'db', 'connect.js')).href;
 
+/**
+ * An initialised embedded database to copy: the run's template when it is embedded, else one made
+ * once here (initialising a data directory is the slow part of opening one).
+ */
+let prepared: string | null = null;
+before(async () => {
+  prepared = process.env.ASSENTMARK_TEST_TEMPLATE_DIR ?? null;
+  if (prepared) return;
+  prepared = mkdtempSync(path.join(tmpdir(), 'assentmark-lock-tpl-'));
+  await (await connect({ dataDir: prepared })).close();
+});
+after(() => {
+  if (prepared && !process.env.ASSENTMARK_TEST_TEMPLATE_DIR) rmSync(prepared, { recursive: true, force: true });
+});
+
+/** A copy of the prepared database, removed after the test file. */
 function freshDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-lock-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(prepared!, dir, { recursive: true });
   return dir;
 }
 
@@ -46,7 +63,7 @@ async function holder(dir: string): Promise<{ pid: number; parent: ChildProcessB
   let err = '';
   parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
   parent.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   while (!/^locked$/m.test(out)) {
     if (Date.now() > deadline || parent.exitCode !== null) assert.fail(`the holder did not lock ${dir}: ${out}${err}`);
     await sleep(20);
