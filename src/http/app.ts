@@ -59,6 +59,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
+      // A streamed body (the ledger export) failed part-way: the client sees a cut connection, the
+      // log says why. A client that went away is not the server's failure.
+      if ((err as { code?: unknown } | null)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') deps.logger.error({ err: scrub(err), path: req.path }, 'response failed after it started');
       res.destroy();
       return;
     }
