@@ -16,6 +16,8 @@ export const SYSTEM_TOOLS = [
   // The transparency-log interoperability test builds a Go program against golang.org/x/mod (sumdb/note, sumdb/tlog).
   { command: 'go', package: 'golang-go' },
   { path: '/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog', package: 'golang-golang-x-mod-dev' },
+  // /metrics is checked with Prometheus's own promtool.
+  { command: 'promtool', package: 'prometheus' },
 ];
 
 import { spawnSync } from 'node:child_process';

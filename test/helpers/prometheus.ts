@@ -3,7 +3,7 @@
 //
 //   const m = parseMetrics(res.text);
 //   m.value('assentmark_http_requests_total', { route: '/v1/acceptances', status_class: '2xx' });
-import { spawnSync } from 'node:child_process';
+import { run } from './tools.js';
 
 export interface Sample {
   name: string;
@@ -80,9 +80,8 @@ function familyOf(name: string, types: Map<string, string>): string | null {
 }
 
 /** `promtool check metrics` (Debian package prometheus) on the text, or null when promtool is not installed. */
-export function promtoolCheck(text: string): { status: number | null; out: string } | null {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 60_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-  if (r.error) throw r.error;
-  return { status: r.status, out: r.stdout + r.stderr };
+export function promtoolCheck(text: string): { status: number | null; out: string } {
+  // A required tool (npm test installs it: scripts/system-tools.mjs); run() fails the test naming the package if absent.
+  const r = run('promtool', ['check', 'metrics'], { input: text, timeout: 60_000 });
+  return { status: r.status, out: r.out };
 }

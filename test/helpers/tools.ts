@@ -19,6 +19,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   openssl: 'openssl',
   xxd: 'xxd',
   jq: 'jq',
+  promtool: 'prometheus',
   bash: 'bash',
   python3: 'python3',
   sha256sum: 'coreutils',
