@@ -72,7 +72,6 @@ export class Ledger implements LedgerReader {
   #lastCheckpointSize = 0;
   #checkpointing: Promise<StoredCheckpoint | undefined> | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #verifyTimer: NodeJS.Timeout | null = null;
   #rowHooks: AppendRowsHook[] = [];
   /** The prefix of the ledger this process has verified: where incremental verification resumes. */
   #verified: { size: number; chainHash: Buffer; tree: MerkleFrontier | null; fullAt: Date; fullSize: number } | null = null;
@@ -395,25 +394,8 @@ export class Ledger implements LedgerReader {
     return { ...r, fullAt: prev.fullAt, fullSize: prev.fullSize, incrementalFrom: prev.size + 1 };
   }
 
-  /** Full verification now and then in the background; a failure is logged as an error. */
-  startBackgroundVerification(intervalMs: number): void {
-    if (intervalMs <= 0 || this.#verifyTimer) return;
-    const run = () => {
-      this.verify({ pageSize: 1000 }).then(
-        (r) => {
-          if (!r.ok) this.#onError(new Error(`ledger verification failed at entry ${r.fault?.seq}: ${r.fault?.reason}`), 'background ledger verification');
-        },
-        (e: unknown) => this.#onError(e, 'background ledger verification'),
-      );
-    };
-    setTimeout(run, 1000).unref();
-    this.#verifyTimer = setInterval(run, intervalMs);
-    this.#verifyTimer.unref();
-  }
-
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     await this.#appender.drained();
     if (this.#checkpointing) await this.#checkpointing.catch(() => undefined);
   }
