@@ -245,7 +245,9 @@ export async function buildEvidence(http: EvidenceHttp, o: EvidenceOptions = {})
       title: 'Model API Terms of Service',
       text,
       sha256: sha256Hex(text),
-      effectiveAt: new Date(Date.UTC(2026, v, 1)).toISOString(),
+      // The first version takes effect on a fixed date; later ones a few seconds ago, in order (a later version may
+      // not take effect before its publication: docs/input-rules.md).
+      effectiveAt: v === 0 ? new Date(Date.UTC(2026, 0, 1)).toISOString() : new Date((Math.floor(Date.now() / 1000) - (nVersions - v)) * 1000).toISOString(),
       major: v % 3 === 0,
       highlights,
       markers,
