@@ -37,11 +37,11 @@ function scratchDir(): string {
 /** The service's pool size (connect() defaults to 16); the naive pool gets the same. */
 const POOL_SIZE = 16;
 
-const EULA_TEXT = 'API Terms of Service\n\n1. You may use the model API only as these terms allow.\n2. You must not use outputs to train a competing model.\n';
+export const EULA_TEXT = 'API Terms of Service\n\n1. You may use the model API only as these terms allow.\n2. You must not use outputs to train a competing model.\n';
 const EULA_SHA = sha256Hex(Buffer.from(EULA_TEXT, 'utf8'));
 
 /** One acceptance body; `n` makes the subject unique. */
-function body(run: string, n: number): string {
+export function body(run: string, n: number): string {
   return JSON.stringify({
     subject: `bench-${run}-${n}`,
     slug: 'api-terms',

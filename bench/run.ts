@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<void>> = {
   dossier: async () => (await import('./dossier.js')).benchDossier(),
   scale: async () => (await import('./scale.js')).benchScale(),
   processes: async () => (await import('./processes.js')).benchProcesses(),
+  'llm-watermark': async () => (await import('./llm-watermark.js')).benchLlmWatermark(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -101,10 +101,49 @@ describe('POST /v1/llm-watermark/keys', () => {
     raw.key.fill(0);
   });
 
+  test('a withdrawal or a rotation takes effect at once, not after the cache TTL', async () => {
+    assert.equal((await t.accept({ subject: 'leaver' })).status, 201);
+    const ask = async () => (await send('/v1/llm-watermark/keys', 'gateway', { parameter_set_id: psid, subjects: ['leaver'] })).body.results[0] as Json;
+    const first = await ask();
+    assert.equal(first.status, 'ok');
+    assert.equal((await t.post('/v1/subjects/leaver/watermark-keys/rotate', 'admin').send({ reason: 'test' })).status, 201);
+    const rotated = await ask();
+    assert.equal(rotated.key_version, first.key_version + 1);
+    assert.notEqual(rotated.key_hex, first.key_hex);
+    assert.equal((await t.post('/v1/withdrawals', 'signup').set('Idempotency-Key', t.idem()).send(withdrawalBody({ subject: 'leaver' }))).status, 201);
+    assert.equal((await ask()).status, 'no_acceptance');
+  });
+
   test('refused: unknown parameter set, the wrong role, an empty list', async () => {
     await refused('/v1/llm-watermark/keys', 'gateway', { parameter_set_id: 'f'.repeat(64), subjects: ['thief'] }, 404, 'llm_parameter_set_not_found');
     await refused('/v1/llm-watermark/keys', 'investigator', { parameter_set_id: psid, subjects: ['thief'] }, 403, 'forbidden');
     await refused('/v1/llm-watermark/keys', 'gateway', { parameter_set_id: psid, subjects: [] }, 400, 'validation_failed');
+  });
+});
+
+describe('POST /v1/llm-watermark/usage', () => {
+  test('a daily roll-up is one event per subject with the key version in effect', async () => {
+    const before = await counts();
+    const period = { start: '2026-11-30T00:00:00Z', end: '2026-12-01T00:00:00Z' };
+    const res = await send('/v1/llm-watermark/usage', 'gateway', { parameter_set_id: psid, period, items: [{ subject: 'thief', tokens_served: 120_000 }, { subject: 'alice', tokens_served: 7 }] });
+    assert.equal(res.status, 201, res.text);
+    assert.deepEqual(res.body.recorded.map((r: Json) => r.subject), ['thief', 'alice']);
+    assert.equal((await counts()).ledger, before.ledger + 2);
+    const evs = (await events('llm_watermark.usage_reported')).slice(-2);
+    assert.deepEqual(evs.map((e) => [e.data.subject, e.data.tokens_served, e.data.parameter_set_id, e.data.period.start]), [['thief', 120_000, psid, '2026-11-30T00:00:00.000Z'], ['alice', 7, psid, '2026-11-30T00:00:00.000Z']]);
+  });
+
+  test('refused and nothing recorded: subjects without keys, empty or reversed periods, repeats, zero counts, other roles', async () => {
+    const period = { start: '2026-11-30T00:00:00Z', end: '2026-12-01T00:00:00Z' };
+    const ok = { parameter_set_id: psid, period, items: [{ subject: 'thief', tokens_served: 1 }] };
+    await refused('/v1/llm-watermark/usage', 'gateway', { ...ok, items: [{ subject: 'thief', tokens_served: 1 }, { subject: 'nobody', tokens_served: 1 }] }, 422, 'unknown_subjects');
+    await refused('/v1/llm-watermark/usage', 'gateway', { ...ok, period: { start: period.end, end: period.start } }, 400, 'invalid_item');
+    await refused('/v1/llm-watermark/usage', 'gateway', { ...ok, period: { start: period.start, end: '2999-01-01T00:00:00Z' } }, 400, 'invalid_item');
+    await refused('/v1/llm-watermark/usage', 'gateway', { ...ok, items: [{ subject: 'thief', tokens_served: 1 }, { subject: 'thief', tokens_served: 2 }] }, 400, 'invalid_item');
+    await refused('/v1/llm-watermark/usage', 'gateway', { ...ok, items: [{ subject: 'thief', tokens_served: 0 }] }, 400, 'validation_failed');
+    await refused('/v1/llm-watermark/usage', 'gateway', { ...ok, period: { start: 'yesterday', end: period.end } }, 400, 'validation_failed');
+    await refused('/v1/llm-watermark/usage', 'gateway', { ...ok, parameter_set_id: 'a'.repeat(64) }, 404, 'llm_parameter_set_not_found');
+    await refused('/v1/llm-watermark/usage', 'investigator', ok, 403, 'forbidden');
   });
 });
 

@@ -215,6 +215,14 @@ export const EVENT_DATA = {
     decision: z.enum(['detected', 'not_detected', 'insufficient']),
     requested_by: Actor,
   }),
+  'llm_watermark.usage_reported': z.looseObject({
+    subject: z.string(),
+    parameter_set_id: Hex64,
+    key: KeyRef,
+    tokens_served: Int,
+    period: z.looseObject({ start: z.string(), end: z.string() }),
+    reported_by: Actor,
+  }),
 } as const satisfies Record<EventType, z.ZodType>;
 
 export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;

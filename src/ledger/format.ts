@@ -23,7 +23,8 @@ export type EventType =
   | 'signing_key.added'
   | 'llm_watermark.parameter_set_registered'
   | 'llm_verification.planned'
-  | 'llm_verification.recorded';
+  | 'llm_verification.recorded'
+  | 'llm_watermark.usage_reported';
 
 export const EVENT_TYPES: readonly EventType[] = [
   'ledger.genesis',
@@ -40,6 +41,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'llm_watermark.parameter_set_registered',
   'llm_verification.planned',
   'llm_verification.recorded',
+  'llm_watermark.usage_reported',
 ];
 
 /** The envelope every event has; `data` is the event's own content. */

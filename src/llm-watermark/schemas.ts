@@ -1,6 +1,6 @@
 // Request bodies of the text-watermark routes.
 import { z } from 'zod';
-import { Slug, Subject, Text, Uuid } from '../validation/fields.js';
+import { IsoTime, Slug, Subject, Text, Uuid } from '../validation/fields.js';
 import { Suspect } from '../verification/schemas.js';
 import { MAX_VOCAB, MAX_WINDOW } from './scheme.js';
 
@@ -50,6 +50,14 @@ export const LlmVerificationBody = z.strictObject({
   key_version: z.number().int().min(1).optional(),
 });
 
+export const UsageBody = z.strictObject({
+  parameter_set_id: ParameterSetId,
+  period: z.strictObject({ start: IsoTime, end: IsoTime }).describe('The period the counts cover, e.g. one UTC day'),
+  items: z.array(z.strictObject({ subject: Subject, tokens_served: z.number().int().min(1, 'must be at least 1 (omit subjects served nothing)').max(Number.MAX_SAFE_INTEGER) }))
+    .min(1, 'must contain at least one item').max(1000, 'must contain at most 1000 items'),
+});
+
+export type UsageInput = z.infer<typeof UsageBody>;
 export type ParameterSetInput = z.infer<typeof ParameterSetBody>;
 export type KeysInput = z.infer<typeof KeysBody>;
 export type LlmPlanInput = z.infer<typeof LlmPlanBody>;

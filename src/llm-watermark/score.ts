@@ -16,39 +16,39 @@ function px(c0: number, c1: number, c2: number, c3: number, k0: number, k1: numb
     const hi0 = b0 * 0xd251 + (lh0 >>> 16) + (hl0 >>> 16) + (mid0 >>> 16);
     const hi1 = b1 * 0xcd9e + (lh1 >>> 16) + (hl1 >>> 16) + (mid1 >>> 16);
     const lo0 = Math.imul(0xd2511f53, c0), lo1 = Math.imul(0xcd9e8d57, c2);
-    const n0 = (hi1 ^ c1 ^ k0) >>> 0;
-    const n2 = (hi0 ^ c3 ^ k1) >>> 0;
-    c1 = lo1 >>> 0;
-    c3 = lo0 >>> 0;
-    c0 = n0;
-    c2 = n2;
-    k0 = (k0 + 0x9e3779b9) >>> 0;
-    k1 = (k1 + 0xbb67ae85) >>> 0;
+    c0 = hi1 ^ c1 ^ k0;
+    c2 = hi0 ^ c3 ^ k1;
+    c1 = lo1;
+    c3 = lo0;
+    k0 = (k0 + 0x9e3779b9) | 0;
+    k1 = (k1 + 0xbb67ae85) | 0;
   }
-  o0 = c0; o1 = c1; o2 = c2; o3 = c3;
+  o0 = c0 >>> 0; o1 = c1 >>> 0; o2 = c2 >>> 0; o3 = c3 >>> 0;
 }
 
 /** How many of the tuples (h + 1 words each: window oldest first, token) are green under `key` and threshold T. */
 export function greenCount(key: PrfKey, threshold: number, h: number, tuples: Uint32Array): number {
   const w = h + 1;
-  const k0 = key.k0 >>> 0, k1 = key.k1 >>> 0;
+  const k0 = key.k0 | 0, k1 = key.k1 | 0;
+  const tk1 = k1 ^ TOKEN_DOMAIN;
   let g = 0;
   for (let at = 0; at < tuples.length; at += w) {
     let s0 = CONTEXT_DOMAIN, s1 = h, s2 = 0, s3 = 0;
     for (let off = 0; off < h; off += 4) {
       const b = at + off;
       px(
-        (s0 ^ tuples[b]!) >>> 0,
-        (s1 ^ (off + 1 < h ? tuples[b + 1]! : 0xfffffffe)) >>> 0,
-        (s2 ^ (off + 2 < h ? tuples[b + 2]! : 0xfffffffd)) >>> 0,
-        (s3 ^ (off + 3 < h ? tuples[b + 3]! : 0xfffffffc)) >>> 0,
-        (k0 ^ off) >>> 0, k1,
+        s0 ^ tuples[b]!,
+        s1 ^ (off + 1 < h ? tuples[b + 1]! : 0xfffffffe),
+        s2 ^ (off + 2 < h ? tuples[b + 2]! : 0xfffffffd),
+        s3 ^ (off + 3 < h ? tuples[b + 3]! : 0xfffffffc),
+        k0 ^ off, k1,
       );
       s0 = o0; s1 = o1; s2 = o2; s3 = o3;
     }
     const t = tuples[at + h]!;
-    px(t >>> 2, s0, s1, s2, (k0 ^ s3) >>> 0, (k1 ^ TOKEN_DOMAIN) >>> 0);
-    const word = (t & 3) === 0 ? o0 : (t & 3) === 1 ? o1 : (t & 3) === 2 ? o2 : o3;
+    px(t >>> 2, s0, s1, s2, k0 ^ s3, tk1);
+    const j = t & 3;
+    const word = j === 0 ? o0 : j === 1 ? o1 : j === 2 ? o2 : o3;
     if (word >>> 8 < threshold) g++;
   }
   return g;

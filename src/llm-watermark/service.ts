@@ -19,7 +19,7 @@ import type { ParameterSetRepository, RegisteredParameterSet } from './parameter
 import { prfKeyFromBytes, prfKeyInteger } from './philox.js';
 import type { LlmPlan, LlmPlanRepository } from './plan-repository.js';
 import { deriveTextKey, nullGreenRate, parameterSet, parameterSetId, type ParameterSet } from './scheme.js';
-import type { KeysInput, LlmPlanInput, LlmVerificationInput, ParameterSetInput } from './schemas.js';
+import type { KeysInput, LlmPlanInput, LlmVerificationInput, ParameterSetInput, UsageInput } from './schemas.js';
 import { distinctTuples, type TupleCounts } from './tuples.js';
 import type { LlmVerificationRecord, LlmVerificationRepository } from './verification-repository.js';
 
@@ -54,9 +54,9 @@ export interface LlmScreening {
   results: LlmOutcomeResult[];
 }
 
+/** A subject's cached state: its derived key per parameter set (null: no watermark key) and its standing. */
 interface CachedKey {
-  key: Buffer | null;
-  version: number | null;
+  keys: Map<string, { key: Buffer | null; version: number | null }>;
   standing: ReadonlySet<string>;
 }
 
@@ -72,7 +72,7 @@ export class LlmWatermarkService {
 
   /** A subject's assent or key changed: its cached keys go. */
   invalidate(subject: string): void {
-    for (const k of this.#keys.keys()) if (k.endsWith(`\0${subject}`)) this.#keys.delete(k);
+    this.#keys.delete(subject);
   }
 
   /** Registers a parameter set (idempotent: the id is its content). */
@@ -117,7 +117,7 @@ export class LlmWatermarkService {
   async keys(input: KeysInput): Promise<{ parameterSetId: string; results: GatewayKey[] }> {
     const set = await this.parameterSet(input.parameter_set_id);
     const subjects = [...new Set(input.subjects)];
-    const missing = subjects.filter((s) => !this.#keys.has(`${set.id}\0${s}`));
+    const missing = subjects.filter((s) => !this.#keys.get(s)?.keys.has(set.id));
     if (missing.length) {
       const [keys, records] = await Promise.all([
         this.watermarkKeys.derived(missing, (raw) => deriveTextKey(raw, set.id)),
@@ -126,17 +126,46 @@ export class LlmWatermarkService {
       const standing = standingBySubject(records);
       for (const s of missing) {
         const k = keys.get(s);
-        this.#keys.set(`${set.id}\0${s}`, { key: k?.key ?? null, version: k?.info.version ?? null, standing: new Set(standing.get(s)?.keys() ?? []) });
+        const entry: CachedKey = { keys: this.#keys.get(s)?.keys ?? new Map(), standing: new Set(standing.get(s)?.keys() ?? []) };
+        entry.keys.set(set.id, { key: k?.key ?? null, version: k?.info.version ?? null });
+        this.#keys.set(s, entry);
       }
     }
     const results = input.subjects.map((subject): GatewayKey => {
-      const st = this.#keys.get(`${set.id}\0${subject}`)!;
+      const entry = this.#keys.get(subject)!;
+      const st = entry.keys.get(set.id)!;
       if (!st.key) return { subject, status: 'no_key', detail: 'subject has no watermark key (it has never accepted a EULA); serve unmarked text' };
-      const standing = input.slug ? st.standing.has(input.slug) : st.standing.size > 0;
+      const standing = input.slug ? entry.standing.has(input.slug) : entry.standing.size > 0;
       if (!standing) return { subject, status: 'no_acceptance', detail: input.slug ? `subject has no standing acceptance of "${input.slug}"` : 'subject has no standing acceptance' };
       return { subject, status: 'ok', key_hex: st.key.toString('hex'), key_integer: prfKeyInteger(prfKeyFromBytes(st.key)), key_version: st.version! };
     });
     return { parameterSetId: set.id, results };
+  }
+
+  /**
+   * The gateway's roll-up of marked text served: one `llm_watermark.usage_reported` event per
+   * subject and period, naming the key version in effect (evidence that the account received marked text).
+   */
+  async reportUsage(input: UsageInput, principal: Principal): Promise<Array<{ subject: string; keyVersion: number; position: Position }>> {
+    const set = await this.parameterSet(input.parameter_set_id);
+    const start = new Date(input.period.start), end = new Date(input.period.end);
+    if (!(start < end)) throw badField('period', `period.start (${input.period.start}) must be before period.end (${input.period.end})`);
+    if (end.getTime() > Date.now() + 5 * 60_000) throw badField('period.end', `period.end (${input.period.end}) is in the future: report a period once it has ended`);
+    const subjects = [...new Set(input.items.map((i) => i.subject))];
+    if (subjects.length !== input.items.length) throw badField('items', 'each subject may appear once per report');
+    const keys = await this.watermarkKeys.repo.currentMany(subjects);
+    const missing = subjects.filter((s) => !keys.has(s));
+    if (missing.length) throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key, so were served no marked text: ${missing.slice(0, 10).join(', ')}`, { subjects: missing.slice(0, 100) });
+    const now = new Date();
+    const events = input.items.map((it) => {
+      const k = keys.get(it.subject)!;
+      return buildEvent('llm_watermark.usage_reported', {
+        subject: it.subject, parameter_set_id: set.id, key: { version: k.version, key_id: k.keyId, commitment: k.commitment }, tokens_served: it.tokens_served,
+        period: { start: start.toISOString(), end: end.toISOString() }, reported_by: { api_key_id: principal.keyId, name: principal.name },
+      }, { time: now });
+    });
+    const positions = await this.ledger.append({ events });
+    return input.items.map((it, i) => ({ subject: it.subject, keyVersion: keys.get(it.subject)!.version, position: positions[i]! }));
   }
 
   /** Commits the prompts (and the test's parameters) before any output of the suspect is submitted. */

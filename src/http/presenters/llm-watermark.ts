@@ -37,6 +37,14 @@ export function keysJson(parameterSetId: string, ttl: number, results: GatewayKe
   return { parameter_set_id: parameterSetId, ttl_seconds: ttl, results };
 }
 
+export const UsageJson = z.object({
+  recorded: z.array(z.object({ subject: z.string(), key_version: z.number().int(), ledger: LedgerPosition })),
+});
+
+export function usageJson(r: Array<{ subject: string; keyVersion: number; position: Parameters<typeof positionJson>[0] }>): z.infer<typeof UsageJson> {
+  return { recorded: r.map((x) => ({ subject: x.subject, key_version: x.keyVersion, ledger: positionJson(x.position) })) };
+}
+
 export const LlmPlanJson = z.object({
   id: z.string(), case_ref: z.string(), parameter_set_id: z.string(), subjects: z.array(z.string()), prompt_count: z.number().int(),
   prompts_sha256: z.string(), alpha: z.number(), subjects_screened: z.number().int(), created_at: z.string(), ledger: LedgerRef,

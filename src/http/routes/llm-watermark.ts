@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { KeysBody, LlmPlanBody, LlmVerificationBody, ParameterSetBody } from '../../llm-watermark/schemas.js';
+import { KeysBody, LlmPlanBody, LlmVerificationBody, ParameterSetBody, UsageBody } from '../../llm-watermark/schemas.js';
 import { KEY_TTL_SECONDS, type LlmWatermarkService } from '../../llm-watermark/service.js';
 import { Uuid } from '../../validation/fields.js';
-import { KeysJson, keysJson, LlmPlanJson, llmPlanJson, LlmScreeningJson, llmScreeningJson, LlmVerificationJson, llmVerificationJson, ParameterSetJson, parameterSetJson } from '../presenters/llm-watermark.js';
+import { UsageJson, usageJson, KeysJson, keysJson, LlmPlanJson, llmPlanJson, LlmScreeningJson, llmScreeningJson, LlmVerificationJson, llmVerificationJson, ParameterSetJson, parameterSetJson } from '../presenters/llm-watermark.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 export function llmWatermarkRoutes(llm: LlmWatermarkService): AnyRoute[] {
@@ -33,6 +33,13 @@ export function llmWatermarkRoutes(llm: LlmWatermarkService): AnyRoute[] {
         const r = await llm.keys(body);
         return { body: keysJson(r.parameterSetId, KEY_TTL_SECONDS, r.results), headers: { 'Cache-Control': `private, max-age=${KEY_TTL_SECONDS}` } };
       },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/llm-watermark/usage', tag, access: ['gateway'], body: UsageBody,
+      summary: 'Report marked tokens served per subject over a period (a daily roll-up)',
+      description: 'One `llm_watermark.usage_reported` event per subject: evidence that the account received text marked under the parameter set, with the key version in effect. Report each period once: the ledger keeps every report.',
+      responses: { 201: { description: 'Recorded', schema: UsageJson }, 404: { description: 'Unknown parameter set' }, 422: { description: 'Subjects without a watermark key' } },
+      handler: async ({ body, principal }) => ({ status: 201, body: usageJson(await llm.reportUsage(body, principal!)) }),
     }),
     defineRoute({
       method: 'post', path: '/v1/llm-verification-plans', tag, access: ['investigator'], body: LlmPlanBody, largeBody: true,
