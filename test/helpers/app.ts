@@ -67,7 +67,9 @@ export function publishBody(o: PublishOptions = {}): Record<string, unknown> {
     version,
     title: o.title ?? `API Terms ${version}`,
     text: o.text ?? eulaText(slug, version),
-    effective_at: o.effective_at ?? '2026-01-01T00:00:00Z',
+    // Version 1.0 takes effect on a fixed date; any other version a second ago (a later version may not
+    // take effect before its publication: docs/input-rules.md).
+    effective_at: o.effective_at ?? (version === DEFAULT_VERSION ? '2026-01-01T00:00:00Z' : new Date(Date.now() - 1000).toISOString()),
     major: o.major ?? true,
     ...(o.highlights ? { highlights: o.highlights } : {}),
   };
