@@ -304,6 +304,26 @@ describe('(b) the implementation gives the vectors', () => {
     assert.ok(r.ok && r.keyId === B.keyId && r.publicKey.equals(B.publicKey));
   });
 
+  test('key rotation: each signature must be canonical padded base64, as the service writes it', () => {
+    const ev = JSON.parse(kat.entries[kat.rotation.seq - 1]!.canonical_utf8) as { data: Record<string, string> };
+    // The same 64 bytes as Buffer.from(s, 'base64') would read them: unpadded, base64url, with a line break, with data after the padding.
+    const respell: Array<[string, (s: string) => string]> = [
+      ['unpadded', (x) => x.replace(/=+$/, '')],
+      ['base64url', (x) => x.replaceAll('+', '-').replaceAll('/', '_')],
+      ['with a line break', (x) => `${x.slice(0, 40)}\n${x.slice(40)}`],
+      ['with data after the padding', (x) => `${x}AAAA`],
+    ];
+    for (const field of ['authorised_by_previous', 'accepted_by_new'] as const) {
+      for (const [what, f] of respell) {
+        const bad = f(ev.data[field]!);
+        if (bad === ev.data[field]) continue; // no + or / to respell
+        const r = checkRotation({ ...ev.data, [field]: bad }, ORIGIN, { keyId: A.keyId, publicKey: A.publicKey });
+        assert.equal(r.ok, false, `${field} ${what}`);
+        assert.match((r as { reason: string }).reason, /canonical base64/, `${field} ${what}`);
+      }
+    }
+  });
+
   test('Merkle tree: MTH and the head frontier at every size', async () => {
     assert.equal(EMPTY_ROOT.toString('hex'), kat.empty_root);
     const { read } = buildTiles(leaves());

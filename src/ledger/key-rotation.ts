@@ -40,7 +40,18 @@ export function checkRotation(data: unknown, origin: string, current: { keyId: s
   if (pub.length !== 32 || pub.toString('base64') !== key.public_key || keyIdOf(pub) !== key.key_id) return { ok: false, reason: 'the new key is malformed or its key id does not match' };
   if (d.previous_key_id !== current.keyId) return { ok: false, reason: `the rotation names ${d.previous_key_id} as the previous key, but the current key is ${current.keyId}` };
   const msg = rotationMessage({ origin, previous_key_id: d.previous_key_id, key: { alg: 'Ed25519', key_id: key.key_id, public_key: key.public_key } });
-  if (!verifyEd25519(Buffer.from(d.authorised_by_previous, 'base64'), msg, current.publicKey)) return { ok: false, reason: 'the rotation is not signed by the previous key' };
-  if (!verifyEd25519(Buffer.from(d.accepted_by_new, 'base64'), msg, pub)) return { ok: false, reason: 'the rotation is not signed by the new key' };
+  // Strict: the one canonical padded base64 of the 64 bytes, as the service writes it (a lenient
+  // decoder would read other spellings of the same bytes, so the evidence could be re-spelt).
+  const byPrevious = canonicalSignature(d.authorised_by_previous);
+  const byNew = canonicalSignature(d.accepted_by_new);
+  if (!byPrevious || !byNew) return { ok: false, reason: 'a rotation signature is not the canonical base64 of 64 bytes' };
+  if (!verifyEd25519(byPrevious, msg, current.publicKey)) return { ok: false, reason: 'the rotation is not signed by the previous key' };
+  if (!verifyEd25519(byNew, msg, pub)) return { ok: false, reason: 'the rotation is not signed by the new key' };
   return { ok: true, keyId: key.key_id, publicKey: pub };
+}
+
+function canonicalSignature(s: string): Buffer | null {
+  if (!/^[A-Za-z0-9+/]{86}==$/.test(s)) return null;
+  const b = Buffer.from(s, 'base64');
+  return b.length === 64 && b.toString('base64') === s ? b : null;
 }

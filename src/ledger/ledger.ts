@@ -1,5 +1,6 @@
 // The ledger service: genesis, appends, checkpoints and verification over one database.
 import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/schema.js';
 import type { SigningKey } from '../crypto/ed25519.js';
 import { LedgerAppender, type AppendItem, type AppendObserver, type Position, type WorkingRow } from './appender.js';
@@ -73,6 +74,9 @@ export class Ledger implements LedgerReader {
   #checkpointing: Promise<StoredCheckpoint | undefined> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #rowHooks: AppendRowsHook[] = [];
+  /** Proof serving: the largest size the ledger was seen to have, and roots by tree size. */
+  #knownSize = 0;
+  readonly #roots = new LRUCache<number, Buffer>({ max: 1024 });
   /** The prefix of the ledger this process has verified: where incremental verification resumes. */
   #verified: { size: number; chainHash: Buffer; tree: MerkleFrontier | null; fullAt: Date; fullSize: number } | null = null;
 
@@ -304,14 +308,36 @@ export class Ledger implements LedgerReader {
    * entries, with that tree's root. Refused when the entry or the size is beyond the head.
    */
   async inclusionProof(seq: number, size: number): Promise<{ leafIndex: number; treeSize: number; leafHash: Buffer; proof: Buffer[]; root: Buffer }> {
-    const head = await this.#repo.head();
-    if (!Number.isSafeInteger(size) || size < 1 || size > head.size) throw new AppError('proof_unavailable', `the ledger has ${head.size} entries; a proof needs a tree size from 1 to ${head.size}`);
+    const known = await this.#sizeAtLeast(size);
+    if (!Number.isSafeInteger(size) || size < 1 || size > known) throw new AppError('proof_unavailable', `the ledger has ${known} entries; a proof needs a tree size from 1 to ${known}`);
     if (!Number.isSafeInteger(seq) || seq < 1 || seq > size) throw new AppError('proof_unavailable', `entry ${seq} is not in the tree of size ${size} (entries 1 to ${size})`);
-    const entry = await this.#repo.entry(seq);
-    if (!entry) throw new LedgerError('checkpoint_inconsistent', `ledger entry ${seq} is missing`);
-    const read = this.nodeReader();
-    const [proof, root] = await Promise.all([inclusionProof(seq - 1, size, read), rootHash(size, read)]);
-    return { leafIndex: seq - 1, treeSize: size, leafHash: entry.leafHash, proof, root };
+    // The leaf, its path and the root all come from the tiles: one query for the tiles not cached.
+    // The first pass runs on placeholder hashes only to learn the tiles; its root is not kept.
+    const build = (read: NodeReader, real: boolean) =>
+      Promise.all([read(0, seq - 1), inclusionProof(seq - 1, size, read), real ? this.#root(size, read) : this.#roots.has(size) ? null : rootHash(size, read)]);
+    await this.#tiles.prefetch((read) => build(read, false));
+    const [leaf, proof, root] = await build(this.nodeReader(), true);
+    return { leafIndex: seq - 1, treeSize: size, leafHash: Buffer.from(leaf), proof, root: root! };
+  }
+
+  /** The root at `size` (immutable once the tree has reached it), from a small cache. */
+  async #root(size: number, read: NodeReader): Promise<Buffer> {
+    const hit = this.#roots.get(size);
+    if (hit) return hit;
+    const r = await rootHash(size, read);
+    this.#roots.set(size, r);
+    return r;
+  }
+
+  /**
+   * The ledger's size if it is at least `size`, without a query when it was already seen that
+   * large (the ledger only grows); else the size read now.
+   */
+  async #sizeAtLeast(size: number): Promise<number> {
+    if (size <= this.#knownSize) return this.#knownSize;
+    const head = await this.#repo.head();
+    if (head.size > this.#knownSize) this.#knownSize = head.size;
+    return head.size;
   }
 
   /** The RFC 9162 consistency proof between the trees of the first `from` and `to` entries, with both roots. */

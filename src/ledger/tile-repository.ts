@@ -8,6 +8,7 @@ import type { Database } from '../db/schema.js';
 import { HASH_SIZE, locateNode, nodeHash, TILE_HEIGHT, TILE_WIDTH, type NodeReader } from './merkle.js';
 
 const FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+const PLACEHOLDER = Buffer.alloc(HASH_SIZE);
 
 /** A tile's hashes and, once computed, its inner levels (levels[h] holds the nodes of height h). */
 interface CachedTile {
@@ -32,9 +33,40 @@ export class TileRepository {
     if (hit && hit.hashes.length >= minWidth * HASH_SIZE) return hit;
     const r = await this.db.selectFrom('ledger_tiles').select('hashes').where('level', '=', level).where('idx', '=', String(idx)).executeTakeFirst();
     if (!r) return undefined;
-    const t: CachedTile = { hashes: buf(r.hashes), levels: null };
+    return this.#keep(k, buf(r.hashes));
+  }
+
+  /** Caches a tile read; a longer copy already cached (read meanwhile) is kept. */
+  #keep(k: string, hashes: Buffer): CachedTile {
+    const hit = this.#cache.get(k);
+    if (hit && hit.hashes.length >= hashes.length) return hit;
+    const t: CachedTile = { hashes, levels: null };
     this.#cache.set(k, t);
     return t;
+  }
+
+  /**
+   * Reads, in one query, every tile that `use` will read through a NodeReader and the cache does
+   * not hold wide enough: `use` runs once on placeholder hashes to learn which nodes it needs
+   * (proofs ask for nodes by position only, never by value).
+   */
+  async prefetch(use: (read: NodeReader) => Promise<unknown>): Promise<void> {
+    const want = new Map<string, { level: number; idx: number; width: number }>();
+    await use((height, index) => {
+      const at = locateNode(height, index);
+      const k = `${at.level}/${at.tile}`;
+      const w = want.get(k);
+      if (!w || w.width < at.width) want.set(k, { level: at.level, idx: at.tile, width: at.width });
+      return PLACEHOLDER;
+    });
+    const missing = [...want.entries()].filter(([k, w]) => (this.#cache.get(k)?.hashes.length ?? 0) < w.width * HASH_SIZE);
+    if (missing.length === 0) return;
+    const rows = await this.db
+      .selectFrom('ledger_tiles')
+      .select(['level', 'idx', 'hashes'])
+      .where((eb) => eb.or(missing.map(([, w]) => eb.and([eb('level', '=', w.level), eb('idx', '=', String(w.idx))]))))
+      .execute();
+    for (const r of rows) this.#keep(`${r.level}/${r.idx}`, buf(r.hashes));
   }
 
   /**

@@ -171,24 +171,6 @@ def b64_canonical(s):
     return b if b64(b) == s else None
 
 
-def b64_lenient(s):
-    """Node's Buffer.from(s, 'base64'): both alphabets, other characters skipped, stops at '='."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    out, acc, bits = bytearray(), 0, 0
-    for ch in s:
-        if ch == "=":
-            break
-        ch = {"-": "+", "_": "/"}.get(ch, ch)
-        i = alphabet.find(ch)
-        if i < 0:
-            continue
-        acc, bits = (acc << 6) | i, bits + 6
-        if bits >= 8:
-            bits -= 8
-            out.append((acc >> bits) & 0xFF)
-    return bytes(out)
-
-
 # ---------------------------------------------------------------------------------------------
 # Ed25519: OpenSSL signs; the RFC 8032 section 6 reference algorithm cross-checks and verifies
 
@@ -801,8 +783,8 @@ class Verifier:
         if pub is None or len(pub) != 32 or key_id(pub) != key["key_id"] or d["previous_key_id"] != self.current:
             return self.fail(n, "key_rotation_invalid")
         msg = rotation_message(self.origin, d["previous_key_id"], key["key_id"], key["public_key"])
-        if not ed_verify(self.keys[self.current], msg, b64_lenient(d["authorised_by_previous"])) \
-                or not ed_verify(pub, msg, b64_lenient(d["accepted_by_new"])) or key["key_id"] in self.keys:
+        if not ed_verify(self.keys[self.current], msg, b64_canonical(d["authorised_by_previous"])) \
+                or not ed_verify(pub, msg, b64_canonical(d["accepted_by_new"])) or key["key_id"] in self.keys:
             return self.fail(n, "key_rotation_invalid")
         self.keys[key["key_id"]] = pub
         self.current = key["key_id"]
