@@ -406,7 +406,7 @@ describe('verifying a genuine dossier with standard tools (docs/verifying-a-doss
     }
     for (const w of ['pdfsig', 'pdfdetach', 'openssl', 'sed', 'grep', 'base64', 'xxd', 'jq']) assert.ok(used.has(w), `the commands found (${[...used].join(' ')}) lack ${w}`);
     // The tests' own "not installed" hints know every one (bash builtins aside).
-    for (const w of used) if (!['read', 'printf', 'echo', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
+    for (const w of used) if (!['read', 'printf', 'echo', 'exit', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
   });
 });
 
@@ -611,6 +611,48 @@ describe('forged bundles fail `assentmark dossier verify` with a precise reason'
       assert.ok(r.stdout.trim().endsWith('INVALID'));
     });
   }
+});
+
+describe("the dossier's hash in a ledger export (the doc's recipe, verbatim)", () => {
+  test('finds the dossier.issued entry naming the file, and none for a file changed by one byte', async () => {
+    const d = path.join(work, 'export');
+    mkdirSync(d);
+    const r = await t.cli(['ledger', 'export', path.join(d, 'ledger.jsonl')]);
+    assert.equal(r.status, 0, r.out);
+    writeFileSync(path.join(d, 'dossier.pdf'), pdf);
+    const ok = runDoc('dossier-export', d);
+    assert.equal(ok.status, 0, ok.out);
+    assert.equal(ok.stdout.trim(), `dossier ${issued.id} is this file`);
+    writeFileSync(path.join(d, 'dossier.pdf'), flip(Buffer.from(pdf), pdf.length - 1));
+    const bad = runDoc('dossier-export', d);
+    assert.notEqual(bad.status, 0, bad.out);
+    assert.equal(bad.stdout.trim(), '');
+  });
+});
+
+describe("a byte flipped in the signature's zero padding", () => {
+  test('fails step 1 by OpenSSL and the shell alone, as it fails assentmark dossier verify', () => {
+    const [, a, b] = byteRangeOf(pdf);
+    const hex = pdf.subarray(a + 1, b - 1).toString('latin1');
+    assert.equal(hex.slice(0, 4), '3082');
+    const derLen = 4 + parseInt(hex.slice(4, 8), 16);
+    assert.ok(/^0+$/.test(hex.slice(2 * derLen)), 'the placeholder is zero padded after the CMS');
+    // A '0' of the padding becomes '1': still a hex digit, outside the DER, outside the signed ranges.
+    const at = a + 1 + 2 * derLen + Math.floor((hex.length - 2 * derLen) / 2);
+    const bad = Buffer.from(pdf);
+    bad[at] = 0x31;
+    const d = path.join(work, 'flip-padding');
+    mkdirSync(d);
+    writeFileSync(path.join(d, 'dossier.pdf'), bad);
+    const od = runDoc('dossier-cms', d);
+    assert.notEqual(od.status, 0, `the doc's OpenSSL recipe passed a flipped padding byte:\n${od.out}`);
+    assert.ok(!od.out.includes('ByteRange covers the whole file') || !od.out.includes('CMS Verification successful') || od.out.includes('padding'), od.out);
+    const data = mkdtempSync(path.join(work, 'empty-data-'));
+    const v = run(process.execPath, [CLI_MAIN, 'dossier', 'verify', 'dossier.pdf'], { cwd: d, env: bareEnv(data) });
+    assert.equal(v.status, 1, v.out);
+    // Only the flip fails: the same recipe passes the genuine file.
+    assert.equal(runDoc('dossier-cms', dir).status, 0);
+  });
 });
 
 describe('one flipped byte makes every check fail', () => {
