@@ -33,39 +33,18 @@ import { packageRoot } from '../src/util/paths.js';
 import { CLI_MAIN, createTestApp, problemOf, useTestApp, type TestApp } from './helpers/app.js';
 import { buildEvidence, supertestHttp, type Evidence } from './helpers/evidence.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
+import { bareEnv, byteRangeOf, docBlock, DOC, runDoc } from './helpers/recipe.js';
 import { binary, flip, pdfsigValid, run, TOOL_PACKAGES, type RunResult } from './helpers/tools.js';
 import { startTestTsa, type TestTsa } from './helpers/tsa.js';
 
 type Json = Record<string, any>;
 
 const CASE_REF = 'CASE-2026-0077';
-const DOC = path.join(packageRoot(), 'docs', 'verifying-a-dossier.md');
 const OPENSSL_SCRIPT = path.join(packageRoot(), 'test', 'fixtures', 'pdf', 'verify-with-openssl.sh');
 const HOWTO_TEMPLATE = path.join(packageRoot(), 'templates', 'dossier', '09-how-to-verify.hbs');
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const compact = (s: string): string => s.replace(/\s+/g, '');
-
-/** The code block that follows `<!-- test:NAME -->` in docs/verifying-a-dossier.md. */
-function docBlock(name: string): { lang: string; code: string } {
-  const md = readFileSync(DOC, 'utf8');
-  const m = new RegExp(`<!-- test:${name} -->\\n\`\`\`(\\w+)\\n([\\s\\S]*?)\\n\`\`\``).exec(md);
-  assert.ok(m, `docs/verifying-a-dossier.md has no block marked test:${name}`);
-  return { lang: m[1]!, code: m[2]! + '\n' };
-}
-
-/** Runs a doc shell block verbatim with bash (errexit, pipefail) in a directory. */
-function runDoc(name: string, cwd: string): RunResult {
-  const b = docBlock(name);
-  assert.equal(b.lang, 'sh');
-  return run('bash', ['-euo', 'pipefail', '-c', b.code], { cwd });
-}
-
-/** Environment for the CLI: no database URL, an empty data directory, nothing else configured. */
-function bareEnv(dataDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'silent', ASSENTMARK_DATA_DIR: dataDir };
-  return env;
-}
 
 /** The doc's Python script, saved to `dir` as check_proofs.py. */
 function savePythonScript(dir: string): string {
@@ -170,13 +149,6 @@ function pdfStreams(pdf: Buffer): PdfStream[] {
     re.lastIndex = end;
   }
   return out;
-}
-
-function byteRangeOf(pdf: Buffer): [number, number, number, number] {
-  const all = [...pdf.toString('latin1').matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g)];
-  const m = all.at(-1);
-  assert.ok(m, 'a /ByteRange');
-  return [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
 }
 
 const t = useTestApp({ setup });
@@ -611,48 +583,6 @@ describe('forged bundles fail `assentmark dossier verify` with a precise reason'
       assert.ok(r.stdout.trim().endsWith('INVALID'));
     });
   }
-});
-
-describe("the dossier's hash in a ledger export (the doc's recipe, verbatim)", () => {
-  test('finds the dossier.issued entry naming the file, and none for a file changed by one byte', async () => {
-    const d = path.join(work, 'export');
-    mkdirSync(d);
-    const r = await t.cli(['ledger', 'export', path.join(d, 'ledger.jsonl')]);
-    assert.equal(r.status, 0, r.out);
-    writeFileSync(path.join(d, 'dossier.pdf'), pdf);
-    const ok = runDoc('dossier-export', d);
-    assert.equal(ok.status, 0, ok.out);
-    assert.equal(ok.stdout.trim(), `dossier ${issued.id} is this file`);
-    writeFileSync(path.join(d, 'dossier.pdf'), flip(Buffer.from(pdf), pdf.length - 1));
-    const bad = runDoc('dossier-export', d);
-    assert.notEqual(bad.status, 0, bad.out);
-    assert.equal(bad.stdout.trim(), '');
-  });
-});
-
-describe("a byte flipped in the signature's zero padding", () => {
-  test('fails step 1 by OpenSSL and the shell alone, as it fails assentmark dossier verify', () => {
-    const [, a, b] = byteRangeOf(pdf);
-    const hex = pdf.subarray(a + 1, b - 1).toString('latin1');
-    assert.equal(hex.slice(0, 4), '3082');
-    const derLen = 4 + parseInt(hex.slice(4, 8), 16);
-    assert.ok(/^0+$/.test(hex.slice(2 * derLen)), 'the placeholder is zero padded after the CMS');
-    // A '0' of the padding becomes '1': still a hex digit, outside the DER, outside the signed ranges.
-    const at = a + 1 + 2 * derLen + Math.floor((hex.length - 2 * derLen) / 2);
-    const bad = Buffer.from(pdf);
-    bad[at] = 0x31;
-    const d = path.join(work, 'flip-padding');
-    mkdirSync(d);
-    writeFileSync(path.join(d, 'dossier.pdf'), bad);
-    const od = runDoc('dossier-cms', d);
-    assert.notEqual(od.status, 0, `the doc's OpenSSL recipe passed a flipped padding byte:\n${od.out}`);
-    assert.ok(!od.out.includes('ByteRange covers the whole file') || !od.out.includes('CMS Verification successful') || od.out.includes('padding'), od.out);
-    const data = mkdtempSync(path.join(work, 'empty-data-'));
-    const v = run(process.execPath, [CLI_MAIN, 'dossier', 'verify', 'dossier.pdf'], { cwd: d, env: bareEnv(data) });
-    assert.equal(v.status, 1, v.out);
-    // Only the flip fails: the same recipe passes the genuine file.
-    assert.equal(runDoc('dossier-cms', dir).status, 0);
-  });
 });
 
 describe('one flipped byte makes every check fail', () => {
