@@ -253,6 +253,13 @@ function keepWithNext(pdf: DossierPdf, blocks: Block[], i: number, _model: Dossi
     pdf.ensureSpace(total > pdf.remaining && pdf.remaining >= limit * MOSTLY_BLANK ? Math.min(total, MIN_SECTION_START) : total);
     return;
   }
+  if (b.kind === 'kv') {
+    // A short key/value block (the signature lines of the certification, a checkpoint's facts)
+    // stays on one page.
+    const h = blockHeight(pdf, b, view);
+    if (h !== null && h <= limit * MOSTLY_BLANK) pdf.ensureSpace(h);
+    return;
+  }
   if ((b.kind === 'paragraph' || b.kind === 'note') && (blocks[i + 1]?.kind === 'code' || blocks[i + 1]?.kind === 'formula')) {
     const a = blockHeight(pdf, b, view);
     const c = blockHeight(pdf, blocks[i + 1]!, view);
