@@ -118,11 +118,6 @@ export class DossierPdf {
     this.attachments = new Attachments(this.doc, options.issuedAt);
     this.layout.setFont('body', STYLE.bodySize);
     this.doc.fillColor(STYLE.colors.text);
-    const mark = options.draftMark;
-    if (mark) {
-      drawDraftMark(this.layout, mark);
-      this.doc.on('pageAdded', () => drawDraftMark(this.layout, mark));
-    }
   }
 
   /** The current page, 0-based (content is always added to the last page). */
@@ -272,6 +267,16 @@ export class DossierPdf {
     this.finished = true;
     const kids = (this.doc as unknown as { _root: { data: { Pages: { data: { Kids: unknown[] } } } } })._root.data.Pages.data.Kids;
     for (const toc of this.tocs) toc.fill(this.layout, this.placed, (page) => kids[page]);
+    // After the content (a text drawn while pdfkit wraps a paragraph onto a new page would
+    // break the paragraph), translucent so the content shows through.
+    const mark = this.options.draftMark;
+    if (mark) {
+      const range = this.doc.bufferedPageRange();
+      for (let i = range.start; i < range.start + range.count; i++) {
+        this.doc.switchToPage(i);
+        drawDraftMark(this.layout, mark);
+      }
+    }
     const prefix = this.options.pageIdPrefix;
     drawFooters(this.layout, this.options.footerText ?? this.options.title, prefix ? (n) => pageIdentifier(prefix, n) : undefined);
     const sig = this.options.signature;

@@ -1,5 +1,5 @@
-// The "DRAFT" mark across every page of a document that must not be taken as final. Drawn when
-// each page is added, so it lies under the page's content.
+// The "DRAFT" mark across a page of a document that must not be taken as final: large,
+// rotated and translucent (PDF/A-3 allows transparency), drawn over the finished page.
 import { STYLE, type PageLayout } from './layout.js';
 
 const SIZE = 120;
@@ -14,9 +14,12 @@ export function drawDraftMark(l: PageLayout, word: string): void {
   const w = doc.widthOfString(word);
   const cx = page.width / 2;
   const cy = page.height / 2;
-  doc.save().rotate(-52, { origin: [cx, cy] }).fillColor('#e3e7ed');
+  const bottom = page.margins.bottom;
+  page.margins.bottom = 0; // drawing below the content area must not add a page
+  doc.save().rotate(-52, { origin: [cx, cy] }).fillColor('#8a94a6').fillOpacity(0.16);
   doc.text(word, cx - w / 2, cy - SIZE * 0.6, { lineBreak: false });
   doc.restore();
+  page.margins.bottom = bottom;
   doc.fillColor(STYLE.colors.text);
   l.setFont(font, size);
   doc.x = x;
