@@ -33,39 +33,18 @@ import { packageRoot } from '../src/util/paths.js';
 import { CLI_MAIN, createTestApp, problemOf, useTestApp, type TestApp } from './helpers/app.js';
 import { buildEvidence, supertestHttp, type Evidence } from './helpers/evidence.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
+import { bareEnv, byteRangeOf, docBlock, DOC, runDoc } from './helpers/recipe.js';
 import { binary, flip, pdfsigValid, run, TOOL_PACKAGES, type RunResult } from './helpers/tools.js';
 import { startTestTsa, type TestTsa } from './helpers/tsa.js';
 
 type Json = Record<string, any>;
 
 const CASE_REF = 'CASE-2026-0077';
-const DOC = path.join(packageRoot(), 'docs', 'verifying-a-dossier.md');
 const OPENSSL_SCRIPT = path.join(packageRoot(), 'test', 'fixtures', 'pdf', 'verify-with-openssl.sh');
 const HOWTO_TEMPLATE = path.join(packageRoot(), 'templates', 'dossier', '09-how-to-verify.hbs');
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const compact = (s: string): string => s.replace(/\s+/g, '');
-
-/** The code block that follows `<!-- test:NAME -->` in docs/verifying-a-dossier.md. */
-function docBlock(name: string): { lang: string; code: string } {
-  const md = readFileSync(DOC, 'utf8');
-  const m = new RegExp(`<!-- test:${name} -->\\n\`\`\`(\\w+)\\n([\\s\\S]*?)\\n\`\`\``).exec(md);
-  assert.ok(m, `docs/verifying-a-dossier.md has no block marked test:${name}`);
-  return { lang: m[1]!, code: m[2]! + '\n' };
-}
-
-/** Runs a doc shell block verbatim with bash (errexit, pipefail) in a directory. */
-function runDoc(name: string, cwd: string): RunResult {
-  const b = docBlock(name);
-  assert.equal(b.lang, 'sh');
-  return run('bash', ['-euo', 'pipefail', '-c', b.code], { cwd });
-}
-
-/** Environment for the CLI: no database URL, an empty data directory, nothing else configured. */
-function bareEnv(dataDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'silent', ASSENTMARK_DATA_DIR: dataDir };
-  return env;
-}
 
 /** The doc's Python script, saved to `dir` as check_proofs.py. */
 function savePythonScript(dir: string): string {
@@ -170,13 +149,6 @@ function pdfStreams(pdf: Buffer): PdfStream[] {
     re.lastIndex = end;
   }
   return out;
-}
-
-function byteRangeOf(pdf: Buffer): [number, number, number, number] {
-  const all = [...pdf.toString('latin1').matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g)];
-  const m = all.at(-1);
-  assert.ok(m, 'a /ByteRange');
-  return [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
 }
 
 const t = useTestApp({ setup });
@@ -406,7 +378,7 @@ describe('verifying a genuine dossier with standard tools (docs/verifying-a-doss
     }
     for (const w of ['pdfsig', 'pdfdetach', 'openssl', 'sed', 'grep', 'base64', 'xxd', 'jq']) assert.ok(used.has(w), `the commands found (${[...used].join(' ')}) lack ${w}`);
     // The tests' own "not installed" hints know every one (bash builtins aside).
-    for (const w of used) if (!['read', 'printf', 'echo', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
+    for (const w of used) if (!['read', 'printf', 'echo', 'exit', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
   });
 });
 

@@ -24,6 +24,7 @@ import { binary, run } from './helpers/tools.js';
 type Json = Record<string, any>;
 
 const CASE_REF = 'CASE-2026-0042';
+const KEYS_URL = 'https://evidence.example.com/.well-known/assentmark/keys.json';
 const SECTION_TITLES = [
   '1. Summary and exhibits',
   '2. The subject and its account',
@@ -34,6 +35,7 @@ const SECTION_TITLES = [
   '7. Ledger integrity',
   '8. Certification',
   '9. How to verify this dossier',
+  'Appendix: the formulas',
 ];
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -51,8 +53,18 @@ interface ReadPdf {
   /** Page texts including the footer. */
   fullPages: string[];
   outline: Array<{ title: string; page: number; items: string[] }>;
-  /** Section number (1-9) -> its text (from its first page to the page before the next section). */
+  /** Section number (1-10) -> its text (from its first page to the page where the next section starts). */
   sections: Map<number, string>;
+  /** Internal links (the table of contents): page they are on -> 0-based pages they go to. */
+  links: Array<{ page: number; to: number }>;
+  /** Attached files as pdfjs reads them: name -> description. */
+  descriptions: Map<string, string>;
+  /** Page size in points of each page. */
+  sizes: Array<[number, number]>;
+  /** Per page, the lowest baseline of its body text (points from the bottom edge). */
+  lowest: number[];
+  /** Per page, whether it carries the DRAFT mark (excluded from `pages`). */
+  drafts: boolean[];
 }
 
 /** Reads a PDF with pdfjs-dist 5 (legacy build), as an independent reader would. */
@@ -62,20 +74,38 @@ async function readPdf(pdf: Buffer): Promise<ReadPdf> {
   try {
     const pages: string[] = [];
     const fullPages: string[] = [];
+    const links: ReadPdf['links'] = [];
+    const sizes: ReadPdf['sizes'] = [];
+    const lowest: number[] = [];
+    const drafts: boolean[] = [];
     for (let p = 1; p <= doc.numPages; p++) {
       const page = await doc.getPage(p);
+      const vp = page.getViewport({ scale: 1 });
+      sizes.push([Math.round(vp.width), Math.round(vp.height)]);
+      for (const a of (await page.getAnnotations()) as Array<{ subtype?: string; dest?: unknown }>) {
+        if (a.subtype === 'Link' && Array.isArray(a.dest)) links.push({ page: p - 1, to: await doc.getPageIndex(a.dest[0] as never) });
+      }
       const tc = await page.getTextContent();
       let body = '';
       let all = '';
+      let low = Infinity;
+      let marked = false;
       for (const it of tc.items as Array<{ str?: string; hasEOL?: boolean; transform?: number[] }>) {
         if (typeof it.str !== 'string') continue;
         const s = it.str + (it.hasEOL ? '\n' : '');
         all += s;
         // The footer sits in the bottom margin (y < 60 pt from the bottom edge).
-        if ((it.transform?.[5] ?? 100) >= 60) body += s;
+        // The DRAFT mark is drawn across the page (rotated), under the content: not content.
+        if (it.str === 'DRAFT' && Math.abs(it.transform?.[1] ?? 0) > 0.1) marked = true;
+        else if ((it.transform?.[5] ?? 100) >= 60) {
+          body += s;
+          if (it.str.trim()) low = Math.min(low, it.transform?.[5] ?? low);
+        }
       }
       pages.push(body);
       fullPages.push(all);
+      lowest.push(low);
+      drafts.push(marked);
     }
     const raw = (await doc.getOutline()) as Array<{ title: string; dest: unknown[]; items: Array<{ title: string }> }>;
     const outline: ReadPdf['outline'] = [];
@@ -86,9 +116,12 @@ async function readPdf(pdf: Buffer): Promise<ReadPdf> {
     const sections = new Map<number, string>();
     outline.forEach((o, i) => {
       const next = outline[i + 1]?.page ?? pages.length;
-      sections.set(i + 1, pages.slice(i === 0 ? 0 : o.page, Math.max(next, o.page + 1)).join('\n'));
+      // Sections flow: the page where the next one starts may hold this one's end too.
+      sections.set(i + 1, pages.slice(i === 0 ? 0 : o.page, Math.max(next + 1, o.page + 1)).join('\n'));
     });
-    return { pages, fullPages, outline, sections };
+    const files = ((await doc.getAttachments()) ?? {}) as Record<string, { filename: string; description?: string }>;
+    const descriptions = new Map(Object.values(files).map((f) => [f.filename, f.description ?? '']));
+    return { pages, fullPages, outline, sections, links, descriptions, sizes, lowest, drafts };
   } finally {
     await doc.destroy();
   }
@@ -263,15 +296,62 @@ describe('issuing over HTTP', () => {
 });
 
 describe('the PDF, read back with pdfjs-dist', () => {
-  test('nine sections, one bookmark each, each starting on its own page', () => {
+  test('nine sections and the appendix, one bookmark each, in order; sections flow (no forced page breaks)', () => {
     assert.deepEqual(read.outline.map((o) => o.title), SECTION_TITLES);
     const pages = read.outline.map((o) => o.page);
     assert.deepEqual(pages, [...pages].sort((a, b) => a - b));
-    assert.equal(new Set(pages).size, 9, 'each section starts on a new page');
+    assert.ok(new Set(pages).size < SECTION_TITLES.length, `some sections share a page: ${pages.join(', ')}`);
     for (const o of read.outline) assert.ok(read.pages[o.page]!.includes(o.title), `bookmark "${o.title}" points at page ${o.page + 1} which lacks it`);
     // Sub-bookmarks: the EULA versions, each record, each verification.
     assert.equal(read.outline[3]!.items.length, ev.records.length);
     assert.ok(ev.verifications.every((v, i) => read.outline[5]!.items.includes(`Verification ${i + 1}: ${v.suspect.name}`)));
+  });
+
+  test('the table of contents gives each section the page its bookmark points at, and links to it', () => {
+    const first = norm(read.pages[0]! + read.pages[1]!);
+    assert.ok(first.includes('Contents'));
+    const targets = read.links.filter((l) => l.page <= 1).map((l) => l.to);
+    for (const o of read.outline) {
+      const m = new RegExp(`${o.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[. ]*(\\d+)`).exec(first);
+      assert.ok(m, `the contents lack "${o.title}" with a page number:\n${first}`);
+      assert.equal(Number(m[1]), o.page + 1, `contents: "${o.title}" on page ${m[1]}, its bookmark on page ${o.page + 1}`);
+      assert.ok(targets.includes(o.page), `no contents link to page ${o.page + 1} ("${o.title}")`);
+    }
+    // The verifications are listed under section 6.
+    for (const [i, v] of ev.verifications.entries()) assert.ok(first.includes(`Verification ${i + 1}: ${v.suspect.name}`));
+  });
+
+  test('no mostly blank page: every page but the last is filled below its middle', () => {
+    read.lowest.slice(0, -1).forEach((y, i) => assert.ok(y < read.sizes[i]![1] / 2, `page ${i + 1} ends ${Math.round(read.sizes[i]![1] - y)} pt from its top (of ${read.sizes[i]![1]})`));
+  });
+
+  test('every page carries its identifier: the case reference and its page number', () => {
+    read.fullPages.forEach((p, i) => {
+      assert.ok(norm(p).includes(`${CASE_REF}-${String(i + 1).padStart(4, '0')}`), `page ${i + 1} lacks ${CASE_REF}-${String(i + 1).padStart(4, '0')}`);
+      assert.ok(norm(p).includes(`Page ${i + 1} of ${read.pages.length}`));
+    });
+  });
+
+  test('exhibits are lettered A, B, … in attachment order; each attachment\'s description and the index say the same letter', () => {
+    const names = [...attachments.keys()];
+    assert.equal(read.descriptions.size, names.length);
+    const index = norm(read.sections.get(1)!);
+    // pdfjs lists the attachments by name (a PDF name tree is sorted): the letters come from the descriptions.
+    const letters = names.map((name) => {
+      const m = /^Exhibit ([A-Z]+): /.exec(read.descriptions.get(name) ?? '');
+      assert.ok(m, `${name}: ${read.descriptions.get(name)}`);
+      assert.ok(compact(index).includes(compact(`${m[1]}${name}`)), `the index lacks "${m[1]} ${name}"`);
+      return m[1]!;
+    });
+    assert.deepEqual([...letters].sort(), names.map((_, i) => String.fromCharCode(65 + i)), 'letters A, B, … each once');
+    assert.equal(letters[names.indexOf('evidence-bundle.json')], 'A', 'the bundle is the first attachment');
+    // References in the text name the letter too.
+    const eula = `eula-${ev.slug}-${ev.eulas[0]!.version}.txt`;
+    assert.ok(compact(read.sections.get(3)!).includes(compact(`Exhibit ${letters[names.indexOf(eula)]} (${eula})`)));
+  });
+
+  test('US Letter by default (an en-US organisation)', () => {
+    for (const sz of read.sizes) assert.deepEqual(sz, [612, 792]);
   });
 
   test('cover: case reference, subject, dossier id, key id, and every exhibit with the SHA-256 of the attached file', () => {
@@ -296,6 +376,11 @@ describe('the PDF, read back with pdfjs-dist', () => {
       assert.ok(c.indexOf(h, at) > at, `exhibit ${name} listed with the SHA-256 of the attached bytes ${h}`);
     }
     for (const e of ev.eulas) assert.equal(attachments.get(`eula-${ev.slug}-${e.version}.txt`)!.toString('utf8'), e.text, 'the attached text is byte-exact');
+    // pdftotext -layout gives every exhibit digest and the certificate fingerprint whole, for a mechanical comparison.
+    const layout = run('pdftotext', ['-layout', '-f', '1', '-l', String(read.outline[1]!.page + 1), pdfPath, '-'], UTC);
+    assert.equal(layout.status, 0, layout.stderr);
+    for (const [name, bytes] of attachments) assert.ok(layout.stdout.includes(sha256(bytes)), `${name}: its SHA-256 is not whole in pdftotext -layout`);
+    assert.ok(layout.stdout.includes(issued.pdf_certificate_sha256), 'the certificate fingerprint whole');
   });
 
   test('subject facts', () => {
@@ -303,7 +388,8 @@ describe('the PDF, read back with pdfjs-dist', () => {
     const counts = { accepted: 0, declined: 0, withdrawn: 0 };
     for (const r of ev.records) counts[r.kind]++;
     assert.ok(s.includes(`Subject identifier ${ev.subject}`));
-    assert.ok(s.includes(`Records of assent ${ev.records.length} (${counts.accepted} acceptance(s), ${counts.declined} decline(s), ${counts.withdrawn} withdrawal(s))`), s);
+    const words = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+    assert.ok(s.includes(`Records of assent ${ev.records.length} (${words(counts.accepted, 'acceptance')}, ${words(counts.declined, 'decline')}, ${words(counts.withdrawn, 'withdrawal')})`), s);
     assert.ok(s.includes(`Agreements concerned ${ev.slug}`));
     assert.ok(s.includes(`Watermark key versions ${ev.keyVersions}`));
     assert.ok(s.includes(`Verifications included ${ev.verifications.length}`));
@@ -322,7 +408,7 @@ describe('the PDF, read back with pdfjs-dist', () => {
       assert.ok(n.includes(`Version ${e.version} (${e.major ? 'major' : 'minor'} change`), `version row of ${e.version}`);
       assert.ok(n.includes(`Effective from ${e.effectiveAt.replace('T', ' ').replace('.000Z', ' UTC')}`), `effective date of ${e.version}`);
       assert.ok(c.includes(`TextSHA-256${e.sha256}`), `text hash of ${e.version}`);
-      assert.ok(c.includes(`Exhibiteula-${ev.slug}-${e.version}.txt`));
+      assert.match(c, new RegExp(`ExhibitExhibit[A-Z]+\\(eula-${ev.slug}-${e.version.replace(/\./g, '\\.')}\\.txt\\)`));
       // Every paragraph, byte for byte up to whitespace, in order, after the previous version's text.
       for (const para of e.text.split(/\n{2,}/).filter((p) => p.trim())) {
         const i = c.indexOf(compact(para), at);
@@ -419,7 +505,10 @@ describe('the PDF, read back with pdfjs-dist', () => {
 
   test("each verification's n, m, p-value, alpha, subjects screened, decision and pre-registration", () => {
     const sec = norm(read.sections.get(6)!);
-    assert.ok(sec.includes('Method, in plain words') && sec.includes('p_adjusted = min(1, N * p)'));
+    assert.ok(sec.includes('Method, in plain words') && sec.includes('Appendix: the formulas'));
+    // The formulas, typeset in the appendix (not ASCII: ≥, Σ, subscripts, α).
+    const appendix = norm(read.sections.get(10)!);
+    for (const f of ['p₀ = 1 ∕ (k − 1)', 'P[X ≥ m]', 'Σ', 'p_corrected = min(1, N · p)', 'p_corrected < α', 'leaf = SHA-256( 0x00 ‖ bytes of the entry )']) assert.ok(appendix.includes(f), `the appendix lacks "${f}": ${appendix}`);
     const starts = ev.verifications.map((v, i) => {
       const at = sec.indexOf(`Verification ${i + 1}: ${v.suspect.name}`);
       assert.ok(at >= 0, `verification ${i + 1} heading`);
@@ -440,11 +529,24 @@ describe('the PDF, read back with pdfjs-dist', () => {
       assert.ok(s.includes(v.decision === 'detected' ? 'Decision DETECTED: ' : 'Decision NOT DETECTED: '), `verification ${i + 1}: decision ${v.decision}`);
       assert.ok(s.includes(v.preregistered ? 'Pre-registered yes: inputs committed in ledger entry' : 'Pre-registered no: '), `verification ${i + 1}: pre-registered ${v.preregistered}`);
       if (v.planId) assert.ok(compact(s).includes(v.planId));
+      assert.match(s, /In plain odds (about 1 in [0-9,]+|about 1 in 10[⁰¹²³⁴⁵⁶⁷⁸⁹]+|consistent with chance):/, `verification ${i + 1}: plain odds`);
     });
     // The scenario covers both decisions, both pre-registration states and a Bonferroni correction.
     assert.deepEqual(new Set(ev.verifications.map((v) => v.decision)), new Set(['detected', 'not_detected']));
     assert.deepEqual(new Set(ev.verifications.map((v) => v.preregistered)), new Set([true, false]));
     assert.ok(ev.verifications.some((v) => v.result.subjects_screened > 1));
+  });
+
+  test('the summary in plain words: each suspect named once, pre-registration and not-detected results said, no "(s)"', () => {
+    const all = read.pages.join('\n');
+    assert.ok(!/\(s\)/.test(all), `a "(s)" plural: ${/.{40}\(s\).{20}/.exec(all)?.[0]}`);
+    const summary = norm(read.sections.get(1)!).split('Exhibit index')[0]!;
+    for (const name of new Set(ev.verifications.map((v) => v.suspect.name))) {
+      assert.equal(summary.split(`${name} version`).length - 1, 1, `suspect ${name} named once in the summary: ${summary}`);
+    }
+    if (ev.verifications.some((v) => v.preregistered)) assert.ok(summary.includes('a pre-registered test'));
+    if (ev.verifications.some((v) => v.decision === 'not_detected')) assert.ok(summary.includes('did not detect the subject\'s watermark'));
+    assert.match(summary, /about 1 in 10[⁰¹²³⁴⁵⁶⁷⁸⁹]+/);
   });
 
   test('ledger integrity: every cited entry with its hashes, the signed checkpoint, the verification at issue', async () => {
@@ -485,12 +587,19 @@ describe('the PDF, read back with pdfjs-dist', () => {
     assert.ok(flat(read.sections.get(1)!).includes(flat('No outside timestamp exists: the time of the checkpoint is the issuing service\'s own statement.')), 'the summary says so too');
   });
 
-  test('certification: a draft with blanks marked as blanks when no names are configured', () => {
+  test('unconfigured names: DRAFT on every page, the missing settings named, no blank to fill in', () => {
+    read.drafts.forEach((d, i) => assert.ok(d, `page ${i + 1} is not marked DRAFT`));
+    assert.equal(read.drafts.length, read.pages.length);
+    const cover = norm(read.pages[0]!);
+    for (const env of ['ASSENTMARK_ORGANISATION', 'ASSENTMARK_KEYS_URL', 'ASSENTMARK_CERTIFIER_NAME', 'ASSENTMARK_CERTIFIER_TITLE', 'ASSENTMARK_JURISDICTION']) assert.ok(cover.includes(env), `the cover does not name ${env}`);
+    assert.ok(cover.includes('DRAFT, NOT FOR FILING'));
     const n = norm(read.sections.get(8)!);
-    assert.ok(n.includes('I, ________________ [blank: full name of the certifying person], declare'), n);
-    assert.ok(n.includes('I am ________________ [blank: position or title] of ________________ [blank: name of the organisation]'));
-    assert.ok(n.includes('under the laws of ________________ [blank: jurisdiction]'));
+    assert.ok(n.includes('I, [DRAFT: ASSENTMARK_CERTIFIER_NAME not configured], declare'), n);
+    assert.ok(n.includes('I am [DRAFT: ASSENTMARK_CERTIFIER_TITLE not configured] of [DRAFT: ASSENTMARK_ORGANISATION not configured]'));
+    assert.ok(n.includes('under the laws of [DRAFT: ASSENTMARK_JURISDICTION not configured]'));
+    assert.ok(!read.pages.join('\n').includes('[blank:'));
     assert.ok(n.includes(`dossier ${issued.id}`));
+    // Only what is completed by hand at signing is a line.
     for (const row of ['Signature', 'Date', 'Place']) assert.match(n, new RegExp(`${row} _{20,}`));
   });
 
@@ -550,7 +659,7 @@ describe('certification with names configured', () => {
   let text: ReadPdf;
   let namedPdf: Buffer;
   before(async () => {
-    const ctx = { ...t.ctx, config: { ...t.ctx.config, organisation: 'Example AI Ltd', certifierName: 'Dana K. Scully', certifierTitle: 'Head of Trust & Safety' } };
+    const ctx = { ...t.ctx, config: { ...t.ctx.config, organisation: 'Example AI Ltd', certifierName: 'Dana K. Scully', certifierTitle: 'Head of Trust & Safety', jurisdiction: 'England and Wales', keysUrl: KEYS_URL, paperSize: 'A4' as const } };
     named = await buildApp(ctx, pino({ level: 'silent' }));
     const res = await request(named.app).post('/v1/dossiers').set('Authorization', `Bearer ${t.tokens.investigator}`).send({ subject: ev.subject, case_ref: `${CASE_REF}-B`, requested_by: 'Jane Investigator', prepared_for: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' } });
     assert.equal(res.status, 201, res.text);
@@ -561,17 +670,20 @@ describe('certification with names configured', () => {
     await named?.close();
   });
 
-  test('names, title and organisation are printed; only the jurisdiction and the handwritten fields stay blank', () => {
+  test('names, title, organisation, jurisdiction and the keys URL are printed; no DRAFT mark; A4 as configured', () => {
     const n = norm(text.sections.get(8)!);
     assert.ok(n.includes('I, Dana K. Scully, declare'), n);
     assert.ok(n.includes('I am Head of Trust & Safety of Example AI Ltd, and by reason'));
+    assert.ok(n.includes('under the laws of England and Wales that'));
     assert.ok(n.includes('Name Dana K. Scully'));
     assert.ok(n.includes('Title Head of Trust & Safety'));
-    assert.ok(!n.includes('[blank: full name'));
-    assert.ok(!n.includes('[blank: position'));
-    assert.ok(!n.includes('[blank: name of the organisation]'));
-    assert.ok(n.includes('[blank: jurisdiction]'));
+    const all = text.fullPages.join('\n');
+    assert.ok(!all.includes('DRAFT') && !text.drafts.some(Boolean), 'a configured dossier is not a draft');
+    assert.ok(!all.includes('[blank:'));
     assert.ok(norm(text.pages[0]!).includes('Issued by Example AI Ltd'));
+    assert.ok(compact(text.pages[0]!).includes(compact(`Signing keys published at ${KEYS_URL}`)), 'the keys URL beside the key id');
+    assert.ok(compact(text.sections.get(9)!).includes(compact(KEYS_URL)));
+    for (const sz of text.sizes) assert.deepEqual(sz, [595, 842]);
     const p = path.join(work, 'named.pdf');
     writeFileSync(p, namedPdf);
     assert.match(run('pdfinfo', [p], UTC).stdout, /^Author:\s+Example AI Ltd$/m);

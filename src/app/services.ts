@@ -86,7 +86,10 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     evidenceSources(ctx, eulas, timestamps),
     getIdentity,
     getPool,
-    { organisation: config.organisation, certifierName: config.certifierName, certifierTitle: config.certifierTitle },
+    {
+      organisation: config.organisation, certifierName: config.certifierName, certifierTitle: config.certifierTitle,
+      jurisdiction: config.jurisdiction, keysUrl: config.keysUrl, paperSize: config.paperSize,
+    },
   );
   const w = config.webhooks;
   const post = webhookPost({ timeoutMs: w.timeoutMs, allowPrivate: w.allowPrivate });

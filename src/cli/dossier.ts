@@ -69,7 +69,7 @@ export function registerDossierCommands(program: Command): void {
       if (o.json) printJson(r);
       else {
         for (const c of r.checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}\n`);
-        process.stdout.write(r.ok ? `VALID: dossier ${r.dossierId} (case ${r.caseRef}, subject ${r.subject})${r.keyTrusted ? '' : ' — signing key not independently trusted'}\n` : 'INVALID\n');
+        process.stdout.write(r.ok ? `VALID: dossier ${r.dossierId} (case ${r.caseRef}, subject ${r.subject})${r.keyTrusted ? '' : ' — embedded key, not independently trusted'}\n` : 'INVALID\n');
       }
       if (!r.ok) process.exitCode = 1;
     });

@@ -27,6 +27,11 @@ const EnvSchema = z.object({
   ASSENTMARK_ORGANISATION: z.string().max(200).default(''),
   ASSENTMARK_CERTIFIER_NAME: z.string().default(''),
   ASSENTMARK_CERTIFIER_TITLE: z.string().default(''),
+  ASSENTMARK_JURISDICTION: z.string().max(200).default(''),
+  // Where the service's keys.json is published: the dossier tells counsel to fetch the key from there.
+  ASSENTMARK_KEYS_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/, message: 'must be the http(s) URL where /.well-known/assentmark/keys.json is published' })]).default(''),
+  ASSENTMARK_ORGANISATION_LOCALE: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en-US or de-DE').default('en-US'),
+  ASSENTMARK_PAPER_SIZE: z.enum(['letter', 'a4', 'LETTER', 'A4']).optional(),
   ASSENTMARK_TSA_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of an RFC 3161 time-stamping authority' }).optional(),
   ASSENTMARK_TSA_CA_FILE: z.string().min(1).optional(),
   ASSENTMARK_TSA_INTERVAL_MS: intFrom(3_600_000),
@@ -43,6 +48,17 @@ const EnvSchema = z.object({
   ASSENTMARK_METRICS_TOKEN_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+export type PaperSize = 'LETTER' | 'A4';
+
+/** Regions whose courts and offices use US Letter; everywhere else uses A4. */
+const LETTER_REGIONS = new Set(['US', 'CA', 'MX', 'PH', 'CL', 'CO', 'VE', 'GT', 'CR', 'PA', 'DO', 'PR', 'SV', 'NI', 'BZ']);
+
+/** The paper of a locale: US Letter for en-US (and the other Letter regions), A4 otherwise. */
+export function paperSizeFor(locale: string): PaperSize {
+  const region = locale.split('-').slice(1).find((p) => /^[A-Za-z]{2}$/.test(p));
+  return region && LETTER_REGIONS.has(region.toUpperCase()) ? 'LETTER' : 'A4';
+}
 
 export interface Config {
   databaseUrl: string | undefined;
@@ -66,6 +82,13 @@ export interface Config {
   organisation: string;
   certifierName: string;
   certifierTitle: string;
+  /** The laws the certification is declared under (e.g. "the State of California"). */
+  jurisdiction: string;
+  /** URL of the published keys.json (the independent source of the signing key). */
+  keysUrl: string;
+  /** The organisation's locale (BCP 47); it picks the default paper size. */
+  organisationLocale: string;
+  paperSize: PaperSize;
   /** RFC 3161 time-stamping authority; undefined: no outside timestamps. */
   tsaUrl: string | undefined;
   /** PEM certificates a timestamp token must chain to. */
@@ -126,6 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     organisation: e.ASSENTMARK_ORGANISATION,
     certifierName: e.ASSENTMARK_CERTIFIER_NAME,
     certifierTitle: e.ASSENTMARK_CERTIFIER_TITLE,
+    jurisdiction: e.ASSENTMARK_JURISDICTION,
+    keysUrl: e.ASSENTMARK_KEYS_URL,
+    organisationLocale: e.ASSENTMARK_ORGANISATION_LOCALE,
+    paperSize: e.ASSENTMARK_PAPER_SIZE ? (e.ASSENTMARK_PAPER_SIZE.toUpperCase() as PaperSize) : paperSizeFor(e.ASSENTMARK_ORGANISATION_LOCALE),
     tsaUrl: e.ASSENTMARK_TSA_URL,
     tsaCaFile: e.ASSENTMARK_TSA_CA_FILE,
     tsaIntervalMs: e.ASSENTMARK_TSA_INTERVAL_MS,

@@ -18,6 +18,8 @@ import type { StoredTimestamp } from '../timestamp/repository.js';
 import { verifyTimestampToken } from '../timestamp/rfc3161.js';
 import { buildBundle, BUNDLE_TYPE, NO_TIMESTAMP_STATEMENT } from './bundle.js';
 import { AppError } from '../problems/app-error.js';
+import { exhibitLetter } from './exhibits.js';
+import type { PaperSize } from '../config/config.js';
 import type { DossierAssentRecord, DossierEula, DossierModel, DossierTimestamp } from './model.js';
 
 export interface GatherInput {
@@ -31,6 +33,12 @@ export interface GatherInput {
   organisation: string;
   certifierName: string;
   certifierTitle: string;
+  /** The laws the certification is declared under; blank: the dossier is a draft. */
+  jurisdiction?: string;
+  /** Where the service publishes its keys.json; blank: the dossier is a draft. */
+  keysUrl?: string;
+  /** Default US Letter. */
+  paperSize?: PaperSize;
 }
 
 const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
@@ -238,8 +246,10 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
       } : null,
     },
     ledgerVerification: { ok: report.ok, size: report.size, checkpointsVerified: report.checkpointsVerified, headHash: report.headHash, fault: report.fault ? `entry ${report.fault.seq}: ${report.fault.reason}` : null, checkedAt: new Date().toISOString(), fullAt: report.fullAt.toISOString(), fullSize: report.fullSize, incrementalFrom: report.incrementalFrom },
-    certification: { certifierName: i.certifierName, certifierTitle: i.certifierTitle },
-    exhibits: attachments.map((a) => ({ name: a.name, description: a.description, mimeType: a.mimeType, relationship: a.relationship, sha256: sha256Hex(Buffer.from(a.dataBase64, 'base64')) })),
+    certification: { certifierName: i.certifierName, certifierTitle: i.certifierTitle, jurisdiction: i.jurisdiction ?? '' },
+    keysUrl: i.keysUrl ?? '',
+    paperSize: i.paperSize ?? 'LETTER',
+    exhibits: attachments.map((a, n) => ({ letter: exhibitLetter(n), name: a.name, description: a.description, mimeType: a.mimeType, relationship: a.relationship, sha256: sha256Hex(Buffer.from(a.dataBase64, 'base64')) })),
     attachments,
     bundleSha256: sha256Hex(bundleBytes),
   };

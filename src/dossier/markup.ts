@@ -6,6 +6,7 @@ export type Block =
   | { kind: 'paragraph'; text: string }
   | { kind: 'bullet'; text: string }
   | { kind: 'note'; text: string }
+  | { kind: 'formula'; text: string }
   | { kind: 'kv'; rows: Array<{ key: string; value: string; mono: boolean }> }
   | { kind: 'hash'; label: string; value: string }
   | { kind: 'code'; lines: string[] }
@@ -14,7 +15,7 @@ export type Block =
   | { kind: 'pagebreak' };
 
 /**
- * Lines: `::title T | S`, `# H1`, `## H2`, `* bullet`, `> note`, `| key | value` (`|=` for a monospace
+ * Lines: `::title T | S`, `# H1`, `## H2`, `* bullet`, `> note`, `~ formula` (a displayed line), `| key | value` (`|=` for a monospace
  * value), `= label | hex`, `---`, `@pagebreak`, `@name arg` (a block the renderer draws from data),
  * ``` fenced monospace ```, `\` to start a literal line; any other non-blank line is a paragraph.
  */
@@ -41,6 +42,7 @@ export function parseMarkup(text: string): Block[] {
     else if (t.startsWith('# ')) blocks.push({ kind: 'heading', level: 1, text: t.slice(2) });
     else if (t.startsWith('* ')) blocks.push({ kind: 'bullet', text: t.slice(2) });
     else if (t.startsWith('> ')) blocks.push({ kind: 'note', text: t.slice(2) });
+    else if (t.startsWith('~ ')) blocks.push({ kind: 'formula', text: t.slice(2) });
     else if (t.startsWith('|')) {
       const mono = t.startsWith('|=');
       const [key, value] = splitOnce(t.slice(mono ? 2 : 1).trimStart(), ' | ');

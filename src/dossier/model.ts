@@ -76,6 +76,8 @@ export interface DossierVerification {
 }
 
 export interface DossierExhibit {
+  /** Exhibit A, B, …: in attachment order. */
+  letter: string;
   name: string;
   description: string;
   mimeType: string;
@@ -142,7 +144,10 @@ export interface DossierModel {
     fullSize: number;
     incrementalFrom: number | null;
   };
-  certification: { certifierName: string; certifierTitle: string };
+  certification: { certifierName: string; certifierTitle: string; jurisdiction: string };
+  /** URL of the published keys.json, the independent source of the signing key ('' when not configured). */
+  keysUrl: string;
+  paperSize: 'LETTER' | 'A4';
   exhibits: DossierExhibit[];
   /** Attachments: name -> bytes (base64), in exhibit order. */
   attachments: Array<{ name: string; mimeType: string; description: string; relationship: 'Data' | 'Source' | 'Supplement'; dataBase64: string }>;

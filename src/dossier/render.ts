@@ -7,7 +7,11 @@ import { createDossierPdf, type DossierPdf, type KeyValueRow } from '../pdf/docu
 import { packageRoot } from '../util/paths.js';
 import { parseMarkup, type Block } from './markup.js';
 import type { DossierModel } from './model.js';
+import { exhibitLetter } from './exhibits.js';
 import { buildView, formatTime, type DossierView } from './view.js';
+
+/** Level-2 headings listed in the table of contents beside the sections: the verifications. */
+const TOC_SUBHEADINGS = /^Verification \d+: /;
 
 let templates: Array<HandlebarsTemplateDelegate<DossierView>> | null = null;
 
@@ -32,29 +36,31 @@ export async function renderDossier(model: DossierModel): Promise<{ pdf: Buffer;
     subject: 'Assent to terms of service, watermark linkage and model verification',
     keywords: ['assentmark', 'evidence dossier', model.caseRef, model.subject],
     documentId: model.dossierId,
-    footerText: `Evidence dossier ${model.caseRef} · ${model.dossierId}`,
+    pageSize: model.paperSize,
+    footerText: `Evidence dossier ${model.caseRef} · ${model.dossierId}${view.draft ? ' · DRAFT, not for filing' : ''}`,
+    pageIdPrefix: model.caseRef,
+    ...(view.draft ? { draftMark: 'DRAFT' } : {}),
   });
-  for (const t of loadTemplates()) {
-    const blocks = parseMarkup(t(view));
-    blocks.forEach((block, i) => {
-      keepWithNext(pdf, blocks, i, model, view);
-      drawBlock(pdf, block, model, view);
-    });
-  }
-  for (const a of model.attachments) {
-    pdf.attach(Buffer.from(a.dataBase64, 'base64'), { name: a.name, mimeType: a.mimeType, description: a.description, relationship: a.relationship });
-  }
+  // Sections flow one after another: keep-together rules, not page breaks, decide where pages end.
+  const blocks = loadTemplates().flatMap((t) => parseMarkup(t(view)));
+  blocks.forEach((block, i) => {
+    keepWithNext(pdf, blocks, i, model, view);
+    drawBlock(pdf, block, blocks, model, view);
+  });
+  model.attachments.forEach((a, n) => {
+    const letter = model.exhibits[n]?.letter ?? exhibitLetter(n);
+    pdf.attach(Buffer.from(a.dataBase64, 'base64'), { name: a.name, mimeType: a.mimeType, description: `Exhibit ${letter}: ${a.description}`, relationship: a.relationship });
+  });
   const pages = pdf.doc.bufferedPageRange().count;
   return { pdf: await pdf.finish(), pages };
 }
 
-function drawBlock(pdf: DossierPdf, b: Block, model: DossierModel, view: DossierView): void {
+function drawBlock(pdf: DossierPdf, b: Block, all: readonly Block[], model: DossierModel, view: DossierView): void {
   switch (b.kind) {
     case 'title':
       pdf.title(b.text, b.subtitle);
       return;
     case 'heading':
-      if (b.level === 1 && pdf.doc.y > pdf.doc.page.margins.top + 1 && b.text !== view.firstHeading) pdf.newPage();
       pdf.heading(b.text, b.level);
       return;
     case 'paragraph':
@@ -66,6 +72,10 @@ function drawBlock(pdf: DossierPdf, b: Block, model: DossierModel, view: Dossier
       return;
     case 'note':
       pdf.note(b.text);
+      return;
+    case 'formula':
+      // Displayed mathematics: centred, a size up, in the text font (its glyphs cover ≥ Σ ‖ ₀ ʲ ⁿ).
+      pdf.paragraph(b.text, { size: 11, align: 'center' });
       return;
     case 'kv':
       pdf.keyValues(b.rows.map((r) => ({ key: r.key, value: r.value, mono: r.mono })));
@@ -84,6 +94,11 @@ function drawBlock(pdf: DossierPdf, b: Block, model: DossierModel, view: Dossier
       pdf.newPage();
       return;
     case 'directive':
+      if (b.name === 'toc') {
+        // Every section heading; under each section the subheadings the template names (e.g. appendix).
+        pdf.tableOfContents(all.filter((x): x is Extract<Block, { kind: 'heading' }> => x.kind === 'heading' && (x.level === 1 || TOC_SUBHEADINGS.test(x.text))).map((x) => ({ title: x.text, level: x.level })));
+        return;
+      }
       drawDirective(pdf, b.name, b.arg, model, view);
       return;
   }
@@ -94,7 +109,9 @@ function drawDirective(pdf: DossierPdf, name: string, arg: string, model: Dossie
   switch (name) {
     case 'table':
       if (arg === 'exhibits') {
-        pdf.table([{ header: 'Exhibit (attached file)', weight: 2.2 }, { header: 'Content', weight: 3 }, { header: 'SHA-256', weight: 3.1, mono: true }], model.exhibits.map((e) => [e.name, e.description, e.sha256]));
+        pdf.table([{ header: 'Exhibit', weight: 0.9 }, { header: 'Attached file', weight: 2.2 }, { header: 'Content', weight: 5 }], model.exhibits.map((e) => [e.letter, e.name, e.description]));
+        // Each digest on one line of its own, so a text extraction (pdftotext -layout) gives it whole.
+        pdf.keyValues(model.exhibits.map((e) => ({ key: `SHA-256 of Exhibit ${e.letter}`, value: e.sha256, mono: true })), { keyWidth: 110 });
       } else if (arg === 'keys') {
         pdf.table([{ header: 'Version', weight: 0.9, align: 'right' }, { header: 'Assigned (UTC)', weight: 1.6 }, { header: 'Event', weight: 2.1 }, { header: 'Ledger entry', weight: 0.9, align: 'right' }, { header: 'Key id', weight: 2.4, mono: true }],
           model.keys.map((k) => [String(k.version), formatTime(k.assignedAt), `${k.eventType} (${k.reason})`, String(k.ledgerSeq), k.keyId]));
@@ -126,6 +143,11 @@ function drawDirective(pdf: DossierPdf, name: string, arg: string, model: Dossie
 function missing(name: string): KeyValueRow[] {
   throw new Error(`no key/value block ${name}`);
 }
+
+/** The share of a page that may stay blank when a section moves to the next page. */
+const MOSTLY_BLANK = 0.4;
+/** What a section needs below its heading to start at the bottom of a page: a few rows. */
+const MIN_SECTION_START = 120;
 
 const CODE_SIZE = 8;
 const CODE_PAD = 6;
@@ -167,9 +189,10 @@ function blockHeight(pdf: DossierPdf, b: Block, view: DossierView): number | nul
   switch (b.kind) {
     case 'paragraph':
     case 'bullet':
+    case 'formula':
     case 'note': {
       const small = b.kind === 'note';
-      pdf.setFont('body', small ? 8 : 10);
+      pdf.setFont('body', small ? 8 : b.kind === 'formula' ? 11 : 10);
       h = doc.heightOfString(pdf.safeText(b.kind === 'bullet' ? `•  ${b.text}` : b.text), { width: w, lineGap: 2.5 }) + 7;
       break;
     }
@@ -199,23 +222,45 @@ function blockHeight(pdf: DossierPdf, b: Block, view: DossierView): number | nul
  * section (a whole acceptance record or verification, when it fits on a page), and a
  * paragraph introducing a command stays with the command.
  */
+/** A heading and the measurable blocks after it, up to a page: what "keep together" keeps. */
+function sectionHeight(pdf: DossierPdf, blocks: Block[], i: number, view: DossierView, limit: number): number {
+  let total = HEADING_HEIGHT[(blocks[i] as Extract<Block, { kind: 'heading' }>).level];
+  for (let j = i + 1; j < blocks.length; j++) {
+    const n = blocks[j]!;
+    if (n.kind === 'heading' || n.kind === 'pagebreak') break;
+    const h = blockHeight(pdf, n, view);
+    if (h === null) break;
+    if (total + h > limit) break;
+    total += h;
+  }
+  return total;
+}
+
+const HEADING_HEIGHT = { 1: 44, 2: 34 } as const;
+
 function keepWithNext(pdf: DossierPdf, blocks: Block[], i: number, _model: DossierModel, view: DossierView): void {
   const b = blocks[i]!;
   const limit = pageContentHeight(pdf);
-  if (b.kind === 'heading' && b.level === 2) {
-    let total = 34; // the heading itself
-    for (let j = i + 1; j < blocks.length; j++) {
-      const n = blocks[j]!;
-      if (n.kind === 'heading' || n.kind === 'pagebreak') break;
-      const h = blockHeight(pdf, n, view);
-      if (h === null) break;
-      if (total + h > limit) break;
-      total += h;
-    }
-    pdf.ensureSpace(total);
+  if (b.kind === 'heading') {
+    // A section heading directly followed by a subsection keeps with the subsection's start.
+    const next = blocks[i + 1];
+    const total = b.level === 1 && next?.kind === 'heading' && next.level === 2
+      ? HEADING_HEIGHT[1] + Math.min(sectionHeight(pdf, blocks, i + 1, view, limit), MIN_SECTION_START)
+      : sectionHeight(pdf, blocks, i, view, limit);
+    // A section that does not fit in what is left of the page starts on a new page only when
+    // that leaves less than about half a page blank; otherwise it starts here and flows on
+    // (rows are never split), so no page is left mostly blank.
+    pdf.ensureSpace(total > pdf.remaining && pdf.remaining >= limit * MOSTLY_BLANK ? Math.min(total, MIN_SECTION_START) : total);
     return;
   }
-  if ((b.kind === 'paragraph' || b.kind === 'note') && blocks[i + 1]?.kind === 'code') {
+  if (b.kind === 'kv') {
+    // A short key/value block (the signature lines of the certification, a checkpoint's facts)
+    // stays on one page.
+    const h = blockHeight(pdf, b, view);
+    if (h !== null && h <= limit * MOSTLY_BLANK) pdf.ensureSpace(h);
+    return;
+  }
+  if ((b.kind === 'paragraph' || b.kind === 'note') && (blocks[i + 1]?.kind === 'code' || blocks[i + 1]?.kind === 'formula')) {
     const a = blockHeight(pdf, b, view);
     const c = blockHeight(pdf, blocks[i + 1]!, view);
     if (a !== null && c !== null && a + c <= limit) pdf.ensureSpace(a + c);

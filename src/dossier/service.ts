@@ -1,5 +1,6 @@
 // Issuing dossiers: gather, render and sign off the event loop, store, and record `dossier.issued`.
 import { createHash, randomUUID } from 'node:crypto';
+import type { PaperSize } from '../config/config.js';
 import type { Position } from '../ledger/appender.js';
 import { buildEvent } from '../ledger/events.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
@@ -20,6 +21,9 @@ export interface DossierSettings {
   organisation: string;
   certifierName: string;
   certifierTitle: string;
+  jurisdiction: string;
+  keysUrl: string;
+  paperSize: PaperSize;
 }
 
 export interface IssuedDossier {

@@ -63,7 +63,8 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
   // Timestamp failures get their own lines; everything else is the bundle's.
   const timeFailures = new Set(b.timestamps.filter((x) => !x.ok).map((x) => x.detail));
   const bundleFailures = b.failures.filter((f) => !timeFailures.has(f));
-  const key = `key ${b.keyId}${b.keyTrusted ? ', the key you trust' : ', NOT independently trusted: pass --public-key'}`;
+  // Only a key given from outside the PDF proves whose the signatures are; the PDF's own copy does not.
+  const key = `key ${b.keyId}${b.keyTrusted ? ', the key given with --public-key' : ': embedded key, not independently trusted (pass --public-key with the service\'s published keys.json)'}`;
   add('evidence-bundle', bundleFailures.length === 0, bundleFailures.length > 0
     ? bundleFailures.join('; ')
     : b.format === 1

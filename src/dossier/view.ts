@@ -5,7 +5,10 @@ import type { DossierAssentRecord, DossierEula, DossierModel, DossierTimestamp, 
 
 export interface DossierView {
   [k: string]: unknown;
-  firstHeading: string;
+  /** Set while a setting the dossier must state is blank: every page is then marked DRAFT. */
+  draft: boolean;
+  /** The blank settings, as a sentence part ("the organisation (ASSENTMARK_ORGANISATION), …"). */
+  missing: string;
   organisation: string;
   organisationPlain: string;
   certifierName: string;
@@ -19,7 +22,24 @@ export interface DossierView {
   kv: Record<string, KeyValueRow[]>;
 }
 
-const BLANK = (what: string) => `________________ [blank: ${what}]`;
+/** What a blank setting prints: marked as a draft, never a blank line to fill in. */
+const UNSET = (env: string) => `[DRAFT: ${env} not configured]`;
+
+/** "1 verification", "3 verifications": counts in words a reader expects (no "(s)"). */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+const SUPERSCRIPT = (n: number): string => String(n).split('').map((c) => SUP[c] ?? c).join('');
+
+/** A small probability as plain odds: "about 1 in 120", "about 1 in 10¹⁹". */
+export function plainOdds(p: number, log10p?: number): string {
+  const l = p > 0 ? Math.log10(p) : (log10p ?? -Infinity);
+  if (!Number.isFinite(l)) return 'less than 1 in 10³⁰⁰';
+  if (l > -1) return p >= 0.5 ? 'consistent with chance' : `about 1 in ${Math.round(1 / p)}`;
+  if (l > -6) return `about 1 in ${Number((10 ** -l).toPrecision(2)).toLocaleString('en-US')}`;
+  return `about 1 in 10${SUPERSCRIPT(Math.floor(-l))}`;
+}
 
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '(none)';
@@ -107,7 +127,10 @@ function verificationRows(v: DossierVerification): KeyValueRow[] {
     { key: 'Subject tested', value: str(o.subject) },
     { key: 'Key used', value: `version ${str(o.key?.version)}, commitment ${str(o.key?.commitment)}` },
     { key: 'Pre-registered', value: o.preregistered ? `yes: inputs committed in ledger entry ${str(o.plan?.seq)} (plan ${str(o.plan?.id)}) before the suspect's answers were submitted` : 'no: inputs and answers were submitted together' },
-    { key: 'Samples submitted', value: `${str(s.samples_submitted)} (${str(s.duplicates_dropped)} duplicate input(s) dropped, ${str(s.samples_unique)} distinct)` },
+  );
+  if (o.plan?.samples_digest) rows.push({ key: 'Plan\'s samples digest', value: str(o.plan.samples_digest), mono: true });
+  rows.push(
+    { key: 'Samples submitted', value: `${str(s.samples_submitted)} (${count(Number(s.duplicates_dropped), 'duplicate input')} dropped, ${str(s.samples_unique)} distinct)` },
     { key: 'Number of classes k', value: s.num_classes === null ? `mixed: ${(s.groups ?? []).map((g: any) => `k = ${g.num_classes}: n = ${g.n}, m = ${g.m}`).join('; ')}` : str(s.num_classes) },
     { key: 'Chance of a match p0', value: s.p0 === null ? 'per class count, 1/(k - 1)' : `1/(k - 1) = ${Number(s.p0).toPrecision(4)}` },
     { key: 'Watermarked inputs n', value: str(s.n) },
@@ -115,11 +138,38 @@ function verificationRows(v: DossierVerification): KeyValueRow[] {
     { key: 'p-value', value: formatP(Number(s.p_value), Number(s.log10_p_value)) },
     { key: 'Subjects screened N', value: str(s.subjects_screened) },
     { key: 'Corrected p-value N·p', value: formatP(Number(s.p_adjusted), Number(s.log10_p_adjusted)) },
+    { key: 'In plain odds', value: `${plainOdds(Number(s.p_adjusted), Number(s.log10_p_adjusted))}: the chance that a model built independently of the subject's answers matches this often` },
     { key: 'Significance level', value: formatP(Number(s.alpha)) },
     { key: 'Decision', value: v.decision === 'detected' ? 'DETECTED: the suspect model reproduces this subject\'s watermark far beyond chance' : 'NOT DETECTED: the matches are consistent with chance' },
-    { key: 'Samples digest', value: str(o.samples_digest), mono: true },
+    { key: o.plan ? 'Samples digest (inputs and answers)' : 'Samples digest', value: str(o.samples_digest), mono: true },
   );
   return rows;
+}
+
+/**
+ * The verifications in one sentence per suspect: each suspect named once, each of its tests
+ * with whether it was pre-registered, its decision (not-detected results named too) and its
+ * corrected p-value with the plain odds.
+ */
+function verificationSummary(vs: readonly DossierVerification[]): string {
+  if (vs.length === 0) return 'No verification of a suspect model is included.';
+  const bySuspect = new Map<string, DossierVerification[]>();
+  for (const v of vs) {
+    const sus = (v.outcome as any).suspect ?? {};
+    const name = `${str(sus.name)}${sus.version ? ` version ${str(sus.version)}` : ''}`;
+    bySuspect.set(name, [...(bySuspect.get(name) ?? []), v]);
+  }
+  const parts = [...bySuspect].map(([name, tests]) => `${name}: ${tests.map((v) => {
+    const o = v.outcome as any;
+    const st = o.statistic ?? {};
+    const p = Number(st.p_adjusted);
+    const l = Number(st.log10_p_adjusted);
+    const kind = o.preregistered ? 'a pre-registered test' : 'a test that was not pre-registered';
+    const what = v.decision === 'detected' ? 'detected the subject\'s watermark' : 'did not detect the subject\'s watermark';
+    return `${kind} ${what} (corrected p = ${formatP(p, l)}, ${plainOdds(p, l)})`;
+  }).join('; ')}`);
+  const detected = vs.filter((v) => v.decision === 'detected').length;
+  return `${count(vs.length, 'verification')} of ${count(bySuspect.size, 'suspect model')}, ${detected} detecting the subject's watermark. ${parts.join('. ')}.`;
 }
 
 function tsaLabel(t: DossierTimestamp): string {
@@ -134,39 +184,56 @@ export function buildView(m: DossierModel): DossierView {
   const kv: Record<string, KeyValueRow[]> = {};
   m.assent.forEach((r, i) => (kv[`assent-${i}`] = flatten(assentRows(r))));
   m.verifications.forEach((v, i) => (kv[`verification-${i}`] = flatten(verificationRows(v))));
-  const detected = m.verifications.filter((v) => v.decision === 'detected');
   const accepted = m.assent.filter((a) => a.kind === 'accepted');
   const summary = [
     accepted.length
       ? `The subject accepted ${[...new Set(accepted.map((a) => `${a.slug} version ${a.version}`))].join(', ')}; first acceptance recorded ${formatTime(accepted[0]!.serverTime)}.`
       : 'The subject has no recorded acceptance.',
-    m.keys.length ? `A watermark key was linked to the subject at ${formatTime(m.keys[0]!.assignedAt)} (ledger entry ${m.keys[0]!.ledgerSeq}); ${m.keys.length} key version(s) in all.` : 'No watermark key is linked to the subject.',
-    m.verifications.length
-      ? `${m.verifications.length} verification(s) of suspect models are included; ${detected.length} detected the subject's watermark${detected.length ? ` (${detected.map((d) => `${String((d.outcome as any).suspect?.name)}: corrected p = ${formatP(Number((d.outcome as any).statistic?.p_adjusted), Number((d.outcome as any).statistic?.log10_p_adjusted))}`).join('; ')})` : ''}.`
-      : 'No verification of a suspect model is included.',
-    `The ledger verified intact at issue (${m.ledgerVerification.size} entries); each cited entry is proven to be in the Merkle tree of the checkpoint signed at size ${m.checkpoint.size} (RFC 9162 inclusion proofs, ${m.proofs.inclusionHashes} hashes in all).`,
+    m.keys.length ? `A watermark key was linked to the subject at ${formatTime(m.keys[0]!.assignedAt)} (ledger entry ${m.keys[0]!.ledgerSeq}); ${count(m.keys.length, 'key version')} in all.` : 'No watermark key is linked to the subject.',
+    verificationSummary(m.verifications),
+    `The ledger verified intact at issue (${count(m.ledgerVerification.size, 'entry', 'entries')}); each cited entry is proven to be in the Merkle tree of the checkpoint signed at size ${m.checkpoint.size} (RFC 9162 inclusion proofs, ${count(m.proofs.inclusionHashes, 'hash', 'hashes')} in all).`,
     m.outsideTime.checkpoint
       ? `The checkpoint carries an RFC 3161 timestamp by ${tsaLabel(m.outsideTime.checkpoint)} at ${formatTime(m.outsideTime.checkpoint.genTime)}.`
       : 'No outside timestamp exists: the time of the checkpoint is the issuing service\'s own statement.',
   ];
+  const missing = [
+    [m.organisation, 'the name of the organisation (ASSENTMARK_ORGANISATION)'],
+    [m.keysUrl, 'the URL where the signing keys are published (ASSENTMARK_KEYS_URL)'],
+    [m.certification.certifierName, 'the certifying person (ASSENTMARK_CERTIFIER_NAME)'],
+    [m.certification.certifierTitle, 'their position (ASSENTMARK_CERTIFIER_TITLE)'],
+    [m.certification.jurisdiction, 'the jurisdiction of the declaration (ASSENTMARK_JURISDICTION)'],
+  ].filter(([v]) => !v).map(([, what]) => what!);
+  const exhibitRef = (name: string | undefined): string => {
+    const e = m.exhibits.find((x) => x.name === name);
+    return e ? `Exhibit ${e.letter} (${e.name})` : `exhibit ${name ?? '(none)'}`;
+  };
   const rate = m.verifications.length ? Number((m.verifications[0]!.outcome as any).statistic?.rate) : NaN;
   const view = {
     ...m,
     issuedAt: formatTime(m.issuedAt),
-    firstHeading: '1. Summary and exhibits',
-    organisation: m.organisation || BLANK('name of the organisation'),
+    draft: missing.length > 0,
+    missing: missing.join(', '),
+    organisation: m.organisation || UNSET('ASSENTMARK_ORGANISATION'),
     organisationPlain: m.organisation || 'assentmark evidence service',
-    certifierName: m.certification.certifierName || BLANK('full name of the certifying person'),
-    certifierTitle: m.certification.certifierTitle || BLANK('position or title'),
-    jurisdiction: BLANK('jurisdiction'),
+    keysUrl: m.keysUrl || UNSET('ASSENTMARK_KEYS_URL'),
+    keysUrlSet: m.keysUrl !== '',
+    certifierName: m.certification.certifierName || UNSET('ASSENTMARK_CERTIFIER_NAME'),
+    certifierTitle: m.certification.certifierTitle || UNSET('ASSENTMARK_CERTIFIER_TITLE'),
+    jurisdiction: m.certification.jurisdiction || UNSET('ASSENTMARK_JURISDICTION'),
+    exhibitCount: m.exhibits.length,
+    exhibitRange: m.exhibits.length ? `Exhibits ${m.exhibits[0]!.letter} to ${m.exhibits.at(-1)!.letter}` : 'no exhibits',
+    ex: { bundle: exhibitRef('evidence-bundle.json'), bundleSig: exhibitRef('evidence-bundle.json.sig'), key: exhibitRef('signing-key.pem') },
     summary,
     keyCount: m.keys.length,
     verificationCount: m.verifications.length,
     ratePct: Number.isFinite(rate) ? `${(rate * 100).toPrecision(2)}%` : 'configured',
-    subjectFacts: { ...m.subjectFacts, firstSeen: formatTime(m.subjectFacts.firstSeen), slugList: m.subjectFacts.slugs.join(', ') || '(none)' },
-    eulas: m.eulas.map((e) => ({ ...e, text: undefined, effectiveAt: formatTime(e.effectiveAt), publishedAt: formatTime(e.publishedAt) })),
+    subjectFacts: {
+      ...m.subjectFacts, firstSeen: formatTime(m.subjectFacts.firstSeen), slugList: m.subjectFacts.slugs.join(', ') || '(none)',
+      breakdown: `${count(m.subjectFacts.acceptances, 'acceptance')}, ${count(m.subjectFacts.declines, 'decline')}, ${count(m.subjectFacts.withdrawals, 'withdrawal')}`,
+    },
+    eulas: m.eulas.map((e) => ({ ...e, text: undefined, exhibit: exhibitRef(e.attachment), effectiveAt: formatTime(e.effectiveAt), publishedAt: formatTime(e.publishedAt) })),
     histories: Object.entries(m.eulaHistory).map(([slug, versions]) => ({ slug, versions })),
-    assent: m.assent.map((a) => ({ ...a, heading: `${KIND_TITLE[a.kind]} of ${a.slug} ${a.version}, ${formatTime(a.serverTime)}` })),
+    assent: m.assent.map((a) => ({ ...a, receiptExhibit: exhibitRef(a.receiptAttachment), heading: `${KIND_TITLE[a.kind]} of ${a.slug} ${a.version}, ${formatTime(a.serverTime)}` })),
     keys: m.keys,
     verifications: m.verifications.map((v, i) => ({ ...v, index: i + 1, suspectName: str((v.outcome as any).suspect?.name) })),
     checkpoint: { ...m.checkpoint, timestamp: formatTime(m.checkpoint.timestamp) },
@@ -175,7 +242,7 @@ export function buildView(m: DossierModel): DossierView {
       statement: m.outsideTime.statement ?? '',
       earlier: m.outsideTime.earlier ? { ...m.outsideTime.earlier, time: formatTime(m.outsideTime.earlier.time), timestamp: timestampView(m.outsideTime.earlier.timestamp) } : null,
     },
-    ledgerVerification: { ...m.ledgerVerification, scope: m.ledgerVerification.incrementalFrom === null ? `every entry from genesis to ${m.ledgerVerification.size}, at issue` : `every entry from genesis to ${m.ledgerVerification.fullSize} at ${formatTime(m.ledgerVerification.fullAt)}; entries ${m.ledgerVerification.incrementalFrom} to ${m.ledgerVerification.size} and their checkpoints from that verified point, at issue`, result: m.ledgerVerification.ok ? 'intact: every entry and checkpoint verified' : `FAULT: ${m.ledgerVerification.fault ?? 'unknown'}`, checkedAt: formatTime(m.ledgerVerification.checkedAt), headHash: m.ledgerVerification.headHash ?? '(none)' },
+    ledgerVerification: { ...m.ledgerVerification, scope: m.ledgerVerification.incrementalFrom === null ? `every entry, from the first to entry ${m.ledgerVerification.size}, checked at issue` : `the whole ledger (entries 1 to ${m.ledgerVerification.fullSize}) was last checked in full at ${formatTime(m.ledgerVerification.fullAt)}; at issue, the entries added since then (${m.ledgerVerification.incrementalFrom} to ${m.ledgerVerification.size}) were checked, with their checkpoints, as a continuation of that checked ledger`, result: m.ledgerVerification.ok ? 'intact: every entry and checkpoint verified' : `FAULT: ${m.ledgerVerification.fault ?? 'unknown'}`, checkedAt: formatTime(m.ledgerVerification.checkedAt), headHash: m.ledgerVerification.headHash ?? '(none)' },
     attachments: [],
     kv,
   };

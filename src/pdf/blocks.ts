@@ -29,9 +29,10 @@ export function drawTitle(l: PageLayout, text: string, subtitle?: string): void 
 
 /**
  * Section heading with a bookmark (outline entry), nested under `currentH1` for level 2.
- * Kept together with at least ~3 lines of what follows. Returns the new outline entry.
+ * Kept together with at least ~3 lines of what follows. Returns the new outline entry, the title
+ * as drawn and the y of its top.
  */
-export function drawHeading(l: PageLayout, text: string, level: 1 | 2, currentH1: OutlineItem | undefined): OutlineItem {
+export function drawHeading(l: PageLayout, text: string, level: 1 | 2, currentH1: OutlineItem | undefined): { item: OutlineItem; title: string; top: number } {
   const doc = l.doc;
   const size = level === 1 ? STYLE.h1Size : STYLE.h2Size;
   l.setFont('bold', size);
@@ -55,7 +56,7 @@ export function drawHeading(l: PageLayout, text: string, level: 1 | 2, currentH1
   doc.y += level === 1 ? 6 : 3;
   l.setFont('body', STYLE.bodySize);
   doc.fillColor(STYLE.colors.text);
-  return item;
+  return { item, title: clean, top };
 }
 
 /** Body paragraph; flows across pages as needed (never truncated). */

@@ -22,13 +22,15 @@ import { drawHashLine, drawHeading, drawParagraph, drawTitle, type ParagraphOpti
 import { setDocumentId } from './document-id.js';
 import { registrableFont } from './font-cache.js';
 import { defaultFontSources, type FontRole, type FontSources } from './fonts.js';
-import { drawFooters } from './footer.js';
+import { drawDraftMark } from './draft-mark.js';
+import { drawFooters, pageIdentifier } from './footer.js';
 import { drawKeyValues, measureKeyValues, type KeyValueOptions, type KeyValueRow } from './key-values.js';
 import { PageLayout, STYLE } from './layout.js';
 import { assertDate, documentInfo } from './metadata.js';
 import type { OutlineItem } from './pdfkit-internals.js';
 import { addSignaturePlaceholder, type SignaturePlaceholderOptions } from './sign.js';
 import { drawTable, type TableColumn, type TableOptions } from './tables.js';
+import { TableOfContents, type PlacedHeading } from './toc.js';
 import { useEscapedXmpInfo } from './xmp.js';
 
 export type { KeyValueRow } from './key-values.js';
@@ -51,6 +53,10 @@ export interface DossierPdfOptions {
   pageSize?: 'A4' | 'LETTER';
   /** Left part of the footer. Default: the title. */
   footerText?: string;
+  /** Bates-style page identifier: every page's footer carries `<prefix>-<page number, 4 digits>`. */
+  pageIdPrefix?: string;
+  /** Marks every page with this word (e.g. "DRAFT") under the content. */
+  draftMark?: string;
   /**
    * Signature placeholder options, or false for an unsignable document.
    * Default: a placeholder with signingTime = issuedAt.
@@ -74,6 +80,8 @@ export class DossierPdf {
   private readonly done: Promise<Buffer>;
   private finished = false;
   private currentH1: OutlineItem | undefined;
+  private readonly placed: PlacedHeading[] = [];
+  private readonly tocs: TableOfContents[] = [];
 
   constructor(options: DossierPdfOptions) {
     assertDate(options.issuedAt, 'issuedAt');
@@ -110,6 +118,11 @@ export class DossierPdf {
     this.attachments = new Attachments(this.doc, options.issuedAt);
     this.layout.setFont('body', STYLE.bodySize);
     this.doc.fillColor(STYLE.colors.text);
+  }
+
+  /** The current page, 0-based (content is always added to the last page). */
+  get pageIndex(): number {
+    return this.doc.bufferedPageRange().count - 1;
   }
 
   // ---------------------------------------------------------------- geometry
@@ -164,9 +177,26 @@ export class DossierPdf {
    * last level 1 heading. Kept together with at least ~3 lines of what follows.
    */
   heading(text: string, level: 1 | 2 = 1): this {
-    const item = drawHeading(this.layout, text, level, this.currentH1);
+    const { item, title, top } = drawHeading(this.layout, text, level, this.currentH1);
     if (level === 1) this.currentH1 = item;
+    this.placed.push({ title, level, page: this.pageIndex, top });
     return this;
+  }
+
+  /**
+   * A table of contents of these headings (as `heading()` will be given them): the lines are
+   * drawn here, their page numbers and links when the document is finished.
+   */
+  tableOfContents(entries: ReadonlyArray<{ title: string; level: 1 | 2 }>): this {
+    const toc = new TableOfContents();
+    toc.reserve(this.layout, entries.map((e) => ({ title: e.title.replace(/\n+/g, ' '), level: e.level })));
+    this.tocs.push(toc);
+    return this;
+  }
+
+  /** The pages headings were drawn on, in order. */
+  get headings(): readonly PlacedHeading[] {
+    return this.placed;
   }
 
   /** Body paragraph; flows across pages as needed (never truncated). */
@@ -235,7 +265,20 @@ export class DossierPdf {
   finish(): Promise<Buffer> {
     if (this.finished) throw new Error('finish() already called');
     this.finished = true;
-    drawFooters(this.layout, this.options.footerText ?? this.options.title);
+    const kids = (this.doc as unknown as { _root: { data: { Pages: { data: { Kids: unknown[] } } } } })._root.data.Pages.data.Kids;
+    for (const toc of this.tocs) toc.fill(this.layout, this.placed, (page) => kids[page]);
+    // After the content (a text drawn while pdfkit wraps a paragraph onto a new page would
+    // break the paragraph), translucent so the content shows through.
+    const mark = this.options.draftMark;
+    if (mark) {
+      const range = this.doc.bufferedPageRange();
+      for (let i = range.start; i < range.start + range.count; i++) {
+        this.doc.switchToPage(i);
+        drawDraftMark(this.layout, mark);
+      }
+    }
+    const prefix = this.options.pageIdPrefix;
+    drawFooters(this.layout, this.options.footerText ?? this.options.title, prefix ? (n) => pageIdentifier(prefix, n) : undefined);
     const sig = this.options.signature;
     if (sig !== false) {
       addSignaturePlaceholder(this.doc, {

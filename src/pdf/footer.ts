@@ -1,9 +1,15 @@
-// The running footer: a rule, the footer text on the left and "Page X of Y" on the right.
+// The running footer: a rule, the footer text on the left and, on the right, the page's
+// identifier (Bates-style, when there is one) and "Page X of Y".
 import { STYLE, type PageLayout } from './layout.js';
 import { metaText } from './metadata.js';
 
+/** A page's Bates-style identifier: the prefix and the page number in four digits (CASE-1-0003). */
+export function pageIdentifier(prefix: string, page: number): string {
+  return `${metaText(prefix)}-${String(page).padStart(4, '0')}`;
+}
+
 /** Draws the footer on every buffered page; call once, when the page count is final. */
-export function drawFooters(l: PageLayout, footerText: string): void {
+export function drawFooters(l: PageLayout, footerText: string, pageId?: (page: number) => string): void {
   const doc = l.doc;
   const range = doc.bufferedPageRange();
   l.setFont('body', 7.5);
@@ -26,7 +32,7 @@ export function drawFooters(l: PageLayout, footerText: string): void {
       .restore();
     l.setFont('body', 7.5);
     doc.fillColor(STYLE.colors.muted);
-    const pageLabel = `Page ${i + 1} of ${range.count}`;
+    const pageLabel = `${pageId ? `${l.safeText(pageId(i + 1))}   ` : ''}Page ${i + 1} of ${range.count}`;
     const labelWidth = doc.widthOfString(pageLabel);
     doc.text(pageLabel, left + width - labelWidth, y, { lineBreak: false });
     // Truncate the left text so it never collides with the page label.
