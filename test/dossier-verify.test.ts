@@ -826,7 +826,8 @@ describe('a dossier issued with a time-stamping authority', () => {
   });
   // The options are read when the app is created, once the TSA is up (a describe's hooks run in order).
   const ta = useTestApp(() => ({
-    config: { tsaUrl: tsa.url, tsaCaFile: tsa.caCertPath },
+    // A final (not DRAFT) dossier: the DRAFT mark's letters would sit in pdftotext's reading order.
+    config: { tsaUrl: tsa.url, tsaCaFile: tsa.caCertPath, organisation: 'Example AI Ltd', certifierName: 'Dana K. Scully', certifierTitle: 'Head of Trust & Safety', jurisdiction: 'England and Wales', keysUrl: 'https://example.test/.well-known/assentmark/keys.json' },
     async setup(app) {
       await buildEvidence(supertestHttp(() => app.app, app.tokens), { subject: 'subject-tsa', acceptances: 2, withdrawals: 1, verifications: 1, caseRef: 'CASE-TSA' });
       // A timestamped checkpoint before the dossier's, then more entries after it.
@@ -926,7 +927,7 @@ describe('a dossier issued with a time-stamping authority', () => {
     const gen = String(tb.checkpoint.timestamp.gen_time).replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
     assert.ok(text.includes(`Time stamped (genTime) ${gen}`), text.slice(text.indexOf('Time from outside'), text.indexOf('Time from outside') + 800));
     assert.ok(text.includes('Time-stamping authority CN=assentmark test TSA'));
-    assert.ok(text.includes(`Earlier timestamped checkpoint size ${from}`));
+    assert.ok(text.includes(`Earlier timestamped checkpoint size ${from}`), text.slice(text.indexOf('Earlier timestamped') - 200, text.indexOf('Earlier timestamped') + 400));
     assert.ok(text.includes('carries an RFC 3161 timestamp by CN=assentmark test TSA'));
     assert.ok(!text.includes('No outside timestamp exists'));
   });
