@@ -4,6 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import type { Role } from '../src/db/schema.js';
 import { fastParsePlanBody, fastParseVerificationBody, PlanBody, VerificationBody } from '../src/verification/schemas.js';
@@ -12,6 +15,7 @@ import { validate } from '../src/validation/validate.js';
 import { ValidationError } from '../src/problems/app-error.js';
 import { decide, rateToThreshold, WatermarkDecider, WatermarkError } from '../src/watermark/decide.js';
 import { problemOf, useTestApp } from './helpers/app.js';
+import { binary, run } from './helpers/tools.js';
 
 type Json = Record<string, any>;
 type Problem = ReturnType<typeof problemOf>;
@@ -354,19 +358,6 @@ describe('POST /v1/verifications and /v1/verification-plans: bad input', () => {
     assert.match(v.detail, /version 7/);
   });
 
-  test('too few marked samples: 422 insufficient_samples says how many are needed', async () => {
-    // 50 samples at rate 0.005: almost surely none marked; k = 10, N = 1, alpha = 1e-9 needs 10.
-    const p = await problem(V, 'investigator', verification({ subjects: ['alice', 'bob'] }), 422, 'insufficient_samples');
-    assert.match(p.detail, /subject alice: \d marked sample\(s\), at least 10 needed/);
-    assert.match(p.detail, /Nothing was recorded/);
-    assert.deepEqual((p.subjects as Json[]).map((s) => [s.subject, s.needed]), [['alice', 10], ['bob', 10]]);
-    // The need grows with the subjects screened and a stricter alpha.
-    const q = await problem(V, 'investigator', verification({ subjects_screened: 1_000_000 }), 422, 'insufficient_samples');
-    assert.equal((q.subjects as Json[])[0]!.needed, 16);
-    const k3 = await problem(V, 'investigator', verification({ samples: samples(50, { num_classes: 3, owner_label: 1, suspect_label: 2 }) }), 422, 'insufficient_samples');
-    assert.equal((k3.subjects as Json[])[0]!.needed, 30);
-  });
-
   test('alpha out of (0, 1) and subjects_screened below the subjects tested', async () => {
     for (const alpha of [0, 1, -0.01, 1.5, '0.01', null]) {
       await badField(V, 'investigator', verification({ alpha }), 'alpha');
@@ -436,5 +427,54 @@ describe('roles', () => {
     // A forbidden request is refused before its body is even validated.
     await problem('/v1/watermark/decide', 'signup', { items: [] }, 403, 'forbidden');
     assert.deepEqual(await counts(), before);
+  });
+});
+
+describe('too few marked samples: a recorded decision, not an error (docs/watermark-spec.md 8.4)', () => {
+  const V = '/v1/verifications';
+  const decided = async (body: unknown): Promise<Json[]> => {
+    const res = await t.post(V, 'investigator').send(body as object);
+    assert.equal(res.status, 201, res.text.slice(0, 400));
+    return (res.body as Json).results as Json[];
+  };
+
+  test('each subject\'s outcome is recorded as insufficient with the count needed, in the ledger and on GET', async () => {
+    const before = await counts();
+    // 50 samples at rate 0.005: almost surely none marked; k = 10, N = 2, alpha = 1e-9 needs 10.
+    const results = await decided(verification({ subjects: ['alice', 'bob'] }));
+    assert.deepEqual(results.map((r) => [r.subject, r.decision, r.min_marked_samples_needed]), [['alice', 'insufficient', 10], ['bob', 'insufficient', 10]]);
+    for (const r of results) assert.ok((r.n as number) < 10, `n = ${r.n}`);
+    const after = await counts();
+    assert.equal(after.verifications, before.verifications + 2);
+    assert.equal(after.ledger, before.ledger + 2, 'one verification.recorded event per subject');
+    const got = await t.get(`${V}/${results[0]!.id}`, 'investigator');
+    assert.equal(got.status, 200);
+    assert.equal((got.body as Json).decision, 'insufficient');
+    const row = (await sql<{ canonical: Uint8Array }>`SELECT canonical FROM ledger_entries WHERE seq = ${String((results[0]!.ledger as Json).seq)}`.execute(t.ctx.handle.db)).rows[0]!;
+    const ev = JSON.parse(Buffer.from(row.canonical).toString('utf8')) as Json;
+    assert.equal(ev.type, 'verification.recorded');
+    assert.equal((ev.data as Json).decision, 'insufficient');
+    assert.equal(((ev.data as Json).statistic as Json).min_marked_samples_needed, 10);
+  });
+
+  test('the count needed grows with the subjects screened and the number of classes', async () => {
+    assert.equal((await decided(verification({ subjects_screened: 1_000_000 })))[0]!.min_marked_samples_needed, 16);
+    assert.equal((await decided(verification({ samples: samples(50, { num_classes: 3, owner_label: 1, suspect_label: 2 }) })))[0]!.min_marked_samples_needed, 30);
+  });
+
+  test('a dossier states an insufficient outcome in plain words', async () => {
+    const [r] = await decided(verification({ subjects: ['alice'] }));
+    const res = await t.post('/v1/dossiers', 'investigator').send({ subject: 'alice', case_ref: 'CASE-INSUFFICIENT', requested_by: 'Jane Investigator', prepared_for: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' }, verification_ids: [r!.id] });
+    assert.equal(res.status, 201, res.text.slice(0, 400));
+    const pdf = (await t.get(`/v1/dossiers/${(res.body as Json).id}/pdf`, 'counsel').buffer(true).parse(binary as never)).body as Buffer;
+    const dir = mkdtempSync(path.join(tmpdir(), 'assentmark-insufficient-'));
+    try {
+      writeFileSync(path.join(dir, 'dossier.pdf'), pdf);
+      const text = run('pdftotext', ['-layout', 'dossier.pdf', '-'], { cwd: dir }).stdout.replace(/\s+/g, ' ');
+      assert.ok(text.includes('INSUFFICIENT: too few marked samples to decide'), 'the decision row');
+      assert.match(text, /could not decide \(\d+ marked samples?, at least 10 needed\)/, 'the summary');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -138,7 +138,7 @@ export interface VerificationsTable {
   case_ref: string;
   subject: string;
   plan_id: string | null;
-  decision: 'detected' | 'not_detected';
+  decision: 'detected' | 'not_detected' | 'insufficient';
   outcome: Json<Record<string, unknown>>;
   key_version: number;
   created_at: ColumnType<Date, Date | string, never>;

@@ -70,7 +70,7 @@ export interface DossierVerification {
   caseRef: string;
   createdAt: string;
   ledgerSeq: number;
-  decision: 'detected' | 'not_detected';
+  decision: 'detected' | 'not_detected' | 'insufficient';
   /** The `verification.recorded` event data as recorded. */
   outcome: Record<string, unknown>;
 }

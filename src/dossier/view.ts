@@ -140,7 +140,7 @@ function verificationRows(v: DossierVerification): KeyValueRow[] {
     { key: 'Corrected p-value N·p', value: formatP(Number(s.p_adjusted), Number(s.log10_p_adjusted)) },
     { key: 'In plain odds', value: `${plainOdds(Number(s.p_adjusted), Number(s.log10_p_adjusted))}: the chance that a model built independently of the subject's answers matches this often` },
     { key: 'Significance level', value: formatP(Number(s.alpha)) },
-    { key: 'Decision', value: v.decision === 'detected' ? 'DETECTED: the suspect model reproduces this subject\'s watermark far beyond chance' : 'NOT DETECTED: the matches are consistent with chance' },
+    { key: 'Decision', value: decisionText(v) },
     { key: o.plan ? 'Samples digest (inputs and answers)' : 'Samples digest', value: str(o.samples_digest), mono: true },
   );
   return rows;
@@ -165,7 +165,7 @@ function verificationSummary(vs: readonly DossierVerification[]): string {
     const p = Number(st.p_adjusted);
     const l = Number(st.log10_p_adjusted);
     const kind = o.preregistered ? 'a pre-registered test' : 'a test that was not pre-registered';
-    const what = v.decision === 'detected' ? 'detected the subject\'s watermark' : 'did not detect the subject\'s watermark';
+    const what = v.decision === 'detected' ? 'detected the subject\'s watermark' : v.decision === 'insufficient' ? `could not decide (${Number(st.n)} marked ${Number(st.n) === 1 ? 'sample' : 'samples'}, at least ${Number(st.min_marked_samples_needed)} needed)` : 'did not detect the subject\'s watermark';
     return `${kind} ${what} (corrected p = ${formatP(p, l)}, ${plainOdds(p, l)})`;
   }).join('; ')}`);
   const detected = vs.filter((v) => v.decision === 'detected').length;
@@ -247,4 +247,12 @@ export function buildView(m: DossierModel): DossierView {
     kv,
   };
   return flatten(view) as unknown as DossierView;
+}
+
+/** The decision of one verification in plain words (docs/watermark-spec.md section 8). */
+function decisionText(v: DossierVerification): string {
+  if (v.decision === 'detected') return 'DETECTED: the suspect model reproduces this subject\'s watermark far beyond chance';
+  if (v.decision === 'not_detected') return 'NOT DETECTED: the matches are consistent with chance';
+  const st = ((v.outcome as { statistic?: Record<string, unknown> }).statistic ?? {}) as Record<string, unknown>;
+  return `INSUFFICIENT: too few marked samples to decide (${Number(st.n)} marked, at least ${Number(st.min_marked_samples_needed)} needed at this significance level); the test was run and recorded, and it neither shows nor excludes copying`;
 }

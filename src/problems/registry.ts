@@ -58,7 +58,6 @@ export const PROBLEMS = {
   plan_not_found: { status: 404, title: 'Verification plan not found' },
   verification_not_found: { status: 404, title: 'Verification not found' },
   unknown_subjects: { status: 422, title: 'Unknown subjects' },
-  insufficient_samples: { status: 422, title: 'Too few marked samples to decide' },
   two_class_unsupported: { status: 422, title: 'Two-class models are not supported' },
   plan_mismatch: { status: 422, title: 'Submission does not match the plan' },
 

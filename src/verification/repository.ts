@@ -12,7 +12,7 @@ export interface VerificationRecord {
   caseRef: string;
   subject: string;
   planId: string | null;
-  decision: 'detected' | 'not_detected';
+  decision: 'detected' | 'not_detected' | 'insufficient';
   outcome: Outcome;
   keyVersion: number;
   createdAt: Date;
@@ -43,7 +43,7 @@ export class VerificationRepository {
   }
 }
 
-function toRecord(r: { id: string; screening_id: string; case_ref: string; subject: string; plan_id: string | null; decision: 'detected' | 'not_detected'; outcome: Record<string, unknown> | string; key_version: number; created_at: Date; ledger_seq: string; event_id: string }): VerificationRecord {
+function toRecord(r: { id: string; screening_id: string; case_ref: string; subject: string; plan_id: string | null; decision: 'detected' | 'not_detected' | 'insufficient'; outcome: Record<string, unknown> | string; key_version: number; created_at: Date; ledger_seq: string; event_id: string }): VerificationRecord {
   return {
     id: r.id, screeningId: r.screening_id, caseRef: r.case_ref, subject: r.subject, planId: r.plan_id, decision: r.decision,
     outcome: fromJson(r.outcome) as Outcome, keyVersion: r.key_version, createdAt: new Date(r.created_at), ledgerSeq: Number(r.ledger_seq), eventId: r.event_id,

@@ -52,7 +52,7 @@ export interface Screening {
 /** What the service reports for monitoring (metrics); it must not throw. */
 export interface VerificationObserver {
   /** One recorded outcome per subject tested. */
-  recorded(decision: 'detected' | 'not_detected'): void;
+  recorded(decision: 'detected' | 'not_detected' | 'insufficient'): void;
   /** A verification request refused (nothing recorded), by problem code. */
   refused(code: string): void;
 }
@@ -115,7 +115,7 @@ export class VerificationService {
       this.observer?.refused(e instanceof AppError ? e.code : 'internal_error');
       throw e;
     }
-    for (const r of s.results) this.observer?.recorded(decided(r.result.decision));
+    for (const r of s.results) this.observer?.recorded(r.result.decision);
     return s;
   }
 
@@ -142,13 +142,6 @@ export class VerificationService {
       // Every unwrapped key, also those of subjects not reached when an earlier one failed.
       for (const k of keyRows.values()) k.key.fill(0);
     }
-    const short = results.filter((r) => r.result.decision === 'insufficient');
-    if (short.length) {
-      throw new AppError('insufficient_samples', short.map((r) => `subject ${r.subject}: ${r.result.n} marked sample(s), at least ${r.result.minMarkedSamplesNeeded} needed for alpha ${alpha} over ${screened} subject(s) screened`).join('; ') + '. Submit more samples (at the default rate about 1 in 200 queries is marked). Nothing was recorded.', {
-        subjects: short.map((r) => ({ subject: r.subject, marked_samples: r.result.n, needed: r.result.minMarkedSamplesNeeded })),
-      });
-    }
-
     const screeningId = randomUUID();
     const now = new Date();
     const ids = results.map(() => randomUUID());
@@ -156,7 +149,7 @@ export class VerificationService {
     const rows = (pos: Position[]): WorkingRow[] =>
       results.map((r, i) => this.repos.verifications.row({
         id: ids[i]!, screeningId, caseRef: input.case_ref, subject: r.subject, planId: plan?.id ?? null,
-        decision: decided(r.result.decision), outcome: parseEventOf('verification.recorded', events[i]!.canonical).data, keyVersion: r.key.version, createdAt: now,
+        decision: r.result.decision, outcome: parseEventOf('verification.recorded', events[i]!.canonical).data, keyVersion: r.key.version, createdAt: now,
       }, pos[i]!));
     const positions = await this.ledger.append({ events, rows });
     return {
@@ -268,8 +261,3 @@ export function statisticOf(r: VerifyResult): VerificationStatistic {
   };
 }
 
-/** Outcomes are recorded only once decided: too few marked samples is refused before this. */
-function decided(d: VerifyResult['decision']): 'detected' | 'not_detected' {
-  if (d === 'insufficient') throw new Error('an insufficient outcome reached the record');
-  return d;
-}

@@ -53,7 +53,7 @@ export const ScreeningJson = z.object({
   screening_id: z.string(),
   case_ref: z.string(),
   preregistered: z.boolean(),
-  results: z.array(Statistic.extend({ id: z.string(), subject: z.string(), decision: z.enum(['detected', 'not_detected']), key: z.object({ version: z.number().int(), commitment: z.string() }), ledger: LedgerPosition })),
+  results: z.array(Statistic.extend({ id: z.string(), subject: z.string(), decision: z.enum(['detected', 'not_detected', 'insufficient']), key: z.object({ version: z.number().int(), commitment: z.string() }), ledger: LedgerPosition })),
 });
 
 export function screeningJson(s: Screening): z.infer<typeof ScreeningJson> {
@@ -62,7 +62,7 @@ export function screeningJson(s: Screening): z.infer<typeof ScreeningJson> {
     case_ref: s.caseRef,
     preregistered: s.preregistered,
     results: s.results.map((r) => ({
-      id: r.id, subject: r.subject, decision: r.result.decision as 'detected' | 'not_detected', ...(statisticOf(r.result) as z.infer<typeof Statistic>),
+      id: r.id, subject: r.subject, decision: r.result.decision, ...(statisticOf(r.result) as z.infer<typeof Statistic>),
       key: { version: r.key.version, commitment: r.key.commitment }, ledger: positionJson(r.position),
     })),
   };
@@ -73,7 +73,7 @@ export const VerificationJson = z.object({
   screening_id: z.string(),
   case_ref: z.string(),
   subject: z.string(),
-  decision: z.enum(['detected', 'not_detected']),
+  decision: z.enum(['detected', 'not_detected', 'insufficient']),
   preregistered: z.boolean(),
   plan_id: z.string().nullable(),
   key_version: z.number().int(),
