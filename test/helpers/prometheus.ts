@@ -26,7 +26,8 @@ const HELP = new RegExp(`^# HELP (${NAME}) (.*)$`);
 const TYPE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`);
 const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)(?: (-?\\d+))?$`);
 const LABEL = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\\\|\\"|\\n)*)"(,|$)/;
-const VALUE = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/;
+// Prometheus reads values with Go's ParseFloat: NaN and Inf in any letter case (prom-client writes "Nan").
+const VALUE = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf|nan)$/i;
 
 const SUFFIXES: Record<string, string[]> = { histogram: ['_bucket', '_sum', '_count'], summary: ['_sum', '_count', ''], counter: [''], gauge: [''], untyped: [''] };
 
@@ -68,7 +69,7 @@ export function parseMetrics(text: string): Metrics {
       rest = rest.slice(l[0].length);
       if (l[3] === ',' && rest.length === 0) break; // a trailing comma is allowed
     }
-    samples.push({ name: name!, labels, value: Number(rawValue!.replace(/^\+/, '').replace(/^(-?)Inf$/, '$1Infinity')) });
+    samples.push({ name: name!, labels, value: /^nan$/i.test(rawValue!) ? NaN : Number(rawValue!.replace(/^\+/, '').replace(/^(-?)inf$/i, '$1Infinity')) });
   });
   const find = (name: string, want: Record<string, string> = {}) => samples.filter((s) => s.name === name && Object.entries(want).every(([k, v]) => s.labels[k] === v));
   return { samples, types, find, value: (name, want) => find(name, want).reduce((n, s) => n + s.value, 0) };
