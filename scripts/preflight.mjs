@@ -2,7 +2,7 @@
 // Runs before `npm start`, `npm test`, `npm run assentmark` and `npm run bench`, in plain Node (no dependency of its
 // own), so each works on a fresh clone with nothing run before it:
 //   deps   installs dependencies when node_modules is missing or older than package-lock.json (npm ci)
-//   build  compiles into a clean dist/ when any source is newer than the last build
+//   build  compiles into a clean dist/ when any source is newer than the last build (tsc, then the web pages with Vite)
 //   tools  (npm test only) finds the system tools the tests use; installs the missing ones with apt-get when it can
 //          (Debian, as root), else stops at once naming the exact command
 // Usage: node scripts/preflight.mjs [--tools]
@@ -61,7 +61,7 @@ function deps() {
   sh(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['ci', '--no-audit', '--no-fund'], 'installing dependencies');
 }
 
-const BUILD_INPUTS = ['src', 'test', 'bench', 'migrations', 'tsconfig.json', 'package-lock.json'];
+const BUILD_INPUTS = ['src', 'test', 'bench', 'migrations', 'tsconfig.json', 'package-lock.json', 'scripts/build-web.mjs'];
 const STAMP = path.join(root, 'dist', '.build-stamp');
 
 function build() {
@@ -70,6 +70,9 @@ function build() {
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   say('building (tsc)');
   sh(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], 'the build');
+  // The browser pages (src/web/<page>/, Vite) into dist/web/<page>/.
+  say('building the web pages (vite)');
+  sh(process.execPath, [path.join(root, 'scripts', 'build-web.mjs')], 'the web build');
   writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 }
 
