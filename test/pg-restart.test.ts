@@ -154,15 +154,15 @@ test('a PostgreSQL restart (immediate) and a stop/start under 32 clients: the pr
         if (!/^\d+$/.test(a.retryAfter ?? '')) wrong.push(`503 without Retry-After (${String(a.retryAfter)})`);
         unavailableIn.set(seen, (unavailableIn.get(seen) ?? 0) + 1);
         refused.push({ key, subject });
-        // As a client told to retry later would: not at once.
-        await sleep(50);
+        // As a client told to retry later would: not at once (sooner than Retry-After, to see the recovery).
+        await sleep(250);
       } else {
         wrong.push(`${a.status} (${seen}): ${JSON.stringify(a.body).slice(0, 300)}`);
         refused.push({ key, subject });
       }
     }
   };
-  const until = async (done: () => boolean, what: string, ms = 30_000) => {
+  const until = async (done: () => boolean, what: string, ms = 45_000) => {
     const deadline = Date.now() + ms;
     while (!done()) {
       if (exited !== null) assert.fail(`the service process ended (${String(exited)}) waiting for ${what}:\n${svc.output().slice(-3000)}`);
@@ -177,7 +177,7 @@ test('a PostgreSQL restart (immediate) and a stop/start under 32 clients: the pr
   tc.after(() => {
     stop = true;
   });
-  await until(() => acked.size >= 200, '200 acceptances before the restart');
+  await until(() => acked.size >= 100, '100 acceptances before the restart');
 
   phase = 'restart';
   const r0 = performance.now();
