@@ -107,6 +107,24 @@ test('a PostgreSQL restart (immediate) and a stop/start under 32 clients: the pr
   assert.equal(published.status, 201, await published.text());
   tc.diagnostic(`cluster, service, keys and EULA ready after ${Math.round(performance.now() - t0)} ms`);
 
+  // A plain GET of the service. The CLI commands below run synchronously and block this process for
+  // seconds; meanwhile the service closes the idle keep-alive sockets of this process's fetch pool,
+  // and the first request on such a socket fails without reaching the service. So a failed GET is
+  // tried once more, on a new connection; a service that is gone fails both.
+  const get = async (p: string): Promise<Response> => {
+    try {
+      return await fetch(`${svc.url}${p}`);
+    } catch (e) {
+      if (exited !== null) assert.fail(`the service process ended (${String(exited)}): ${svc.output().slice(-3000)}`);
+      await sleep(100);
+      try {
+        return await fetch(`${svc.url}${p}`);
+      } catch (again) {
+        assert.fail(`GET ${p} failed twice (${String(e)}; ${String(again)}; cause ${String((again as { cause?: unknown }).cause)}); service output:\n${svc.output().slice(-3000)}`);
+      }
+    }
+  };
+
   const accept = async (key: string, subject: string): Promise<Answer> => {
     const res = await fetch(`${svc.url}/v1/acceptances`, {
       method: 'POST',
@@ -243,7 +261,7 @@ test('a PostgreSQL restart (immediate) and a stop/start under 32 clients: the pr
   }
 
   // The checkpoint timer came back by itself too: a signed checkpoint covers the whole ledger.
-  const covered = async () => ((await (await fetch(`${svc.url}/v1/ledger/checkpoints/latest`)).json()) as { size?: number }).size === size;
+  const covered = async () => ((await (await get('/v1/ledger/checkpoints/latest')).json()) as { size?: number }).size === size;
   for (let deadline = Date.now() + 10_000; !(await covered()); await sleep(100)) {
     if (Date.now() > deadline) assert.fail(`no checkpoint of the ledger's ${size} entries after the outages`);
   }
@@ -254,7 +272,7 @@ test('a PostgreSQL restart (immediate) and a stop/start under 32 clients: the pr
   const verified = await run(process.execPath, [CLI_MAIN, 'ledger', 'verify', '--json'], { env: cliEnv });
   assert.equal(verified.status, 0, `ledger verify: ${verified.stdout}${verified.stderr}`);
   assert.equal((JSON.parse(verified.stdout) as { ok: boolean }).ok, true);
-  assert.equal((await fetch(`${svc.url}/readyz`)).status, 200);
+  assert.equal((await get('/readyz')).status, 200);
   assert.equal(exited, null, 'still up at the end');
   svc.child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => (svc.child.exitCode !== null ? resolve(svc.child.exitCode) : svc.child.once('exit', (c) => resolve(c))));
