@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<void>> = {
   acceptances: async () => (await import('./acceptances.js')).benchAcceptances(),
   detection: async () => (await import('./detection.js')).benchDetection(),
   dossier: async () => (await import('./dossier.js')).benchDossier(),
+  'render-interference': async () => (await import('./render-interference.js')).benchRenderInterference(),
   scale: async () => (await import('./scale.js')).benchScale(),
   processes: async () => (await import('./processes.js')).benchProcesses(),
   'llm-watermark': async () => (await import('./llm-watermark.js')).benchLlmWatermark(),

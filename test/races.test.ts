@@ -218,3 +218,42 @@ describe('two service instances on one database', () => {
     await assertVerifies();
   });
 });
+
+describe('webhook subscriptions created in parallel', () => {
+  const create = (key: string, body: Record<string, unknown> = { url: 'https://example.org/race-hook', event_types: ['acceptance.recorded'] }) =>
+    t.post('/v1/admin/webhooks', 'admin').set('Idempotency-Key', key).send(body);
+  const subscriptions = async (url: string) => (await sql<{ id: string }>`SELECT id FROM webhook_subscriptions WHERE url = ${url}`.execute(t.ctx.handle.db)).rows.map((r) => r.id);
+
+  test('10 parallel creates with one Idempotency-Key: one subscription, ten identical answers with its one secret', async () => {
+    const key = t.idem();
+    const results = await Promise.all(Array.from({ length: 10 }, () => create(key)));
+    for (const r of results) assert.equal(r.status, 201, r.text);
+    assert.equal(results.filter((r) => r.headers['idempotent-replayed'] === undefined).length, 1, 'exactly one original answer');
+    for (const r of results) assert.deepEqual(r.body, results[0]!.body);
+    assert.match(results[0]!.body.secret as string, /^whsec_/);
+    assert.deepEqual(await subscriptions('https://example.org/race-hook'), [results[0]!.body.id]);
+    // Later too: a retry replays it; the key with another body is refused and writes nothing.
+    const again = await create(key);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(again.body, results[0]!.body);
+    const other = await create(key, { url: 'https://example.org/race-hook-2', event_types: ['acceptance.recorded'] });
+    assert.equal(other.status, 422, other.text);
+    assert.equal(problemOf(other).code, 'idempotency_key_reused');
+    assert.deepEqual(await subscriptions('https://example.org/race-hook-2'), []);
+  });
+
+  test('the key is per API key, and a create without one is refused', async () => {
+    const key = t.idem();
+    const mine = await create(key, { url: 'https://example.org/scoped-hook', event_types: ['acceptance.recorded'] });
+    assert.equal(mine.status, 201, mine.text);
+    const { token } = await t.built.services.apiKeys.create('admin', 'second admin');
+    const theirs = await t.post('/v1/admin/webhooks', { token }).set('Idempotency-Key', key).send({ url: 'https://example.org/scoped-hook', event_types: ['acceptance.recorded'] });
+    assert.equal(theirs.status, 201, theirs.text);
+    assert.equal(theirs.headers['idempotent-replayed'], undefined);
+    assert.notEqual(theirs.body.id, mine.body.id);
+    const none = await t.post('/v1/admin/webhooks', 'admin').send({ url: 'https://example.org/no-key-hook', event_types: ['acceptance.recorded'] });
+    assert.equal(none.status, 400, none.text);
+    assert.equal(problemOf(none).code, 'idempotency_key_missing');
+    assert.deepEqual(await subscriptions('https://example.org/no-key-hook'), []);
+  });
+});

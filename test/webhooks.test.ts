@@ -40,7 +40,7 @@ async function outboxRows(t: TestApp): Promise<Array<{ id: string; subscription_
 }
 
 async function subscribe(t: TestApp, url: string, eventTypes: string[]): Promise<{ id: string; secret: string }> {
-  const res = await t.post('/v1/admin/webhooks', 'admin').send({ url, event_types: eventTypes, description: 'test receiver' });
+  const res = await t.post('/v1/admin/webhooks', 'admin').set('Idempotency-Key', t.idem()).send({ url, event_types: eventTypes, description: 'test receiver' });
   assert.equal(res.status, 201, res.text);
   return { id: res.body.id as string, secret: res.body.secret as string };
 }
@@ -57,7 +57,7 @@ describe('webhooks through the service', () => {
   test('a delivery is signed (Standard Webhooks), carries the public data of the event, and the secret appears only in the create response', async () => {
     const rx = await startReceiver(() => 204);
     try {
-      const created = await t.post('/v1/admin/webhooks', 'admin').send({ url: rx.url, event_types: ['acceptance.recorded'] });
+      const created = await t.post('/v1/admin/webhooks', 'admin').set('Idempotency-Key', t.idem()).send({ url: rx.url, event_types: ['acceptance.recorded'] });
       assert.equal(created.status, 201, created.text);
       const { id, secret } = created.body as { id: string; secret: string };
       const list = await t.get('/v1/admin/webhooks', 'admin');
@@ -186,7 +186,7 @@ describe('webhooks through the service', () => {
         { url: rx.url, event_types: ['acceptance.recorded', 'acceptance.recorded'] },
         { url: rx.url, event_types: ['acceptance.recorded'], secret: 'whsec_mine' },
       ]) {
-        const r = await t.post('/v1/admin/webhooks', 'admin').send(body);
+        const r = await t.post('/v1/admin/webhooks', 'admin').set('Idempotency-Key', t.idem()).send(body);
         const p = problemOf(r);
         assert.ok(p.code === 'validation_failed' || p.code === 'webhook_url_invalid', `${JSON.stringify(body)}: ${r.status} ${r.text}`);
       }

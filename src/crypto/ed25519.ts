@@ -30,6 +30,7 @@ export class SigningKey {
   readonly publicKey: Buffer;
   readonly #seed: Buffer;
   readonly #keyObject: KeyObject;
+  #publicKeyPem: string | undefined;
 
   private constructor(seed: Uint8Array) {
     if (seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes');
@@ -66,7 +67,8 @@ export class SigningKey {
   }
 
   publicKeyPem(): string {
-    return publicKeyToPem(this.publicKey);
+    // Every dossier prints it: encoded once.
+    return (this.#publicKeyPem ??= publicKeyToPem(this.publicKey));
   }
 
   info(): PublicKeyInfo {

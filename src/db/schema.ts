@@ -194,6 +194,10 @@ export interface WebhookSubscriptionsTable {
   kek_id: string;
   created_at: Timestamp;
   deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The API key and Idempotency-Key it was created with, and the request's digest (null before these existed). */
+  idempotency_scope: ColumnType<string | null, string | null | undefined, never>;
+  idempotency_key: ColumnType<string | null, string | null | undefined, never>;
+  request_sha256: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';

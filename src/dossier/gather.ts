@@ -260,11 +260,20 @@ function eulaJson(v: EulaVersion): DossierEula {
   return { slug: v.slug, version: v.version, title: v.title, textSha256: v.textSha256, effectiveAt: v.effectiveAt.toISOString(), publishedAt: v.publishedAt.toISOString(), major: v.major, highlights: v.highlights, ledgerSeq: v.ledgerSeq };
 }
 
+/** Subjects of the PDF certificates seen (one, unless the identity file changes): parsed once each. */
+const subjects = new Map<string, string>();
+
 function certificateSubject(pem: string): string {
-  try {
-    // node gives the subject as "CN=...\nO=..."; one line reads better.
-    return new X509Certificate(pem).subject.replace(/\n/g, ', ');
-  } catch {
-    return '(unreadable certificate)';
+  let subject = subjects.get(pem);
+  if (subject === undefined) {
+    try {
+      // node gives the subject as "CN=...\nO=..."; one line reads better.
+      subject = new X509Certificate(pem).subject.replace(/\n/g, ', ');
+    } catch {
+      subject = '(unreadable certificate)';
+    }
+    if (subjects.size > 16) subjects.clear();
+    subjects.set(pem, subject);
   }
+  return subject;
 }

@@ -6,6 +6,14 @@ import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import { signPdf, type SignerMaterial } from '../pdf/sign.js';
 import type { DossierModel } from './model.js';
 import { renderDossier } from './render.js';
+import { lowerThreadPriority } from '../util/thread-priority.js';
+
+/**
+ * Rendering is batch work beside latency-bound requests: on a machine with fewer free cores than
+ * busy threads, the scheduler should run the request thread first (nice +10; Linux).
+ */
+export const RENDER_NICE_INCREMENT = 10;
+lowerThreadPriority(RENDER_NICE_INCREMENT);
 
 export interface RenderWorkerData {
   signer: SignerMaterial;

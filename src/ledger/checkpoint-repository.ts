@@ -24,6 +24,12 @@ export class CheckpointRepository {
     return rows.map(toCheckpoint);
   }
 
+  /** Checkpoints of sizes above `size`, in order: what an incremental verification has not seen. */
+  async after(size: number): Promise<StoredCheckpoint[]> {
+    const rows = await this.db.selectFrom('ledger_checkpoints').select(COLUMNS).where('size', '>', String(size)).orderBy('size').execute();
+    return rows.map(toCheckpoint);
+  }
+
   async latest(): Promise<StoredCheckpoint | undefined> {
     const r = await this.db.selectFrom('ledger_checkpoints').select(COLUMNS).orderBy('size', 'desc').limit(1).executeTakeFirst();
     return r ? toCheckpoint(r) : undefined;

@@ -413,7 +413,8 @@ export class Ledger implements LedgerReader {
     const end = await this.#repo.entry(prev.size);
     if (!end || !end.chainHash.equals(prev.chainHash)) return fail(prev.size, `entry ${prev.size} no longer carries the chain hash verified at ${prev.fullAt.toISOString()}: the ledger was altered`);
     const v = new LedgerVerifier({ resumeFrom: { size: prev.size, chainHash: prev.chainHash, origin: this.origin, ...this.#keysAt(prev.size), ...(prev.tree ? { frontier: prev.tree } : {}) } });
-    v.addCheckpoints((await this.#checkpoints.all()).filter((c) => c.size > prev.size));
+    // Only the checkpoints past the verified prefix: reading them all would grow with the ledger's age.
+    v.addCheckpoints(await this.#checkpoints.after(prev.size));
     for await (const e of this.#repo.entries({ after: prev.size, recordedAt: false, pageSize: 1000 })) if (!v.push(e)) break;
     const r = v.finish();
     if (r.ok && r.headHash) this.#verified = { ...prev, size: r.size, chainHash: Buffer.from(r.headHash, 'hex'), tree: v.tree };

@@ -1,6 +1,8 @@
 // Webhook subscriptions and their deliveries: create (the secret is generated here and returned
 // once), list, delete, the delivery log, and a signed test ping sent at once.
 import { randomUUID } from 'node:crypto';
+import { requestDigest } from '../assent/idempotency.js';
+import { constantTimeEqual } from '../crypto/hash.js';
 import type { WebhookDeliveryStatus } from '../db/schema.js';
 import { AppError } from '../problems/app-error.js';
 import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
@@ -34,19 +36,31 @@ export interface WebhookDeps {
 export class WebhookService {
   constructor(private readonly deps: WebhookDeps, private readonly opts: { allowPrivate: boolean }) {}
 
-  /** Creates a subscription; the secret in the result is never available again. */
-  async create(body: CreateWebhook): Promise<{ subscription: WebhookSubscription; secret: string }> {
+  /**
+   * Creates a subscription; the secret is returned to this caller only. A retry with the same
+   * Idempotency-Key (from the same API key) and the same body gets the same subscription and
+   * secret back (`replayed`), however many run at once; with another body it is refused.
+   */
+  async create(body: CreateWebhook, caller: { keyId: string; idempotencyKey: string }): Promise<{ subscription: WebhookSubscription; secret: string; replayed: boolean }> {
     const check = checkWebhookUrl(body.url, this.opts.allowPrivate);
     if (!check.ok) throw new AppError('webhook_url_invalid', `url: ${check.reason}. Give an http or https URL of your own endpoint.`);
     const id = randomUUID();
     const secret = generateSecret();
-    const subscription = await this.deps.subscriptions.insert({
+    const digest = requestDigest('webhook.create', body);
+    const r = await this.deps.subscriptions.insert({
       id, url: new URL(body.url).toString(), eventTypes: body.event_types, description: body.description ?? '',
       secretWrapped: wrapSecret(this.deps.kek, id, secret), kekId: this.deps.kek.id,
+      idempotency: { scope: caller.keyId, key: caller.idempotencyKey, requestSha256: digest },
     });
+    if (!r.created) {
+      if (!constantTimeEqual(Buffer.from(r.requestSha256, 'utf8'), Buffer.from(digest, 'utf8'))) throw new AppError('idempotency_key_reused', 'this Idempotency-Key was already used to create a webhook with a different request body; use a new key for a new subscription');
+      const prior = r.subscription.id;
+      const wrapped = (await this.deps.subscriptions.wrappedSecrets([prior])).get(prior)!;
+      return { subscription: r.subscription, secret: unwrapSecret(this.deps.kek, prior, wrapped.wrapped), replayed: true };
+    }
     // Appends after this answer see the subscription in this process; other processes within their reload interval.
     await this.deps.index.reload();
-    return { subscription, secret };
+    return { subscription: r.subscription, secret, replayed: false };
   }
 
   async list(): Promise<WebhookWithCounts[]> {

@@ -14,6 +14,13 @@ export interface WebhookSubscription {
   deletedAt: Date | null;
 }
 
+/** Which API key created it, with which Idempotency-Key, for which request (digest). */
+export interface CreateKey {
+  scope: string;
+  key: string;
+  requestSha256: string;
+}
+
 const INFO = ['id', 'url', 'event_types', 'description', 'created_at', 'deleted_at'] as const;
 
 type InfoRow = { id: string; url: string; event_types: string[] | string; description: string; created_at: Date; deleted_at: Date | null };
@@ -21,13 +28,29 @@ type InfoRow = { id: string; url: string; event_types: string[] | string; descri
 export class WebhookSubscriptionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(s: { id: string; url: string; eventTypes: string[]; description: string; secretWrapped: Buffer; kekId: string }): Promise<WebhookSubscription> {
+  /**
+   * Inserts it unless its (scope, Idempotency-Key) pair was used before: then nothing is written
+   * and the earlier subscription is returned with the digest of the request that created it. One
+   * statement, so parallel creates with one key wait for each other and exactly one inserts.
+   */
+  async insert(s: { id: string; url: string; eventTypes: string[]; description: string; secretWrapped: Buffer; kekId: string; idempotency: CreateKey }): Promise<{ subscription: WebhookSubscription; created: boolean; requestSha256: string }> {
     const row = await this.db
       .insertInto('webhook_subscriptions')
-      .values({ id: s.id, url: s.url, event_types: JSON.stringify(s.eventTypes), description: s.description, secret_wrapped: s.secretWrapped, kek_id: s.kekId })
+      .values({
+        id: s.id, url: s.url, event_types: JSON.stringify(s.eventTypes), description: s.description, secret_wrapped: s.secretWrapped, kek_id: s.kekId,
+        idempotency_scope: s.idempotency.scope, idempotency_key: s.idempotency.key, request_sha256: s.idempotency.requestSha256,
+      })
+      .onConflict((oc) => oc.columns(['idempotency_scope', 'idempotency_key']).doNothing())
       .returning(INFO)
+      .executeTakeFirst();
+    if (row) return { subscription: toSubscription(row), created: true, requestSha256: s.idempotency.requestSha256 };
+    const prior = await this.db
+      .selectFrom('webhook_subscriptions')
+      .select([...INFO, 'request_sha256'])
+      .where('idempotency_scope', '=', s.idempotency.scope)
+      .where('idempotency_key', '=', s.idempotency.key)
       .executeTakeFirstOrThrow();
-    return toSubscription(row);
+    return { subscription: toSubscription(prior), created: false, requestSha256: prior.request_sha256! };
   }
 
   /** Subscriptions not deleted, oldest first. */

@@ -13,14 +13,15 @@ const ADMIN = ['admin'] as const;
 export function webhookRoutes(webhooks: WebhookService): AnyRoute[] {
   return [
     defineRoute({
-      method: 'post', path: '/v1/admin/webhooks', tag: 'Webhooks', access: ADMIN, body: CreateWebhookBody,
+      method: 'post', path: '/v1/admin/webhooks', tag: 'Webhooks', access: ADMIN, body: CreateWebhookBody, idempotent: true,
       summary: 'Subscribe a URL to events (the signing secret is shown once, in this response)',
-      description: 'Each event of the named types appended from now on is delivered to the URL as a signed POST (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature), retried with backoff until a 2xx answer. See docs/webhooks.md.',
-      responses: { 201: { description: 'Created', schema: NewWebhookJson }, 422: { description: 'The URL is not accepted' } },
-      handler: async ({ body }) => {
-        const { subscription, secret } = await webhooks.create(body);
+      description: 'Each event of the named types appended from now on is delivered to the URL as a signed POST (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature), retried with backoff until a 2xx answer. See docs/webhooks.md. Requires an Idempotency-Key header: a retry with the same key and body answers with the same subscription (and secret), however many are sent at once.',
+      responses: { 201: { description: 'Created (or, with `Idempotent-Replayed: true`, the subscription this Idempotency-Key created)', schema: NewWebhookJson }, 422: { description: 'The URL is not accepted, or the Idempotency-Key was used with another body' } },
+      handler: async ({ body, principal, idempotencyKey }) => {
+        const { subscription, secret, replayed } = await webhooks.create(body, { keyId: principal!.keyId, idempotencyKey });
+        // The answer of the create, also on a replay: no deliveries are counted in it.
         const zero = { pending: 0, delivered: 0, failed: 0, cancelled: 0 };
-        return { status: 201, body: { ...webhookJson(subscription, zero), secret }, headers: { Location: `/v1/admin/webhooks/${subscription.id}` } };
+        return { status: 201, body: { ...webhookJson(subscription, zero), secret }, headers: { ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}), Location: `/v1/admin/webhooks/${subscription.id}` } };
       },
     }),
     defineRoute({
