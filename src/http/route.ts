@@ -68,11 +68,22 @@ export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.Zo
 
 export type Authenticate = (token: string) => Promise<Principal | null>;
 
-export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authenticate): Router {
+/** The console's session cookie (http/console-session.ts), accepted besides bearer keys on the routes it names. */
+export interface SessionAuth {
+  accepts(spec: AnyRoute): boolean;
+  /**
+   * The principal of the request's session cookie, or null when it carries none. Throws when the
+   * session is not live, or when `changes` (a state-changing method) and its CSRF header is wrong.
+   */
+  principal(req: Request, changes: boolean): Promise<Principal | null>;
+}
+
+export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authenticate, sessions?: SessionAuth): Router {
   const router = Router();
   for (const spec of routes) {
+    const session = sessions?.accepts(spec) ? sessions : undefined;
     router[spec.method](spec.path, async (req: Request, res: Response) => {
-      const principal = await authorise(req, spec.access, authenticate, spec.alsoAccepts);
+      const principal = await authorise(req, spec, authenticate, session);
       const params = spec.params ? validate(spec.params, req.params, 'path') : undefined;
       const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : noQuery(req);
       let body: unknown;
@@ -144,9 +155,15 @@ async function sendStream(res: Response, s: NonNullable<RouteResult['stream']>):
   await pipeline(Readable.from(rest(), { objectMode: false, highWaterMark: 64 * 1024 }), res);
 }
 
-async function authorise(req: Request, access: Access, authenticate: Authenticate, alsoAccepts?: (token: string) => boolean): Promise<Principal | null> {
+async function authorise(req: Request, spec: AnyRoute, authenticate: Authenticate, session?: SessionAuth): Promise<Principal | null> {
+  const { access, alsoAccepts } = spec;
   if (access === 'public') return null;
   const h = req.get('authorization');
+  // A bearer key, when sent, decides; the session cookie only stands in for a missing one.
+  if (h === undefined && session) {
+    const p = await session.principal(req, spec.method !== 'get');
+    if (p) return permitted(p, access);
+  }
   const m = h ? /^Bearer +([^\s]+)\s*$/i.exec(h) : null;
   if (!m) {
     throw new AppError('unauthenticated', 'Send an API key as "Authorization: Bearer <token>" (create one with `assentmark apikey create`).');
@@ -154,6 +171,10 @@ async function authorise(req: Request, access: Access, authenticate: Authenticat
   if (alsoAccepts?.(m[1]!)) return null;
   const principal = await authenticate(m[1]!);
   if (!principal) throw new AppError('invalid_token', 'The API key is unknown or revoked.');
+  return permitted(principal, access);
+}
+
+function permitted(principal: Principal, access: readonly Role[]): Principal {
   if (!access.includes(principal.role)) {
     throw new AppError('forbidden', `This operation needs one of the roles: ${access.join(', ')}; your key has role "${principal.role}".`);
   }
