@@ -159,7 +159,7 @@ function summary(t: Timeline): HTMLElement {
     ['Acceptances', count('accepted')], ['Declines', count('declined')], ['Withdrawals', count('withdrawn')], ['Watermark key versions', count('watermark_key')],
     ['Verification plans', count('verification_plan')], ['Verifications', count('verification') + count('llm_verification')], ['Dossiers', count('dossier')],
   ];
-  return h('section', { 'aria-labelledby': 'sum-h' }, h('h2', { id: 'sum-h', class: 'visually-hidden' }, 'Summary'), h('dl', { class: 'summary' }, ...items.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+  return h('section', { 'aria-labelledby': 'sum-h' }, h('h2', { id: 'sum-h', class: 'visually-hidden' }, 'Summary'), h('dl', { class: 'summary' }, ...items.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))));
 }
 
 function timelineList(t: Timeline): HTMLElement {
@@ -216,7 +216,8 @@ function verificationPanel(t: Timeline): HTMLElement {
     fileFields, planFields);
   sync();
   const button = h('button', { type: 'submit' }, 'Run the verification');
-  const form = h('form', { 'aria-labelledby': 'ver-h' },
+  // novalidate: the page's own messages (in plain words, announced) replace the browser's bubbles.
+  const form = h('form', { 'aria-labelledby': 'ver-h', novalidate: true },
     field('Case reference', caseRef), field('Suspect model name', name), field('Suspect model version', version),
     field('Where and how the suspect model was observed', observed, 'A URL, an API or a marketplace listing, and when.'), source, button);
   form.addEventListener('submit', (ev) => {
@@ -263,7 +264,7 @@ function dossierPanel(t: Timeline): HTMLElement {
   const list = h('fieldset', {}, h('legend', {}, 'Verifications to include'),
     ...(t.verifications.length ? t.verifications.map((v, i) => h('div', { class: 'radio' }, checks[i]!, h('label', { for: `v-${v.id}` }, `Case “${v.case_ref}”: ${decisionLabel[v.decision]} (${when(v.created_at)})`))) : [h('p', {}, 'No verification is recorded for this subject: the dossier will hold the assent evidence only.')]));
   const button = h('button', { type: 'submit' }, 'Issue the dossier');
-  const form = h('form', { 'aria-labelledby': 'dos-h' }, field('Case reference', caseRef), field('Requested by', requestedBy), field('Prepared for (name)', forName), field('Prepared for (firm)', firm), list, button);
+  const form = h('form', { 'aria-labelledby': 'dos-h', novalidate: true }, field('Case reference', caseRef), field('Requested by', requestedBy), field('Prepared for (name)', forName), field('Prepared for (firm)', firm), list, button);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     void (async () => {
