@@ -4,10 +4,12 @@
 // and downloads it (the bytes are parsed back with pdfjs), checks the ledger, and signs out; a
 // signup key is refused; an admin sees the ledger's verification status. The page's CSP blocks an
 // injected inline script; a cross-site form post carries no cookie; a same-origin call without the
-// CSRF header changes nothing. Screenshots of every page and state go to /tmp/console-*.png.
+// CSRF header changes nothing. Screenshots of every page and state go to /tmp/console-*.png, and
+// axe-core checks each state against the WCAG 2.1 A and AA rules.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -85,7 +87,17 @@ async function watch(page: Page): Promise<{ violations: string[]; errors: string
   return seen;
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `console-${name}.png`), fullPage: true });
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** A screenshot of the page's state, and axe-core's WCAG 2.1 A/AA rules run on it (none may fail). */
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `console-${name}.png`), fullPage: true });
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    .then((r) => r.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`);
+  assert.deepEqual(violations, [], `${name}: accessibility violations`);
+}
 
 async function pdfPages(bytes: Buffer): Promise<number> {
   const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');

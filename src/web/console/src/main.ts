@@ -65,6 +65,8 @@ function failed(e: unknown, where: HTMLElement): void {
     renderSignIn('Your session has ended. Please sign in again.');
     return;
   }
+  // The message of an earlier success would read as if it were about this attempt.
+  for (const old of Array.from(main.querySelectorAll(':scope > .msg-ok'))) old.remove();
   clear(where);
   where.appendChild(messageBox('error', errorText(e)));
   where.focus();
