@@ -22,6 +22,8 @@ export const CONSOLE_API: ReadonlySet<string> = new Set([
   'GET /v1/dossiers/:id/pdf',
   'GET /v1/dossiers/:id/signature',
   'GET /v1/admin/ledger/status',
+  'POST /v1/admin/ledger/verifications',
+  'GET /v1/admin/ledger/verifications/:id',
 ]);
 
 /** The values of the request's cookies named SESSION_COOKIE (normally none or one). */

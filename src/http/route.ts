@@ -183,7 +183,7 @@ function permitted(principal: Principal, access: readonly Role[]): Principal {
 
 // ---- OpenAPI 3.1 ----
 
-export function openApiDocument(routes: readonly AnyRoute[], info: { title: string; version: string; description: string }): Record<string, unknown> {
+export function openApiDocument(routes: readonly AnyRoute[], info: { title: string; version: string; description: string }, sessions?: Pick<SessionAuth, 'accepts'>): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const oaPath = r.path.replace(/[:*]([A-Za-z_]+)/g, '{$1}');
@@ -218,7 +218,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
       operationId: operationId(r),
-      security: r.access === 'public' ? [] : [{ bearer: [] }],
+      security: r.access === 'public' ? [] : sessions?.accepts(r) ? [{ bearer: [] }, { consoleSession: [] }] : [{ bearer: [] }],
       'x-roles': r.access === 'public' ? ['public'] : r.access,
       ...(parameters.length ? { parameters } : {}),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(r.body) } } } } : {}),
@@ -230,7 +230,10 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
     info,
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key created with `assentmark apikey create`' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'API key created with `assentmark apikey create`' },
+        ...(sessions ? { consoleSession: { type: 'apiKey', in: 'cookie', name: 'am_console', description: 'The investigator console\'s session cookie (POST /console/session with an investigator or admin key; docs/console.md). State-changing requests also need the session\'s X-CSRF-Token header.' } } : {}),
+      },
       schemas: {
         Problem: {
           type: 'object',

@@ -44,6 +44,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
 export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<BuiltApp> {
   const services = buildServices(ctx, { onError: (err, what = 'timestamp') => logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`) });
   const routes = allRoutes(ctx, services);
+  const sessions = sessionAuth(services.consoleSessions);
   ctx.metrics.watch({ renderQueue: () => services.renderQueueDepth() });
   ctx.metrics.collectProcessMetrics();
   const app = createApp({
@@ -56,9 +57,9 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
         title: 'assentmark',
         version: '0.1.0',
         description: 'Evidence of assent to model Terms of Service, per-user watermark linkage, detection outcomes and signed dossiers, in a hash-chained ledger.',
-      })),
+      }, sessions)),
       consoleRouter(services.consoleSessions),
-      mountRoutes(routes, (t) => services.apiKeys.authenticate(t), sessionAuth(services.consoleSessions)),
+      mountRoutes(routes, (t) => services.apiKeys.authenticate(t), sessions),
     ],
     ready: async () => {
       await ctx.handle.ping();

@@ -4,7 +4,7 @@
 import { ApiError, call, setSession, signIn, signOut, whoAmI, type Me } from './api';
 import { ago, append, byId, clear, field, h, messageBox, when } from './dom';
 import { FileProblem, parseSamples, parseSuspectLabels } from './samples';
-import type { Checkpoint, IssuedDossier, LedgerStatus, Screening, Timeline } from './types';
+import type { Checkpoint, IssuedDossier, LedgerJob, LedgerStatus, Screening, Timeline } from './types';
 import { decisionLabel, decisionWords, eventWords } from './words';
 
 let me: Me | null = null;
@@ -311,19 +311,49 @@ async function renderLedger(): Promise<void> {
       fact('Ledger name (origin)', cp.origin);
     } else fact('Latest signed checkpoint', 'none yet (one is signed within seconds of the first entries)');
     if (status) {
-      fact('Entries in the ledger', String(status.size));
+      const since = cp ? status.size - cp.size : 0;
+      fact('Entries in the ledger', since > 0 ? `${status.size} (${since} recorded since the latest checkpoint; the next one will cover them)` : String(status.size));
       const last = status.last_verification;
       fact('Last full verification', last ? jobWords(last) : 'none has finished since the service started');
       if (status.running_verification) fact('Running now', `started ${when(status.running_verification.started_at)}, ${status.running_verification.entries_checked} entries checked so far`);
     }
     parts.push(dl);
-    if (!status) parts.push(h('p', { class: 'hint' }, 'The results of full ledger verifications are shown to administrators.'));
+    if (status) parts.push(verifyLedgerPanel(status));
+    else parts.push(h('p', { class: 'hint' }, 'The results of full ledger verifications are shown to administrators.'));
   } catch (e) {
     show('Ledger status', box);
     failed(e, box);
     return;
   }
   show('Ledger status', ...parts);
+}
+
+/** Admins: start a full verification of the ledger and follow it until it finishes. */
+function verifyLedgerPanel(status: LedgerStatus): HTMLElement {
+  const out = h('div', { tabindex: -1, class: 'result' });
+  const button = h('button', { type: 'button' }, 'Verify the whole ledger now');
+  button.disabled = status.running_verification !== null;
+  button.addEventListener('click', () => {
+    void (async () => {
+      button.disabled = true;
+      try {
+        const job = await call<LedgerJob & { id: string }>('POST', '/v1/admin/ledger/verifications');
+        clear(out);
+        out.appendChild(messageBox('info', 'Checking every entry and checkpoint of the ledger…'));
+        let j: LedgerJob = job;
+        while (j.state === 'running') {
+          await new Promise((r) => setTimeout(r, 1000));
+          j = await call<LedgerJob>('GET', `/v1/admin/ledger/verifications/${encodeURIComponent(job.id)}`);
+        }
+        await renderLedger();
+      } catch (e) {
+        button.disabled = false;
+        failed(e, out);
+      }
+    })();
+  });
+  return h('section', { 'aria-labelledby': 'lv-h' }, h('h2', { id: 'lv-h' }, 'Full verification'),
+    h('p', {}, 'Re-checks every ledger entry and every signed checkpoint while the service runs. It also runs on a schedule when the service is configured to.'), button, out);
 }
 
 function jobWords(j: NonNullable<LedgerStatus['last_verification']>): string {
