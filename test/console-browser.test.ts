@@ -300,6 +300,11 @@ test('an admin sees the ledger\'s verification status and the timeline, but cann
   assert.equal(await page.getByRole('region', { name: 'Run a verification' }).count(), 0);
   await shot(page, '12-admin-subject');
 
+  // A phone-sized window: the same page, one column, nothing cut off.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, '12b-admin-subject-narrow');
+  await page.setViewportSize({ width: 1200, height: 900 });
+
   await page.getByLabel('Subject identifier').fill('nobody-here');
   await page.keyboard.press('Enter');
   await page.getByText('Nothing is recorded for the subject “nobody-here”').waitFor();
