@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { AnyRoute } from '../src/http/route.js';
+import { CONSOLE_API } from '../src/http/console-session.js';
 import { useTestApp } from './helpers/app.js';
 
 type Json = Record<string, any>;
@@ -66,7 +67,8 @@ describe('GET /openapi.json', () => {
         assert.deepEqual(o.security, [], name);
         assert.deepEqual(o['x-roles'], ['public'], name);
       } else {
-        assert.deepEqual(o.security, [{ bearer: [] }], name);
+        // The console's routes also take its session cookie (docs/console.md).
+        assert.deepEqual(o.security, CONSOLE_API.has(name) ? [{ bearer: [] }, { consoleSession: [] }] : [{ bearer: [] }], name);
         assert.deepEqual(o['x-roles'], [...r.access], name);
         assert.ok(o.responses['401'], `${name}: documents 401`);
         assert.ok(o.responses['403'], `${name}: documents 403`);

@@ -8,6 +8,7 @@ import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmVerificationRepository } from '../llm-watermark/verification-repository.js';
 import { ApiKeyRepository } from '../auth/repository.js';
+import { SessionRepository } from '../auth/session-repository.js';
 import { DossierRepository } from '../dossier/repository.js';
 import { EulaRepository } from '../eula/repository.js';
 import { TimestampRepository } from '../timestamp/repository.js';
@@ -19,6 +20,7 @@ import { WebhookSubscriptionRepository } from '../webhooks/subscription-reposito
 
 export interface Repositories {
   apiKeys: ApiKeyRepository;
+  sessions: SessionRepository;
   eulas: EulaRepository;
   assentRecords: AssentRecordRepository;
   idempotency: IdempotencyRepository;
@@ -37,6 +39,7 @@ export interface Repositories {
 export function buildRepositories(db: Kysely<Database>): Repositories {
   return {
     apiKeys: new ApiKeyRepository(db),
+    sessions: new SessionRepository(db),
     eulas: new EulaRepository(db),
     assentRecords: new AssentRecordRepository(db),
     idempotency: new IdempotencyRepository(db),

@@ -1,6 +1,7 @@
 // The domain services of one process, wired from its context. Used by the HTTP server and the CLI.
 import { readFileSync } from 'node:fs';
 import { ApiKeyStore } from '../auth/api-keys.js';
+import { ConsoleSessions } from '../auth/console-sessions.js';
 import { AssentService } from '../assent/service.js';
 import type { EvidenceSources } from '../dossier/gather.js';
 import { DossierService } from '../dossier/service.js';
@@ -24,6 +25,8 @@ import type { ServiceContext } from './context.js';
 
 export interface Services {
   apiKeys: ApiKeyStore;
+  /** Sign-ins of the investigator console (/console). */
+  consoleSessions: ConsoleSessions;
   eulas: EulaService;
   assent: AssentService;
   watermarkKeys: WatermarkKeyService;
@@ -52,6 +55,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const { repos, ledger, config } = ctx;
   const kek = loadKek(config);
   const apiKeys = new ApiKeyStore(repos.apiKeys);
+  const consoleSessions = new ConsoleSessions(repos.sessions, apiKeys);
   const eulas = new EulaService(repos.eulas, ledger);
   const threshold = rateToThreshold(config.watermarkRate);
   // Assent and rotation change what the gateway may do for a subject: its cache entry goes.
@@ -99,7 +103,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     { pollMs: w.pollMs, batch: w.batch, timeoutMs: w.timeoutMs, baseDelayMs: w.baseDelayMs, maxDelayMs: w.maxDelayMs, maxAttempts: w.maxAttempts, maxAgeMs: w.maxAgeMs },
   );
   return {
-    apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark,
+    apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark,
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

@@ -13,6 +13,10 @@ export const TAG = {
   keyId: 'assentmark/key-id/v1',
   /** API token hash: SHA-256(tag || 0x00 || token) */
   apiToken: 'assentmark/api-token/v1',
+  /** Console session cookie hash: SHA-256(tag || 0x00 || session token) */
+  consoleSession: 'assentmark/console-session/v1',
+  /** Console CSRF token hash: SHA-256(tag || 0x00 || CSRF token) */
+  consoleCsrf: 'assentmark/console-csrf/v1',
   /** Key-encryption key id: SHA-256(tag || 0x00 || kek)[:8] */
   kekId: 'assentmark/kek-id/v1',
   /** Signing-key rotation, signed by the old key and by the new one: Ed25519(tag || 0x00 || canonical statement) */

@@ -53,6 +53,14 @@ export interface ApiKeysTable {
   revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
+export interface ConsoleSessionsTable {
+  id: string;
+  token_hash: Buffer;
+  api_key_id: string;
+  created_at: Timestamp;
+  expires_at: ColumnType<Date, Date, never>;
+}
+
 type SeqRef = ColumnType<string, number | string, never>;
 type Json<T> = ColumnType<T, string, never>;
 
@@ -271,6 +279,7 @@ export interface Database {
   ledger_tiles: LedgerTilesTable;
   checkpoint_timestamps: CheckpointTimestampsTable;
   api_keys: ApiKeysTable;
+  console_sessions: ConsoleSessionsTable;
   eula_versions: EulaVersionsTable;
   watermark_keys: WatermarkKeysTable;
   assent_records: AssentRecordsTable;

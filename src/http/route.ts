@@ -68,11 +68,22 @@ export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.Zo
 
 export type Authenticate = (token: string) => Promise<Principal | null>;
 
-export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authenticate): Router {
+/** The console's session cookie (http/console-session.ts), accepted besides bearer keys on the routes it names. */
+export interface SessionAuth {
+  accepts(spec: AnyRoute): boolean;
+  /**
+   * The principal of the request's session cookie, or null when it carries none. Throws when the
+   * session is not live, or when `changes` (a state-changing method) and its CSRF header is wrong.
+   */
+  principal(req: Request, changes: boolean): Promise<Principal | null>;
+}
+
+export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authenticate, sessions?: SessionAuth): Router {
   const router = Router();
   for (const spec of routes) {
+    const session = sessions?.accepts(spec) ? sessions : undefined;
     router[spec.method](spec.path, async (req: Request, res: Response) => {
-      const principal = await authorise(req, spec.access, authenticate, spec.alsoAccepts);
+      const principal = await authorise(req, spec, authenticate, session);
       const params = spec.params ? validate(spec.params, req.params, 'path') : undefined;
       const query = spec.query ? validate(spec.query, req.query ?? {}, 'query') : noQuery(req);
       let body: unknown;
@@ -144,9 +155,15 @@ async function sendStream(res: Response, s: NonNullable<RouteResult['stream']>):
   await pipeline(Readable.from(rest(), { objectMode: false, highWaterMark: 64 * 1024 }), res);
 }
 
-async function authorise(req: Request, access: Access, authenticate: Authenticate, alsoAccepts?: (token: string) => boolean): Promise<Principal | null> {
+async function authorise(req: Request, spec: AnyRoute, authenticate: Authenticate, session?: SessionAuth): Promise<Principal | null> {
+  const { access, alsoAccepts } = spec;
   if (access === 'public') return null;
   const h = req.get('authorization');
+  // A bearer key, when sent, decides; the session cookie only stands in for a missing one.
+  if (h === undefined && session) {
+    const p = await session.principal(req, spec.method !== 'get');
+    if (p) return permitted(p, access);
+  }
   const m = h ? /^Bearer +([^\s]+)\s*$/i.exec(h) : null;
   if (!m) {
     throw new AppError('unauthenticated', 'Send an API key as "Authorization: Bearer <token>" (create one with `assentmark apikey create`).');
@@ -154,6 +171,10 @@ async function authorise(req: Request, access: Access, authenticate: Authenticat
   if (alsoAccepts?.(m[1]!)) return null;
   const principal = await authenticate(m[1]!);
   if (!principal) throw new AppError('invalid_token', 'The API key is unknown or revoked.');
+  return permitted(principal, access);
+}
+
+function permitted(principal: Principal, access: readonly Role[]): Principal {
   if (!access.includes(principal.role)) {
     throw new AppError('forbidden', `This operation needs one of the roles: ${access.join(', ')}; your key has role "${principal.role}".`);
   }
@@ -162,7 +183,7 @@ async function authorise(req: Request, access: Access, authenticate: Authenticat
 
 // ---- OpenAPI 3.1 ----
 
-export function openApiDocument(routes: readonly AnyRoute[], info: { title: string; version: string; description: string }): Record<string, unknown> {
+export function openApiDocument(routes: readonly AnyRoute[], info: { title: string; version: string; description: string }, sessions?: Pick<SessionAuth, 'accepts'>): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const oaPath = r.path.replace(/[:*]([A-Za-z_]+)/g, '{$1}');
@@ -197,7 +218,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
       operationId: operationId(r),
-      security: r.access === 'public' ? [] : [{ bearer: [] }],
+      security: r.access === 'public' ? [] : sessions?.accepts(r) ? [{ bearer: [] }, { consoleSession: [] }] : [{ bearer: [] }],
       'x-roles': r.access === 'public' ? ['public'] : r.access,
       ...(parameters.length ? { parameters } : {}),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(r.body) } } } } : {}),
@@ -209,7 +230,10 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
     info,
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key created with `assentmark apikey create`' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'API key created with `assentmark apikey create`' },
+        ...(sessions ? { consoleSession: { type: 'apiKey', in: 'cookie', name: 'am_console', description: 'The investigator console\'s session cookie (POST /console/session with an investigator or admin key; docs/console.md). State-changing requests also need the session\'s X-CSRF-Token header.' } } : {}),
+      },
       schemas: {
         Problem: {
           type: 'object',

@@ -245,6 +245,11 @@ export class LlmWatermarkService {
     return { screeningId, caseRef: r.caseRef, parameterSetId: set.id, preregistered: !!r.plan, counts: c, results: results.map((x, i) => ({ ...x, id: ids[i]!, position: positions[i]! })) };
   }
 
+  /** Every text-watermark outcome recorded for a subject. */
+  listForSubject(subject: string): Promise<LlmVerificationRecord[]> {
+    return this.repos.verifications.forSubject(subject);
+  }
+
   async get(id: string): Promise<LlmVerificationRecord> {
     const r = await this.repos.verifications.get(id);
     if (!r) throw new AppError('verification_not_found', `no LLM verification with id ${id}`);

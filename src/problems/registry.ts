@@ -49,6 +49,11 @@ export const PROBLEMS = {
   // API keys
   api_key_not_found: { status: 404, title: 'API key not found' },
 
+  // Console sessions (docs/console.md)
+  session_invalid: { status: 401, title: 'Console session unknown or expired' },
+  csrf_token_missing: { status: 403, title: 'CSRF token required' },
+  csrf_token_invalid: { status: 403, title: 'CSRF token does not match' },
+
   // Webhooks
   webhook_not_found: { status: 404, title: 'Webhook subscription not found' },
   webhook_url_invalid: { status: 422, title: 'Webhook URL not accepted' },

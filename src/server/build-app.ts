@@ -14,6 +14,9 @@ import { dossierRoutes } from '../http/routes/dossiers.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
 import { webhookRoutes } from '../http/routes/webhooks.js';
 import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
+import { timelineRoutes } from '../http/routes/timeline.js';
+import { consoleRouter } from '../http/console.js';
+import { sessionAuth } from '../http/console-session.js';
 
 export type { Services } from '../app/services.js';
 
@@ -33,6 +36,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...webhookRoutes(s.webhooks),
     ...adminRoutes({ ledger: ctx.ledger, verifications: ctx.ledgerVerifications, metrics: ctx.metrics, metricsToken: loadMetricsToken(ctx.config.metricsTokenFile) }),
     ...llmWatermarkRoutes(s.llmWatermark),
+    ...timelineRoutes({ assent: s.assent, watermarkKeys: s.watermarkKeys, verifications: s.verifications, dossiers: s.dossiers, llmWatermark: s.llmWatermark }),
   ];
 }
 
@@ -40,6 +44,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
 export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<BuiltApp> {
   const services = buildServices(ctx, { onError: (err, what = 'timestamp') => logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`) });
   const routes = allRoutes(ctx, services);
+  const sessions = sessionAuth(services.consoleSessions);
   ctx.metrics.watch({ renderQueue: () => services.renderQueueDepth() });
   ctx.metrics.collectProcessMetrics();
   const app = createApp({
@@ -52,8 +57,9 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
         title: 'assentmark',
         version: '0.1.0',
         description: 'Evidence of assent to model Terms of Service, per-user watermark linkage, detection outcomes and signed dossiers, in a hash-chained ledger.',
-      })),
-      mountRoutes(routes, (t) => services.apiKeys.authenticate(t)),
+      }, sessions)),
+      consoleRouter(services.consoleSessions),
+      mountRoutes(routes, (t) => services.apiKeys.authenticate(t), sessions),
     ],
     ready: async () => {
       await ctx.handle.ping();

@@ -1,5 +1,5 @@
 // verification_plans: pre-registered samples, committed before any suspect label exists.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, PlanSample } from '../db/schema.js';
 import { fromJson, workingRow, type WorkingRow } from '../db/rows.js';
 
@@ -41,6 +41,12 @@ export class PlanRepository {
   async many(ids: readonly string[]): Promise<PlanInfo[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.selectFrom('verification_plans').select(INFO).where('id', 'in', [...ids]).orderBy('ledger_seq').execute();
+    return rows.map(toInfo);
+  }
+
+  /** The plans that name a subject, in ledger order. */
+  async forSubject(subject: string): Promise<PlanInfo[]> {
+    const rows = await this.db.selectFrom('verification_plans').select(INFO).where(sql<boolean>`subjects @> ${JSON.stringify([subject])}::jsonb`).orderBy('ledger_seq').execute();
     return rows.map(toInfo);
   }
 

@@ -170,6 +170,11 @@ export class VerificationService {
     return this.repos.verifications.forSubject(subject);
   }
 
+  /** The pre-registered plans that name a subject. */
+  plansForSubject(subject: string): Promise<PlanInfo[]> {
+    return this.repos.plans.forSubject(subject);
+  }
+
   async #requireKeys(subjects: string[]): Promise<void> {
     const set = await this.keys.repo.subjectsWithKeys(subjects);
     const missing = subjects.filter((s) => !set.has(s));
