@@ -13,6 +13,8 @@ export const TAG = {
   keyId: 'assentmark/key-id/v1',
   /** API token hash: SHA-256(tag || 0x00 || token) */
   apiToken: 'assentmark/api-token/v1',
+  /** Acceptance-session token hash (the embedded widget's capability): SHA-256(tag || 0x00 || token) */
+  acceptanceSession: 'assentmark/acceptance-session/v1',
   /** Key-encryption key id: SHA-256(tag || 0x00 || kek)[:8] */
   kekId: 'assentmark/kek-id/v1',
   /** Signing-key rotation, signed by the old key and by the new one: Ed25519(tag || 0x00 || canonical statement) */

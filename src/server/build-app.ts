@@ -14,6 +14,8 @@ import { dossierRoutes } from '../http/routes/dossiers.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
 import { webhookRoutes } from '../http/routes/webhooks.js';
 import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
+import { acceptanceSessionRoutes } from '../http/routes/acceptance-sessions.js';
+import { widgetRouter } from '../http/widget.js';
 
 export type { Services } from '../app/services.js';
 
@@ -33,6 +35,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...webhookRoutes(s.webhooks),
     ...adminRoutes({ ledger: ctx.ledger, verifications: ctx.ledgerVerifications, metrics: ctx.metrics, metricsToken: loadMetricsToken(ctx.config.metricsTokenFile) }),
     ...llmWatermarkRoutes(s.llmWatermark),
+    ...acceptanceSessionRoutes(s.acceptanceSessions),
   ];
 }
 
@@ -53,6 +56,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
         version: '0.1.0',
         description: 'Evidence of assent to model Terms of Service, per-user watermark linkage, detection outcomes and signed dossiers, in a hash-chained ledger.',
       })),
+      widgetRouter(),
       mountRoutes(routes, (t) => services.apiKeys.authenticate(t)),
     ],
     ready: async () => {
