@@ -31,5 +31,6 @@ export const STYLES = `
 .am .done { margin: 0; font-size: 16px; }
 .am .done:focus { outline: none; }
 .am .done:focus-visible { outline: 3px solid #b45309; outline-offset: 2px; }
+.am [role="alert"]:focus { outline: none; }
 .am .small { font-size: 14px; color: #52606d; }
 `;

@@ -10,6 +10,16 @@ import { Presence } from './presence.js';
 import { STYLES } from './styles.js';
 
 const WIDGET = 'assentmark-widget/1';
+
+/** What a refusal means for the person in front of the form, by problem code (docs/problems.md). */
+const PLAIN: Record<string, string> = {
+  acceptance_session_expired: 'This consent form has expired: it can only be used for a limited time. Nothing was recorded. Reload the page to get a new one.',
+  acceptance_session_used: 'This consent form has already been used: an answer was recorded once and cannot be given again with the same form. Nothing more was recorded. Reload the page if you need to answer again.',
+  acceptance_session_not_found: 'This consent form is not valid. Nothing was recorded. Reload the page; if this happens again, contact the site.',
+  acceptance_session_wrong_origin: 'This consent form belongs to another website and cannot be used here. Nothing was recorded.',
+  text_hash_mismatch: 'The text shown here is not the published version of these terms, so it cannot be accepted. Nothing was recorded. Reload the page.',
+  presentation_mismatch: 'This consent form was changed on its way to you, so your answer was not recorded. Reload the page.',
+};
 const LOCALE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
@@ -60,6 +70,8 @@ class ConsentWidget {
     const status = el('p', { id: 'am-status', class: 'status', role: 'status', 'aria-live': 'polite' });
     this.#box.setAttribute('aria-labelledby', 'am-title');
     this.#box.removeAttribute('aria-label');
+    // Nothing can be answered before the text on screen is checked.
+    accept.disabled = decline.disabled = agree.disabled = true;
     this.#box.replaceChildren(title, version, text, hint, consent, actions, status);
 
     // What is checked is what is on screen: the text node's content, not the string that was fetched.
@@ -74,9 +86,11 @@ class ConsentWidget {
       this.#fail(new WidgetError('The text shown here is not the published version of these terms, so it cannot be accepted. Nothing was recorded. Reload the page.', 'text_hash_mismatch'));
       return;
     }
+    if (text.scrollHeight <= text.clientHeight + 2) hint.textContent = 'The full text is shown above.';
+    accept.disabled = decline.disabled = agree.disabled = false;
+    // The markup as first shown, complete: nothing in it changes before the user acts.
     const markupSha = await sha256Hex(this.#root.innerHTML);
     const presence = new Presence(this.#box, text);
-    if (text.scrollHeight <= text.clientHeight + 2) hint.textContent = 'The full text is shown above.';
 
     const manifest = (): Manifest => ({
       widget: WIDGET, text_sha256: shownSha, markup_sha256: markupSha,
@@ -106,7 +120,7 @@ class ConsentWidget {
         const answer = await sendDecision(this.base, this.token, { decision, manifest: manifest(), page_url: location.href, locale, client_time: new Date().toISOString() });
         this.#done(s, answer);
       } catch (e) {
-        this.#fail(e);
+        this.#fail(e, true);
       }
     };
     accept.addEventListener('click', () => void decide('accept'));
@@ -115,7 +129,7 @@ class ConsentWidget {
   }
 
   #done(s: SessionText, a: DecisionAnswer): void {
-    const when = new Date(a.record.server_time ?? Date.now()).toLocaleString();
+    const when = new Date(a.record.server_time ?? Date.now()).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
     const message = a.decision === 'accepted'
       ? `Thank you. Your acceptance of ${s.title} (version ${s.version}) was recorded on ${when}.`
       : `Your decision not to accept ${s.title} (version ${s.version}) was recorded on ${when}.`;
@@ -126,15 +140,18 @@ class ConsentWidget {
     this.host.dispatchEvent(new CustomEvent('assentmark:decision', { bubbles: true, composed: true, detail: { decision: a.decision, record_id: a.record.id } }));
   }
 
-  #fail(e: unknown): void {
-    const message = e instanceof Error ? e.message : 'Something went wrong. Reload the page and try again.';
+  /** `answering`: the failure came after the user answered (else while the form was being shown). */
+  #fail(e: unknown, answering = false): void {
     const code = e instanceof WidgetError ? e.code : null;
-    const heading = el('p', { class: 'error' }, 'Your answer could not be recorded.');
+    const detail = e instanceof Error ? e.message : 'Something went wrong.';
+    const message = (code && PLAIN[code]) || detail;
+    const heading = el('p', { class: 'error' }, answering ? 'Your answer could not be recorded.' : 'This consent form cannot be shown.');
     const alert = el('div', { role: 'alert', tabindex: '-1', id: 'am-error' });
     alert.append(heading, el('p', {}, message));
     this.#box.replaceChildren(alert);
     alert.focus();
-    this.host.dispatchEvent(new CustomEvent('assentmark:error', { bubbles: true, composed: true, detail: { code, message } }));
+    // The service's own explanation, for the site's developers.
+    this.host.dispatchEvent(new CustomEvent('assentmark:error', { bubbles: true, composed: true, detail: { code, message: detail } }));
   }
 }
 
