@@ -73,6 +73,20 @@ describe('acceptance sessions', () => {
     await refused(await t.get(`/v1/widget/sessions/ams_${'A'.repeat(43)}`).set('Origin', ORIGIN), 404, 'acceptance_session_not_found');
   });
 
+  test('/widget.js is the one built script, loadable from other sites', async () => {
+    const r = await t.get('/widget.js').buffer(true).parse((res, cb) => {
+      let data = '';
+      res.on('data', (c: Buffer) => (data += c.toString('utf8')));
+      res.on('end', () => cb(null, data));
+    });
+    assert.equal(r.status, 200);
+    assert.match(r.headers['content-type'] ?? '', /^text\/javascript/);
+    assert.equal(r.headers['cross-origin-resource-policy'], 'cross-origin');
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    assert.match(r.body as string, /^\(function\(\)\{/, 'one IIFE (Vite library mode), no module imports');
+    assert.doesNotMatch(r.body as string, /\bimport\s*\(|^import /m);
+  });
+
   test('an acceptance: acceptance.displayed with its manifest, then the assent service\'s acceptance.recorded and receipt', async () => {
     const s = await createSession({ subject: 'widget-accepts' });
     const before = await t.countRows();
