@@ -2,6 +2,8 @@
 // read and written by the Ledger, through its repositories and appender).
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { AcceptanceSessionRepository } from '../acceptance-sessions/repository.js';
+import { AcceptanceSessionUseRepository } from '../acceptance-sessions/use-repository.js';
 import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../assent/idempotency-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
@@ -34,6 +36,8 @@ export interface Repositories {
   llmParameterSets: ParameterSetRepository;
   llmPlans: LlmPlanRepository;
   llmVerifications: LlmVerificationRepository;
+  acceptanceSessions: AcceptanceSessionRepository;
+  acceptanceSessionUses: AcceptanceSessionUseRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -53,5 +57,7 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmParameterSets: new ParameterSetRepository(db),
     llmPlans: new LlmPlanRepository(db),
     llmVerifications: new LlmVerificationRepository(db),
+    acceptanceSessions: new AcceptanceSessionRepository(db),
+    acceptanceSessionUses: new AcceptanceSessionUseRepository(db),
   };
 }

@@ -1,5 +1,6 @@
 // The domain services of one process, wired from its context. Used by the HTTP server and the CLI.
 import { readFileSync } from 'node:fs';
+import { AcceptanceSessionService } from '../acceptance-sessions/service.js';
 import { ApiKeyStore } from '../auth/api-keys.js';
 import { ConsoleSessions } from '../auth/console-sessions.js';
 import { AssentService } from '../assent/service.js';
@@ -41,6 +42,7 @@ export interface Services {
   /** Dossier renders waiting for a worker (0 before the first render). */
   renderQueueDepth(): number;
   llmWatermark: LlmWatermarkService;
+  acceptanceSessions: AcceptanceSessionService;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -70,6 +72,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, changed, {
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
+  const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent);
   const decisions = new DecisionService(keyCache);
   llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords }, ledger, watermarkKeys);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
@@ -103,7 +106,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     { pollMs: w.pollMs, batch: w.batch, timeoutMs: w.timeoutMs, baseDelayMs: w.baseDelayMs, maxDelayMs: w.maxDelayMs, maxAttempts: w.maxAttempts, maxAgeMs: w.maxAgeMs },
   );
   return {
-    apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark,
+    apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark, acceptanceSessions,
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

@@ -27,12 +27,14 @@ function recordingFacts(r: Recording) {
 
 export type KeyLinkInput = NonNullable<EventDataInput<'acceptance.recorded'>['watermark_key']>;
 
-export function assentData(input: AssentInput, eula: EulaVersion, key: KeyLinkInput | null, r: Recording): EventDataInput<'acceptance.recorded'> {
+export type DisplayedLink = NonNullable<EventDataInput<'acceptance.recorded'>['presentation']['displayed']>;
+
+export function assentData(input: AssentInput, eula: EulaVersion, key: KeyLinkInput | null, r: Recording, displayed?: DisplayedLink): EventDataInput<'acceptance.recorded'> {
   return {
     subject: input.subject,
     eula: eulaRef(eula),
     shown_text_sha256: input.shown_text_sha256,
-    presentation: { consent_text: input.consent_text, button_text: input.button_text, page_url: input.page_url, locale: input.locale },
+    presentation: { consent_text: input.consent_text, button_text: input.button_text, page_url: input.page_url, locale: input.locale, ...(displayed ? { displayed } : {}) },
     ...clientFacts(input),
     method: input.method,
     ...(key ? { watermark_key: key } : {}),

@@ -19,7 +19,7 @@ import type { WatermarkKeyInfo } from '../watermark-keys/repository.js';
 import type { WatermarkKeyService } from '../watermark-keys/service.js';
 import { priorRecordId, requestDigest } from './idempotency.js';
 import type { IdempotencyRepository, PriorUse } from './idempotency-repository.js';
-import { assentData, withdrawalData, type KeyLinkInput, type Recording } from './payloads.js';
+import { assentData, withdrawalData, type DisplayedLink, type KeyLinkInput, type Recording } from './payloads.js';
 import { buildReceipt, inclusionPromise, receiptInclusion, type CheckpointSchedule, type ServedReceipt } from './receipt.js';
 import type { AssentRecord, AssentRecordRepository } from './record-repository.js';
 import type { AssentInput, WithdrawalInput } from './schemas.js';
@@ -51,6 +51,8 @@ export interface ComplianceStatus {
   requiredVersion: string;
   accepted: AssentRecord | null;
   lastEvent: AssentRecord | null;
+  /** Whether the subject ever accepted a version of this EULA (a new acceptance is then a re-acceptance). */
+  everAccepted: boolean;
 }
 
 type AssentData = EventDataInput<'acceptance.recorded'> | EventDataInput<'acceptance.withdrawn'>;
@@ -100,12 +102,13 @@ export class AssentService {
     }, { maxBatch: 500, maxInFlight: 2 });
   }
 
-  accept(input: AssentInput, principal: Principal, idemKey: string): Promise<AssentResult> {
-    return this.#record('accepted', input, principal, idemKey);
+  /** `displayed`: the acceptance.displayed event of the widget that showed the text (acceptance sessions). */
+  accept(input: AssentInput, principal: Principal, idemKey: string, displayed?: DisplayedLink): Promise<AssentResult> {
+    return this.#record('accepted', input, principal, idemKey, displayed);
   }
 
-  decline(input: AssentInput, principal: Principal, idemKey: string): Promise<AssentResult> {
-    return this.#record('declined', input, principal, idemKey);
+  decline(input: AssentInput, principal: Principal, idemKey: string, displayed?: DisplayedLink): Promise<AssentResult> {
+    return this.#record('declined', input, principal, idemKey, displayed);
   }
 
   async withdraw(input: WithdrawalInput, principal: Principal, idemKey: string): Promise<AssentResult> {
@@ -132,7 +135,7 @@ export class AssentService {
     }
   }
 
-  async #record(kind: 'accepted' | 'declined', input: AssentInput, principal: Principal, idemKey: string, attempt = 0): Promise<AssentResult> {
+  async #record(kind: 'accepted' | 'declined', input: AssentInput, principal: Principal, idemKey: string, displayed: DisplayedLink | undefined, attempt = 0): Promise<AssentResult> {
     const digest = requestDigest(kind, input);
     const { prior, key: currentKey } = await this.#lookups.get({ scope: principal.keyId, key: idemKey, subject: kind === 'accepted' ? input.subject : null });
     const replay = await this.#replayOf(priorRecordId(prior, digest));
@@ -153,13 +156,13 @@ export class AssentService {
       ? { version: newKey.version, key_id: newKey.keyId, commitment: newKey.commitment, event_id: keyEventId }
       : currentKey && kind === 'accepted' ? { version: currentKey.version, key_id: currentKey.keyId, commitment: currentKey.commitment, event_id: currentKey.eventId } : null;
     const recording = this.#recording(principal, idemKey);
-    const data = assentData(input, eula, link, recording);
+    const data = assentData(input, eula, link, recording, displayed);
     const event = buildEvent(ASSENT_EVENT[kind], data, { time: recording.serverTime });
     try {
       return await this.#append(kind, input.subject, eula, { event, data, link }, recording, newKey && { key: newKey, eventId: keyEventId }, digest);
     } catch (e) {
       // Two first acceptances of one subject raced for key version 1: the loser retries and finds the key.
-      if (attempt === 0 && (isStateRefusal(e) || isUniqueViolation(e, 'watermark_keys'))) return this.#record(kind, input, principal, idemKey, 1);
+      if (attempt === 0 && (isStateRefusal(e) || isUniqueViolation(e, 'watermark_keys'))) return this.#record(kind, input, principal, idemKey, displayed, 1);
       throw e;
     }
   }
@@ -282,6 +285,6 @@ export class AssentService {
     else if (standing) reason = `accepted ${standing.version}, but major version ${requiredMajor.version} requires accepting again`;
     else if (records.some((r) => r.kind === 'declined')) reason = 'declined and has not accepted';
     else reason = 'has never accepted';
-    return { subject, slug, compliant, reason, currentVersion: current.version, requiredVersion: requiredMajor.version, accepted: standing, lastEvent: last };
+    return { subject, slug, compliant, reason, currentVersion: current.version, requiredVersion: requiredMajor.version, accepted: standing, lastEvent: last, everAccepted: records.some((r) => r.kind === 'accepted') };
   }
 }

@@ -17,6 +17,8 @@ export const TAG = {
   consoleSession: 'assentmark/console-session/v1',
   /** Console CSRF token hash: SHA-256(tag || 0x00 || CSRF token) */
   consoleCsrf: 'assentmark/console-csrf/v1',
+  /** Acceptance-session token hash (the embedded widget's capability): SHA-256(tag || 0x00 || token) */
+  acceptanceSession: 'assentmark/acceptance-session/v1',
   /** Key-encryption key id: SHA-256(tag || 0x00 || kek)[:8] */
   kekId: 'assentmark/kek-id/v1',
   /** Signing-key rotation, signed by the old key and by the new one: Ed25519(tag || 0x00 || canonical statement) */

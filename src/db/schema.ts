@@ -264,7 +264,35 @@ export interface LlmVerificationsTable {
   event_id: string;
 }
 
+export interface AcceptanceSessionsTable {
+  id: string;
+  token_sha256: Buffer;
+  subject: string;
+  eula_id: string;
+  slug: string;
+  version: string;
+  origin: string;
+  consent_text: string;
+  accept_text: string;
+  decline_text: string;
+  auth: Json<{ method: string; session_id: string; mfa: boolean }>;
+  created_by_key_id: string;
+  created_by_name: string;
+  created_at: ColumnType<Date, Date | string, never>;
+  expires_at: ColumnType<Date, Date | string, never>;
+}
+
+export interface AcceptanceSessionUsesTable {
+  session_id: string;
+  decision: 'accepted' | 'declined';
+  ledger_seq: SeqRef;
+  event_id: string;
+  used_at: ColumnType<Date, Date | string, never>;
+}
+
 export interface Database {
+  acceptance_sessions: AcceptanceSessionsTable;
+  acceptance_session_uses: AcceptanceSessionUsesTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_outbox: WebhookOutboxTable;
   llm_parameter_sets: LlmParameterSetsTable;

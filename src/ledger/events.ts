@@ -34,7 +34,11 @@ const AssentData = z.looseObject({
   subject: z.string(),
   eula: EulaRef,
   shown_text_sha256: Hex64,
-  presentation: z.looseObject({ consent_text: z.string(), button_text: z.string(), page_url: z.string(), locale: z.string() }),
+  presentation: z.looseObject({
+    consent_text: z.string(), button_text: z.string(), page_url: z.string(), locale: z.string(),
+    // Recorded through an acceptance session (docs/widget.md): the acceptance.displayed event of what the widget showed.
+    displayed: z.looseObject({ session_id: z.string(), event_id: z.string(), seq: Int }).optional(),
+  }),
   ...ClientFacts,
   method: z.string(),
   watermark_key: KeyLink.optional(),
@@ -52,6 +56,32 @@ const WithdrawalData = z.looseObject({
   method: z.string(),
   recorded_by: Actor,
   idempotency_key: z.string(),
+  server_time: z.string(),
+});
+
+/** What an embedded consent widget showed, as the browser measured it (docs/widget.md). */
+const PresentationManifest = z.looseObject({
+  widget: z.string(),
+  text_sha256: Hex64,
+  markup_sha256: Hex64,
+  viewport: z.looseObject({ width: Int, height: Int, device_pixel_ratio: z.number() }),
+  scrolled_to_end: z.boolean(),
+  time_on_screen_ms: Int,
+  consent_text: z.string(),
+  accept_text: z.string(),
+  decline_text: z.string(),
+});
+
+const DisplayedData = z.looseObject({
+  session_id: z.string(),
+  subject: z.string(),
+  eula: EulaRef,
+  manifest: PresentationManifest,
+  page_url: z.string(),
+  locale: z.string(),
+  ...ClientFacts,
+  session: z.looseObject({ created_at: z.string(), expires_at: z.string(), origin: z.string() }),
+  recorded_by: Actor,
   server_time: z.string(),
 });
 
@@ -99,6 +129,7 @@ export const EVENT_DATA = {
   'acceptance.recorded': AssentData,
   'acceptance.declined': AssentData,
   'acceptance.withdrawn': WithdrawalData,
+  'acceptance.displayed': DisplayedData,
   'watermark_key.assigned': z.looseObject({
     subject: z.string(),
     key_version: Int,
@@ -231,6 +262,7 @@ export type EventDataInput<T extends EventType> = z.input<(typeof EVENT_DATA)[T]
 
 export type AssentEventData = z.infer<typeof AssentData>;
 export type WithdrawalEventData = z.infer<typeof WithdrawalData>;
+export type PresentationManifestData = z.infer<typeof PresentationManifest>;
 export type VerificationStatistic = z.infer<typeof Statistic>;
 
 export interface LedgerEvent<T extends EventType = EventType> {

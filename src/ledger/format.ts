@@ -15,6 +15,7 @@ export type EventType =
   | 'acceptance.recorded'
   | 'acceptance.declined'
   | 'acceptance.withdrawn'
+  | 'acceptance.displayed'
   | 'watermark_key.assigned'
   | 'watermark_key.rotated'
   | 'verification.planned'
@@ -32,6 +33,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'acceptance.recorded',
   'acceptance.declined',
   'acceptance.withdrawn',
+  'acceptance.displayed',
   'watermark_key.assigned',
   'watermark_key.rotated',
   'verification.planned',

@@ -46,6 +46,13 @@ export const PROBLEMS = {
   unknown_eula_version: { status: 422, title: 'Unknown EULA version' },
   text_hash_mismatch: { status: 422, title: 'Shown text does not match the published EULA' },
 
+  // Acceptance sessions (the embedded consent widget, docs/widget.md)
+  acceptance_session_not_found: { status: 404, title: 'Acceptance session not found' },
+  acceptance_session_wrong_origin: { status: 403, title: 'Acceptance session used from another site' },
+  acceptance_session_used: { status: 409, title: 'Acceptance session already used' },
+  acceptance_session_expired: { status: 410, title: 'Acceptance session expired' },
+  presentation_mismatch: { status: 422, title: 'Widget showed other wording than the session' },
+
   // API keys
   api_key_not_found: { status: 404, title: 'API key not found' },
 

@@ -17,6 +17,8 @@ import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
 import { timelineRoutes } from '../http/routes/timeline.js';
 import { consoleRouter } from '../http/console.js';
 import { sessionAuth } from '../http/console-session.js';
+import { acceptanceSessionRoutes } from '../http/routes/acceptance-sessions.js';
+import { widgetRouter } from '../http/widget.js';
 
 export type { Services } from '../app/services.js';
 
@@ -37,6 +39,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...adminRoutes({ ledger: ctx.ledger, verifications: ctx.ledgerVerifications, metrics: ctx.metrics, metricsToken: loadMetricsToken(ctx.config.metricsTokenFile) }),
     ...llmWatermarkRoutes(s.llmWatermark),
     ...timelineRoutes({ assent: s.assent, watermarkKeys: s.watermarkKeys, verifications: s.verifications, dossiers: s.dossiers, llmWatermark: s.llmWatermark }),
+    ...acceptanceSessionRoutes(s.acceptanceSessions),
   ];
 }
 
@@ -59,6 +62,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
         description: 'Evidence of assent to model Terms of Service, per-user watermark linkage, detection outcomes and signed dossiers, in a hash-chained ledger.',
       }, sessions)),
       consoleRouter(services.consoleSessions),
+      widgetRouter(),
       mountRoutes(routes, (t) => services.apiKeys.authenticate(t), sessions),
     ],
     ready: async () => {

@@ -637,7 +637,7 @@ def extension(ext, keyword, valid):
 # ---------------------------------------------------------------------------------------------
 # The verifier (docs/ledger-format.md section 11), for the expected results of the fault cases
 
-EVENT_TYPES = ["ledger.genesis", "eula.published", "acceptance.recorded", "acceptance.declined", "acceptance.withdrawn",
+EVENT_TYPES = ["ledger.genesis", "eula.published", "acceptance.recorded", "acceptance.declined", "acceptance.withdrawn", "acceptance.displayed",
                "watermark_key.assigned", "watermark_key.rotated", "verification.planned", "verification.recorded",
                "dossier.issued", "signing_key.added", "llm_watermark.parameter_set_registered",
                "llm_verification.planned", "llm_verification.recorded", "llm_watermark.usage_reported"]

@@ -99,6 +99,9 @@ export const StatusJson = z.object({
   required_version: z.string(),
   accepted: z.object({ version: z.string(), at: z.string(), record_id: z.string(), ledger_seq: z.number().int() }).nullable().describe('The standing acceptance, if any'),
   last_event: z.object({ kind: z.string(), version: z.string(), at: z.string(), record_id: z.string() }).nullable(),
+  acceptance_needed: z.boolean().describe('True when the subject must accept (again) before using the service: create an acceptance session for `accept_version`'),
+  reacceptance: z.boolean().describe('True when the subject accepted an earlier version (or withdrew) and must accept again: say so to the user'),
+  accept_version: z.string().nullable().describe('The version to present when acceptance is needed (the one in effect now), else null'),
 });
 
 export function statusJson(s: ComplianceStatus): z.infer<typeof StatusJson> {
@@ -111,6 +114,9 @@ export function statusJson(s: ComplianceStatus): z.infer<typeof StatusJson> {
     required_version: s.requiredVersion,
     accepted: s.accepted ? { version: s.accepted.version, at: s.accepted.serverTime.toISOString(), record_id: s.accepted.id, ledger_seq: s.accepted.ledgerSeq } : null,
     last_event: s.lastEvent ? { kind: s.lastEvent.kind, version: s.lastEvent.version, at: s.lastEvent.serverTime.toISOString(), record_id: s.lastEvent.id } : null,
+    acceptance_needed: !s.compliant,
+    reacceptance: !s.compliant && s.everAccepted,
+    accept_version: s.compliant ? null : s.currentVersion,
   };
 }
 
