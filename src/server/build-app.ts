@@ -14,6 +14,8 @@ import { dossierRoutes } from '../http/routes/dossiers.js';
 import { ledgerRoutes } from '../http/routes/ledger.js';
 import { webhookRoutes } from '../http/routes/webhooks.js';
 import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
+import { keysJson } from '../http/presenters/ledger.js';
+import { verifyPageRouter } from '../http/verify-page.js';
 
 export type { Services } from '../app/services.js';
 
@@ -53,6 +55,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
         version: '0.1.0',
         description: 'Evidence of assent to model Terms of Service, per-user watermark linkage, detection outcomes and signed dossiers, in a hash-chained ledger.',
       })),
+      verifyPageRouter(() => keysJson(ctx.ledger.origin, ctx.ledger.keyHistory())),
       mountRoutes(routes, (t) => services.apiKeys.authenticate(t)),
     ],
     ready: async () => {
