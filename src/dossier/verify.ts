@@ -28,6 +28,10 @@ export interface DossierReport {
   bundleFailures: string[];
   /** Whether the bundle carries a consistency proof from an earlier timestamped checkpoint. */
   hasConsistencyProof: boolean;
+  /** The size of the checkpoint whose signed note held (null: none did, so no inclusion proof was checked). */
+  checkpointSize: number | null;
+  /** Receipts in the bundle. */
+  receipts: number;
 }
 
 export interface VerifyDossierOptions {
@@ -55,7 +59,7 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
   }
   const bundleBytes = attachments.get('evidence-bundle.json');
   const bundleSig = attachments.get('evidence-bundle.json.sig');
-  let report: DossierReport = { ok: false, checks, caseRef: null, subject: null, dossierId: null, pdfSha256, keyId: null, keyTrusted: false, bundleFailures: [], hasConsistencyProof: false };
+  let report: DossierReport = { ok: false, checks, caseRef: null, subject: null, dossierId: null, pdfSha256, keyId: null, keyTrusted: false, bundleFailures: [], hasConsistencyProof: false, checkpointSize: null, receipts: 0 };
   if (!bundleBytes || !bundleSig) {
     add('evidence-bundle', false, 'the PDF carries no evidence-bundle.json and evidence-bundle.json.sig attachments');
     return finish(report);
@@ -67,7 +71,7 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
   // Timestamp failures get their own lines; everything else is the bundle's.
   const timeFailures = new Set(b.timestamps.filter((x) => !x.ok).map((x) => x.detail));
   const bundleFailures = b.failures.filter((f) => !timeFailures.has(f));
-  report = { ...report, bundleFailures, hasConsistencyProof: b.consistency !== null || /consistency/.test(bundleFailures.join('\n')) };
+  report = { ...report, bundleFailures, hasConsistencyProof: b.consistency !== null || /consistency/.test(bundleFailures.join('\n')), checkpointSize: b.checkpointSize, receipts: b.receipts };
   // Only a key given from outside the PDF proves whose the signatures are; the PDF's own copy does not.
   const key = `key ${b.keyId}${b.keyTrusted ? ', the key given with --public-key' : ': embedded key, not independently trusted (pass --public-key with the service\'s published keys.json)'}`;
   add('evidence-bundle', bundleFailures.length === 0, bundleFailures.length > 0

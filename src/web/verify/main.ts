@@ -94,8 +94,8 @@ async function keysUrlOf(pdf: Buffer): Promise<string | null> {
 function render(r: DossierReport, keys: PublishedKeys | null, keysUrl: string | null, pdfName: string, sigName: string | null): void {
   const result = $<HTMLElement>('result');
   const verdict = $<HTMLHeadingElement>('verdict');
-  const checks = plainChecks(r, keys !== null);
-  const failed = checks.filter((c) => !c.ok);
+  const checks = plainChecks(r, keys !== null, sigName !== null);
+  const failed = checks.filter((c) => c.status === 'fail');
   result.className = r.ok ? 'valid' : 'invalid';
   verdict.textContent = r.ok ? 'VALID' : 'NOT VALID';
   $('verdict-text').textContent = r.ok
@@ -124,8 +124,8 @@ function render(r: DossierReport, keys: PublishedKeys | null, keysUrl: string | 
   const list = $<HTMLOListElement>('checks');
   list.replaceChildren(...checks.map((c) => {
     const details = el('details', {}, el('summary', { text: 'Technical detail' }), ...c.technical.map((t) => el('p', { text: t })));
-    return el('li', { className: c.ok ? 'pass' : 'fail' },
-      el('span', { className: 'mark', text: c.ok ? '✓ Passed' : '✗ Failed' }),
+    return el('li', { className: c.status },
+      el('span', { className: 'mark', text: { pass: '✓ Passed', fail: '✗ Failed', skip: '– Not checked' }[c.status] }),
       el('strong', { className: 'title', text: c.title }),
       el('p', { className: 'meaning', text: c.meaning }),
       ...(c.technical.length ? [details] : []));

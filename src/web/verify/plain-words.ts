@@ -4,7 +4,8 @@ import type { DossierReport } from '../../dossier/verify.js';
 
 export interface PlainCheck {
   title: string;
-  ok: boolean;
+  /** 'skip': not checked, because what it needs is missing or failed (the meaning says which). */
+  status: 'pass' | 'fail' | 'skip';
   /** What the result means, in plain words. */
   meaning: string;
   /** The verifier's own sentences. */
@@ -30,13 +31,13 @@ const BUNDLE_PARTS: BundlePart[] = [
     title: 'The signature of the evidence',
     match: /bundle signature|not RFC 8785|not an assentmark evidence bundle|is not a string|cites no ledger entry/,
     passed: 'The evidence inside the PDF is signed with the signing key and has not changed since.',
-    failed: 'The evidence inside the PDF does not match its signature: it was changed after it was signed.',
+    failed: 'The evidence inside the PDF does not verify with the signing key: it was changed after it was signed, or it was signed with another key.',
   },
   {
     title: 'The ledger checkpoint',
     match: /checkpoint/,
     passed: 'The snapshot of the whole evidence ledger that the dossier relies on is signed with the signing key.',
-    failed: 'The snapshot of the evidence ledger in the dossier is not correctly signed, or it was altered.',
+    failed: 'The snapshot of the evidence ledger in the dossier is not signed with the signing key, or it was altered.',
   },
   {
     title: 'The inclusion proofs',
@@ -64,58 +65,75 @@ const BUNDLE_PARTS: BundlePart[] = [
   },
 ];
 
-export function plainChecks(r: DossierReport, keysGiven: boolean): PlainCheck[] {
+const st = (ok: boolean): PlainCheck['status'] => (ok ? 'pass' : 'fail');
+
+/** "genTime 2026-... by CN=..., O=... (http://...)" of a timestamp check's detail. */
+function stampOf(detail: string): { time: string; by: string } | null {
+  const m = /genTime (\S+) by (.+?) \(/.exec(detail);
+  return m ? { time: m[1] ?? '', by: m[2] ?? '' } : null;
+}
+
+export function plainChecks(r: DossierReport, keysGiven: boolean, sigGiven: boolean): PlainCheck[] {
   const out: PlainCheck[] = [];
   for (const c of r.checks) {
     if (c.name === 'pdf-signature') {
       out.push({
-        title: 'The PDF signature', ok: c.ok, technical: [c.detail],
+        title: 'The PDF signature', status: st(c.ok), technical: [c.detail],
         meaning: c.ok
           ? 'The PDF is signed as a whole, and not one byte of it has changed since it was signed.'
           : 'The PDF was changed after it was signed, or its signature is damaged. Do not rely on this file.',
       });
     } else if (c.name === 'attachments') {
-      out.push({ title: 'The files inside the PDF', ok: false, technical: [c.detail], meaning: 'The evidence files inside the PDF cannot be read: this is not a complete dossier, or it is damaged.' });
+      out.push({ title: 'The files inside the PDF', status: 'fail', technical: [c.detail], meaning: 'The evidence files inside the PDF cannot be read: this is not a complete dossier, or it is damaged.' });
     } else if (c.name === 'evidence-bundle') {
       if (!c.ok && r.bundleFailures.length === 0) {
-        out.push({ title: 'The evidence inside the PDF', ok: false, technical: [c.detail], meaning: 'The PDF does not contain the signed evidence of a dossier. It is not an assentmark dossier, or it was stripped.' });
+        out.push({ title: 'The evidence inside the PDF', status: 'fail', technical: [c.detail], meaning: 'The PDF does not contain the signed evidence of a dossier. It is not an assentmark dossier, or it was stripped.' });
         continue;
       }
       const rest = [...r.bundleFailures];
       for (const p of BUNDLE_PARTS) {
         if (p.title === 'The consistency proof' && !r.hasConsistencyProof) continue;
         if (p.title === 'The signing key' && !keysGiven) continue;
+        if (p.title === 'The receipts' && r.receipts === 0) continue;
         const mine = rest.filter((f) => p.match.test(f));
         for (const f of mine) rest.splice(rest.indexOf(f), 1);
-        out.push({ title: p.title, ok: mine.length === 0, meaning: mine.length === 0 ? p.passed : p.failed, technical: mine.length ? mine : [] });
+        // Inclusion proofs lead to the checkpoint's root: without a checkpoint that holds, there is nothing to check them against.
+        if (mine.length === 0 && r.checkpointSize === null && (p.title === 'The inclusion proofs' || p.title === 'The consistency proof')) {
+          out.push({ title: p.title, status: 'skip', meaning: 'Not checked: this needs a correctly signed ledger checkpoint, and there is none.', technical: [] });
+          continue;
+        }
+        out.push({ title: p.title, status: st(mine.length === 0), meaning: mine.length === 0 ? p.passed : p.failed, technical: mine });
       }
-      if (rest.length > 0) out.push({ title: 'The evidence inside the PDF', ok: false, meaning: 'Something else in the signed evidence is wrong.', technical: rest });
-      out.find((x) => x.title === 'The signature of the evidence')?.technical.push(...(c.ok ? [c.detail] : []));
+      if (rest.length > 0) out.push({ title: 'The evidence inside the PDF', status: 'fail', meaning: 'Something else in the signed evidence is wrong.', technical: rest });
+      if (c.ok) out.find((x) => x.title === 'The signature of the evidence')?.technical.push(c.detail);
     } else if (c.name === 'timestamp') {
       const none = c.detail.startsWith('none:');
+      const earlier = /of the earlier checkpoint/.test(c.detail);
+      const stamp = stampOf(c.detail);
       out.push({
-        title: 'The outside timestamp', ok: c.ok, technical: [c.detail],
+        title: earlier ? 'The outside timestamp of the earlier snapshot' : 'The outside timestamp', status: st(c.ok), technical: [c.detail],
         meaning: none
           ? 'There is no independent timestamp: the date in the ledger is the organisation\'s own statement.'
           : c.ok
-            ? 'An independent time-stamping authority confirms the ledger snapshot existed at the time it states.'
-            : 'The independent timestamp does not match the ledger snapshot, or its signature is wrong.',
+            ? `The time-stamping authority ${stamp?.by ?? ''} signed that this ${earlier ? 'earlier ' : ''}ledger snapshot existed at ${stamp?.time ?? 'the time it states'}. (This page does not check the authority against a list of trusted authorities; its name is as it states it.)`
+            : 'The timestamp does not match the ledger snapshot, or its signature is wrong.',
       });
     } else if (c.name.startsWith('exhibit ')) {
       const file = c.name.slice('exhibit '.length);
       out.push({
-        title: `The Terms of Service text (${file})`, ok: c.ok, technical: [c.detail],
+        title: `The Terms of Service text (${file})`, status: st(c.ok), technical: [c.detail],
         meaning: c.ok ? 'The attached text is exactly the version recorded in the ledger.' : 'The attached text is not a version recorded in the ledger: it was changed.',
       });
     } else if (c.name === 'detached-signature') {
       out.push({
-        title: 'The separate signature file (.sig)', ok: c.ok, technical: [c.detail],
+        title: 'The separate signature file (.sig)', status: st(c.ok), technical: [c.detail],
         meaning: c.ok ? 'The .sig file is a valid signature of this exact PDF with the signing key.' : 'The .sig file is not a signature of this PDF with the signing key: either the PDF or the .sig is not the one that was issued.',
       });
     } else {
-      out.push({ title: c.name, ok: c.ok, technical: [c.detail], meaning: c.ok ? 'Passed.' : 'Failed.' });
+      out.push({ title: c.name, status: st(c.ok), technical: [c.detail], meaning: c.ok ? 'Passed.' : 'Failed.' });
     }
   }
+  if (!sigGiven) out.push({ title: 'The separate signature file (.sig)', status: 'skip', technical: [], meaning: 'Not checked: no .sig file was given. The PDF\'s own signature above is checked without it.' });
   return out;
 }
 
