@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { extractAttachments } from '../src/pdf/verify.js';
+import { packageRoot } from '../src/util/paths.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { buildEvidence, supertestHttp } from './helpers/evidence.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
@@ -129,7 +130,7 @@ describe('the counsel verification page', () => {
     await page.getByRole('button', { name: 'Check the dossier' }).click();
     await page.locator('#result:not([hidden])').waitFor({ timeout: 120_000 });
     await page.screenshot({ path: path.join(SHOTS, `web-verify-${shot}.png`), fullPage: true });
-    const titles = async (cls: string) => page.locator(`#checks li.${cls} .title`).allTextContents();
+    const titles = async (cls: string) => page.locator(`#checks li.${cls} .title:visible`).allTextContents();
     return {
       verdict: (await page.locator('#verdict').textContent()) ?? '',
       failed: await titles('fail'),
@@ -221,6 +222,7 @@ describe('the counsel verification page', () => {
     // Its inclusion proofs lead to a checkpoint this key did not sign: they are not called passed.
     assert.ok(o.skipped.includes('The inclusion proofs'), `skipped: ${o.skipped.join(', ')}`);
     assert.ok(!o.passed.includes('The inclusion proofs'));
+    assert.ok(o.failed.includes('The receipts'), 'its receipts are signed by the other key');
     await page.context().close();
   });
 
@@ -248,6 +250,17 @@ describe('the counsel verification page', () => {
     assert.equal(o.verdict, 'VALID', `failed: ${o.failed.join(', ')}`);
     const mine = requests.slice(before).map((r) => r.url());
     assert.deepEqual(mine, [pathToFileURL(saved).href], 'the saved page loads nothing else');
+    await page.context().close();
+  });
+
+  test('the built file itself, opened from file:// offline, has no published keys and says a person must compare the fingerprint', async () => {
+    const built = path.join(packageRoot(), 'dist', 'web', 'verify', 'index.html');
+    const page = await openPage(pathToFileURL(built).href, true);
+    const o = await check(page, 'built-file', file('dossier.pdf', dossier.pdf), file('dossier.pdf.sig', dossier.sig));
+    assert.equal(o.verdict, 'VALID', `failed: ${o.failed.join(', ')}`);
+    assert.ok(!o.passed.includes('The signing key'), 'no published keys: the key is not called checked');
+    assert.match(o.keyText, /no published keys to compare with: a person must compare/);
+    assert.ok(o.keyText.replace(/\s/g, '').includes(a.ctx.ledger.signingKey.keyId));
     await page.context().close();
   });
 

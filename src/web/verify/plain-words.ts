@@ -19,11 +19,13 @@ interface BundlePart {
   failed: string;
 }
 
-// Each failure of the evidence-bundle check goes to the first part whose pattern it matches.
+// Each failure of the evidence-bundle check goes to the first part whose pattern it matches
+// (an "entry N: ..." failure always to the entries or their inclusion proofs, a "receipt N: ..."
+// one to the receipts).
 const BUNDLE_PARTS: BundlePart[] = [
   {
     title: 'The signing key',
-    match: /signing key|trusted key|key id/,
+    match: /^(?!entry |receipt ).*(signing key|trusted key|key id)/,
     passed: 'The evidence was signed with the key shown above.',
     failed: 'The evidence was signed with a key that the organisation does not publish. The dossier was not issued by this organisation, or it was forged.',
   },
@@ -32,12 +34,6 @@ const BUNDLE_PARTS: BundlePart[] = [
     match: /bundle signature|not RFC 8785|not an assentmark evidence bundle|is not a string|cites no ledger entry/,
     passed: 'The evidence inside the PDF is signed with the signing key and has not changed since.',
     failed: 'The evidence inside the PDF does not verify with the signing key: it was changed after it was signed, or it was signed with another key.',
-  },
-  {
-    title: 'The ledger checkpoint',
-    match: /checkpoint/,
-    passed: 'The snapshot of the whole evidence ledger that the dossier relies on is signed with the signing key.',
-    failed: 'The snapshot of the evidence ledger in the dossier is not signed with the signing key, or it was altered.',
   },
   {
     title: 'The inclusion proofs',
@@ -52,8 +48,14 @@ const BUNDLE_PARTS: BundlePart[] = [
     failed: 'At least one ledger record cited in the dossier was altered.',
   },
   {
+    title: 'The ledger checkpoint',
+    match: /^(?!entry |receipt ).*checkpoint/,
+    passed: 'The snapshot of the whole evidence ledger that the dossier relies on is signed with the signing key.',
+    failed: 'The snapshot of the evidence ledger in the dossier is not signed with the signing key, or it was altered.',
+  },
+  {
     title: 'The consistency proof',
-    match: /consistency|earlier/,
+    match: /^(?!entry |receipt ).*(consistency|earlier)/,
     passed: 'The ledger snapshot extends the earlier, independently timestamped snapshot without changing anything in it.',
     failed: 'The ledger snapshot cannot be shown to extend the earlier timestamped one: the ledger may have been rewritten.',
   },
@@ -64,6 +66,9 @@ const BUNDLE_PARTS: BundlePart[] = [
     failed: 'At least one receipt does not match the cited records, or its signature is wrong.',
   },
 ];
+
+// The order a reader follows: who signed, what, the snapshot, the records in it, outside time.
+const DISPLAY_ORDER = ['The signing key', 'The signature of the evidence', 'The ledger checkpoint', 'The inclusion proofs', 'The cited ledger records', 'The consistency proof', 'The receipts'];
 
 const st = (ok: boolean): PlainCheck['status'] => (ok ? 'pass' : 'fail');
 
@@ -91,18 +96,25 @@ export function plainChecks(r: DossierReport, keysGiven: boolean, sigGiven: bool
         continue;
       }
       const rest = [...r.bundleFailures];
+      const assigned = new Map<string, string[]>();
       for (const p of BUNDLE_PARTS) {
-        if (p.title === 'The consistency proof' && !r.hasConsistencyProof) continue;
-        if (p.title === 'The signing key' && !keysGiven) continue;
-        if (p.title === 'The receipts' && r.receipts === 0) continue;
         const mine = rest.filter((f) => p.match.test(f));
         for (const f of mine) rest.splice(rest.indexOf(f), 1);
+        assigned.set(p.title, mine);
+      }
+      for (const title of DISPLAY_ORDER) {
+        const p = BUNDLE_PARTS.find((x) => x.title === title);
+        const mine = assigned.get(title) ?? [];
+        if (!p) continue;
+        if (mine.length === 0 && title === 'The consistency proof' && !r.hasConsistencyProof) continue;
+        if (mine.length === 0 && title === 'The signing key' && !keysGiven) continue;
+        if (mine.length === 0 && title === 'The receipts' && r.receipts === 0) continue;
         // Inclusion proofs lead to the checkpoint's root: without a checkpoint that holds, there is nothing to check them against.
-        if (mine.length === 0 && r.checkpointSize === null && (p.title === 'The inclusion proofs' || p.title === 'The consistency proof')) {
-          out.push({ title: p.title, status: 'skip', meaning: 'Not checked: this needs a correctly signed ledger checkpoint, and there is none.', technical: [] });
+        if (mine.length === 0 && r.checkpointSize === null && (title === 'The inclusion proofs' || title === 'The consistency proof')) {
+          out.push({ title, status: 'skip', meaning: 'Not checked: this needs a correctly signed ledger checkpoint, and there is none.', technical: [] });
           continue;
         }
-        out.push({ title: p.title, status: st(mine.length === 0), meaning: mine.length === 0 ? p.passed : p.failed, technical: mine });
+        out.push({ title, status: st(mine.length === 0), meaning: mine.length === 0 ? p.passed : p.failed, technical: mine });
       }
       if (rest.length > 0) out.push({ title: 'The evidence inside the PDF', status: 'fail', meaning: 'Something else in the signed evidence is wrong.', technical: rest });
       if (c.ok) out.find((x) => x.title === 'The signature of the evidence')?.technical.push(c.detail);
