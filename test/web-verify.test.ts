@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
+import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { extractAttachments } from '../src/pdf/verify.js';
 import { packageRoot } from '../src/util/paths.js';
@@ -261,6 +262,35 @@ describe('the counsel verification page', () => {
     assert.ok(!o.passed.includes('The signing key'), 'no published keys: the key is not called checked');
     assert.match(o.keyText, /no published keys to compare with: a person must compare/);
     assert.ok(o.keyText.replace(/\s/g, '').includes(a.ctx.ledger.signingKey.keyId));
+    await page.context().close();
+  });
+
+  test('accessible: no axe-core violation (WCAG 2.1 AA: labels, contrast, ...) on the empty page and on each verdict; usable by keyboard', async () => {
+    const page = await openPage(`${server.url}/verify`);
+    const audit = async (what: string) => {
+      const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+      assert.deepEqual(r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${what}`);
+    };
+    await audit('the empty page');
+    // Keyboard: Tab reaches the skip link, both file inputs and the button in that order; Enter on the button checks.
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate('document.activeElement.id || document.activeElement.className') as string);
+    }
+    assert.deepEqual(order, ['skip-link', 'pdf', 'sig', 'check']);
+    await page.getByLabel('Dossier PDF').setInputFiles(file('dossier.pdf', dossier.pdf));
+    await page.focus('#check');
+    await page.keyboard.press('Enter');
+    await page.locator('#result:not([hidden])').waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('#verdict').textContent(), 'VALID');
+    await audit('a VALID verdict');
+    await page.getByLabel('Detached signature').setInputFiles(file('wrong.sig', flip(Buffer.from(dossier.sig), 1)));
+    await page.getByRole('button', { name: 'Check the dossier' }).click();
+    await page.locator('#verdict', { hasText: 'NOT VALID' }).waitFor({ timeout: 120_000 });
+    await page.locator('#checks li.fail details').first().evaluate((d) => ((d as unknown as { open: boolean }).open = true));
+    await page.screenshot({ path: path.join(SHOTS, 'web-verify-detail-open.png'), fullPage: true });
+    await audit('a NOT VALID verdict with a technical detail open');
     await page.context().close();
   });
 
