@@ -10,7 +10,7 @@ import request from 'supertest';
 import { verifyPageRouter } from '../src/http/verify-page.js';
 
 test('no built page: 503 page_not_built, problem+json, the command to build it', async () => {
-  const app = express().use(verifyPageRouter(() => ({}), path.join(tmpdir(), 'no-such-dir', 'index.html')));
+  const app = express().use(verifyPageRouter({ keys: () => ({}) }, path.join(tmpdir(), 'no-such-dir', 'index.html')));
   const res = await request(app).get('/verify');
   assert.equal(res.status, 503);
   assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
@@ -23,7 +23,7 @@ test('the published keys are embedded as inert JSON: a "</script>" in them stays
   try {
     const file = path.join(dir, 'index.html');
     writeFileSync(file, '<!doctype html><head><!--published-keys--></head><body><script type="module">run()</script><style>p{}</style></body>');
-    const app = express().use(verifyPageRouter(() => ({ origin: '</script><script>alert(1)</script>' }), file));
+    const app = express().use(verifyPageRouter({ keys: () => ({ origin: '</script><script>alert(1)</script>' }) }, file));
     const res = await request(app).get('/verify');
     assert.equal(res.status, 200);
     assert.equal((res.text.match(/<\/script>/g) ?? []).length, 2, res.text);

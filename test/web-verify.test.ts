@@ -90,7 +90,7 @@ describe('the counsel verification page', () => {
 
   before(async () => {
     tsa = await startTestTsa();
-    a = await createTestApp({ config: { tsaUrl: tsa.url, keysUrl: KEYS_URL, organisation: 'Example AI Ltd', certifierName: 'Dana K. Scully', certifierTitle: 'Head of Trust & Safety', jurisdiction: 'England and Wales' } });
+    a = await createTestApp({ config: { tsaUrl: tsa.url, tsaCaFile: tsa.caCertPath, keysUrl: KEYS_URL, organisation: 'Example AI Ltd', certifierName: 'Dana K. Scully', certifierTitle: 'Head of Trust & Safety', jurisdiction: 'England and Wales' } });
     b = await createTestApp({ config: { keysUrl: KEYS_URL } });
     assert.notEqual(a.ctx.ledger.signingKey.keyId, b.ctx.ledger.signingKey.keyId, 'two services, two signing keys');
     dossier = await issueDossier(a, 'subject-web', true);
@@ -153,6 +153,7 @@ describe('the counsel verification page', () => {
     assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+stylesheet/, 'script and styles are inlined');
     const keys = JSON.parse(/<script type="application\/json" id="published-keys">([^<]*)<\/script>/.exec(html)?.[1] ?? 'null') as { keys: Array<{ key_id: string }> };
     assert.deepEqual(keys.keys.map((k) => k.key_id), [a.ctx.ledger.signingKey.keyId]);
+    assert.match(html, /<script type="application\/json" id="tsa-ca">"-----BEGIN CERTIFICATE-----/, 'the TSA CA the service is configured with');
   });
 
   test('a fresh dossier and its .sig: VALID, every check passed, the key fingerprint beside the published-keys address', async () => {
@@ -170,6 +171,8 @@ describe('the counsel verification page', () => {
     assert.ok(o.keyText.replace(/\s/g, '').includes(keyId), o.keyText);
     assert.ok(o.keyText.includes(KEYS_URL), `the address the dossier names: ${o.keyText}`);
     assert.equal(o.focused, 'verdict', 'focus moves to the verdict');
+    const stamp = (await page.locator('#checks li.pass', { hasText: 'The outside timestamp' }).first().textContent()) ?? '';
+    assert.match(stamp, /chains to the authority the organisation names/, 'the served page carries the TSA CA and checks the chain');
     await page.context().close();
   });
 
@@ -261,6 +264,7 @@ describe('the counsel verification page', () => {
     assert.equal(o.verdict, 'VALID', `failed: ${o.failed.join(', ')}`);
     assert.deepEqual(o.skipped, ['The signing key'], 'no published keys: the key is not called checked');
     assert.match(o.keyText, /no published keys to compare with: a person must compare/);
+    assert.match((await page.locator('#checks li.pass', { hasText: 'The outside timestamp' }).first().textContent()) ?? '', /no trusted authority to check it against/);
     assert.ok(o.keyText.replace(/\s/g, '').includes(a.ctx.ledger.signingKey.keyId));
     await page.context().close();
   });

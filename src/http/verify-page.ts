@@ -1,7 +1,8 @@
 // GET /verify: the counsel verification page, a single self-contained HTML file built from
 // src/web/verify/ into dist/web/verify/index.html. Served with the keys the service publishes
 // (the same as /.well-known/assentmark/keys.json) embedded, so that a dossier signed by any other
-// key is NOT VALID, also in a copy saved for offline use; and with a Content-Security-Policy that
+// key is NOT VALID, also in a copy saved for offline use (and the CA certificate of its time-stamping
+// authority, when it has one, so timestamps are checked to chain to it); and with a Content-Security-Policy that
 // lets the page make no request at all (connect-src 'none'): the dossier never leaves the browser.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -53,7 +54,14 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c');
 }
 
-export function verifyPageRouter(publishedKeys: () => unknown, file: string = PAGE_FILE): Router {
+export interface VerifyPageData {
+  /** The body of /.well-known/assentmark/keys.json. */
+  keys: () => unknown;
+  /** PEM of the CA the service's TSA certificate chains to (ASSENTMARK_TSA_CA_FILE). */
+  tsaCaPem?: string | undefined;
+}
+
+export function verifyPageRouter(data: VerifyPageData, file: string = PAGE_FILE): Router {
   const r = Router();
   let page: BuiltPage | null = null;
   r.get(['/verify', '/verify/'], (_req, res) => {
@@ -68,7 +76,8 @@ export function verifyPageRouter(publishedKeys: () => unknown, file: string = PA
       'Referrer-Policy': 'no-referrer',
       'Cache-Control': 'no-cache',
     });
-    res.type('html').send(`${page.before}<script type="application/json" id="published-keys">${scriptJson(publishedKeys())}</script>${page.after}`);
+    const tsa = data.tsaCaPem ? `<script type="application/json" id="tsa-ca">${scriptJson(data.tsaCaPem)}</script>` : '';
+    res.type('html').send(`${page.before}<script type="application/json" id="published-keys">${scriptJson(data.keys())}</script>${tsa}${page.after}`);
   });
   return r;
 }

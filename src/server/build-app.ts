@@ -1,4 +1,5 @@
 // The HTTP application of a service context: its services, the route table and createApp.
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type express from 'express';
 import type { ServiceContext } from '../app/context.js';
@@ -55,7 +56,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
         version: '0.1.0',
         description: 'Evidence of assent to model Terms of Service, per-user watermark linkage, detection outcomes and signed dossiers, in a hash-chained ledger.',
       })),
-      verifyPageRouter(() => keysJson(ctx.ledger.origin, ctx.ledger.keyHistory())),
+      verifyPageRouter({ keys: () => keysJson(ctx.ledger.origin, ctx.ledger.keyHistory()), tsaCaPem: ctx.config.tsaCaFile ? readFileSync(ctx.config.tsaCaFile, 'utf8') : undefined }),
       mountRoutes(routes, (t) => services.apiKeys.authenticate(t)),
     ],
     ready: async () => {

@@ -20,6 +20,16 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 
+/** The PEM CA certificate of the serving organisation's time-stamping authority, when the page carries one. */
+function tsaCaPem(): string | null {
+  try {
+    const v = JSON.parse(document.getElementById('tsa-ca')?.textContent ?? 'null') as unknown;
+    return typeof v === 'string' && v.includes('BEGIN CERTIFICATE') ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The keys the serving organisation publishes, embedded in the page when it was served (and kept when it is saved). */
 function publishedKeys(): PublishedKeys | null {
   const el = document.getElementById('published-keys');
@@ -152,7 +162,8 @@ form.addEventListener('submit', (e) => {
     try {
       const keys = publishedKeys();
       const trustedKeys = keys?.keys.map((k) => Buffer.from(k.public_key, 'base64')).filter((k) => k.length === 32);
-      const report = await verifyDossier(pdf, { ...(sig ? { signature: sig } : {}), ...(trustedKeys?.length ? { trustedKeys } : {}) });
+      const ca = tsaCaPem();
+      const report = await verifyDossier(pdf, { ...(sig ? { signature: sig } : {}), ...(trustedKeys?.length ? { trustedKeys } : {}), ...(ca ? { tsaCaPem: ca } : {}) });
       render(report, keys, await keysUrlOf(pdf), pdfFile.name, sigFile?.name ?? null);
     } catch (err) {
       showError(`The file could not be checked: ${(err as Error).message}`);

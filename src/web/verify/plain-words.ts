@@ -130,7 +130,10 @@ export function plainChecks(r: DossierReport, keysGiven: boolean, sigGiven: bool
         meaning: none
           ? 'There is no independent timestamp: the date in the ledger is the organisation\'s own statement.'
           : c.ok
-            ? `The time-stamping authority ${stamp?.by ?? ''} signed that this ${earlier ? 'earlier ' : ''}ledger snapshot existed at ${stamp?.time ?? 'the time it states'}. (This page does not check the authority against a list of trusted authorities; its name is as it states it.)`
+            ? `The time-stamping authority ${stamp?.by ?? ''} signed that this ${earlier ? 'earlier ' : ''}ledger snapshot existed at ${stamp?.time ?? 'the time it states'}. ${
+              /chains to the trusted CA/.test(c.detail)
+                ? 'Its certificate chains to the authority the organisation names.'
+                : '(This copy of the page has no trusted authority to check it against; its name is as it states it.)'}`
             : 'The timestamp does not match the ledger snapshot, or its signature is wrong.',
       });
     } else if (c.name.startsWith('exhibit ')) {
