@@ -230,6 +230,24 @@ describe('the counsel verification page', () => {
     await page.context().close();
   });
 
+  test('dropping the PDF and its .sig on the box checks them at once', async () => {
+    const page = await openPage(`${server.url}/verify`);
+    const files = [['dossier.pdf', 'application/pdf', dossier.pdf], ['dossier.pdf.sig', 'application/octet-stream', dossier.sig]] as const;
+    // A DataTransfer made in the page, as a drag from the file manager delivers it.
+    const dt = await page.evaluateHandle(`(() => {
+      const dt = new DataTransfer();
+      for (const [name, type, b64] of ${JSON.stringify(files.map(([n, ty, b]) => [n, ty, b.toString('base64')]))}) {
+        dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
+      }
+      return dt;
+    })()`);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+    await page.locator('#result:not([hidden])').waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('#verdict').textContent(), 'VALID');
+    assert.match((await page.locator('#file-facts').textContent()) ?? '', /Checked dossier\.pdf with dossier\.pdf\.sig/);
+    await page.context().close();
+  });
+
   test('bad input is refused in plain words, nothing is checked', async () => {
     const page = await openPage(`${server.url}/verify`);
     await page.getByRole('button', { name: 'Check the dossier' }).click();
