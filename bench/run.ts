@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<void>> = {
   scale: async () => (await import('./scale.js')).benchScale(),
   processes: async () => (await import('./processes.js')).benchProcesses(),
   'llm-watermark': async () => (await import('./llm-watermark.js')).benchLlmWatermark(),
+  'crypto-twins': async () => (await import('./crypto-twins.js')).benchCryptoTwins(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -4,7 +4,8 @@
 // it (docs/receipts.md). Pure: building and verifying need no database.
 import { canonicalBytes, parseCanonical } from '../canonical/jcs.js';
 import { constantTimeEqual } from '../crypto/hash.js';
-import { keyIdOf, verifyEd25519, type SigningKey } from '../crypto/ed25519.js';
+import { keyIdOf, verifyEd25519 } from '../crypto/ed25519-verify.js';
+import type { SigningKey } from '../crypto/ed25519.js';
 import { readCheckpoint } from '../ledger/checkpoint.js';
 import { leafHash, type LedgerEntry } from '../ledger/format.js';
 import { checkInclusion } from '../ledger/merkle.js';

@@ -1,23 +1,16 @@
 // Ed25519 keys for the service. @noble/ed25519 generates and verifies (strict RFC 8032, the same
-// code a browser runs); node:crypto signs on hot paths because RFC 8032 signatures are
-// deterministic, so both produce identical bytes (a test checks this) at ~15x the speed.
+// code a browser runs: verification is in ed25519-verify.ts); node:crypto signs on hot paths
+// because RFC 8032 signatures are deterministic, so both produce identical bytes (a test checks
+// this) at ~15x the speed.
 import * as ed from '@noble/ed25519';
-import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { sha256 } from './hash.js';
-import { TAG, tagBytes } from './domains.js';
+import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { keyIdOf } from './ed25519-verify.js';
 
-ed.hashes.sha512 = (m: Uint8Array) => new Uint8Array(createHash('sha512').update(m).digest());
+export { KEY_ID_DOMAIN, keyIdOf, verifyEd25519 } from './ed25519-verify.js';
 
 // PKCS#8 / SPKI DER prefixes for Ed25519 (RFC 8410); the raw key follows.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-
-export const KEY_ID_DOMAIN = tagBytes(TAG.keyId);
-
-/** A key id is the first 16 bytes of a domain-separated SHA-256 of the raw public key, in hex. */
-export function keyIdOf(publicKey: Uint8Array): string {
-  return sha256(KEY_ID_DOMAIN, publicKey).subarray(0, 16).toString('hex');
-}
 
 export interface PublicKeyInfo {
   keyId: string;
@@ -90,16 +83,6 @@ export class SigningKey {
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `SigningKey(${this.keyId})`;
-  }
-}
-
-/** Strict RFC 8032 verification (no ZIP-215 leniency). Never throws on hostile input. */
-export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== 64 || publicKey.length !== 32) return false;
-  try {
-    return ed.verify(signature, message, publicKey, { zip215: false });
-  } catch {
-    return false;
   }
 }
 

@@ -1,4 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+// Hashing for Node (node:crypto, native speed). src/crypto/hash.browser.ts has the same exports
+// for the browser (@noble/hashes); the browser build swaps one for the other, and a test checks
+// that both give the same bytes.
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
+import type { DigestName } from './cms-algorithms.js';
 
 export function sha256(...parts: Uint8Array[]): Buffer {
   const h = createHash('sha256');
@@ -8,6 +12,18 @@ export function sha256(...parts: Uint8Array[]): Buffer {
 
 export function sha256Hex(...parts: Uint8Array[]): string {
   return sha256(...parts).toString('hex');
+}
+
+/** SHA-256 of one buffer, the cheapest call (the Merkle and chain loops). */
+export function sha256Of(data: Uint8Array): Buffer {
+  return hash('sha256', data, 'buffer');
+}
+
+/** SHA-256, SHA-384 or SHA-512 (or SHA-1, which only an ESS v1 certificate id may use) of the parts. */
+export function digestOf(name: DigestName | 'sha1', ...parts: Uint8Array[]): Buffer {
+  const h = createHash(name);
+  for (const p of parts) h.update(p);
+  return h.digest();
 }
 
 /** Constant-time equality for secrets and MACs; different lengths are simply unequal. */

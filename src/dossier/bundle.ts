@@ -8,7 +8,8 @@
 // longer issued; verifyBundle still checks v1 bundles, so dossiers issued before stay verifiable.
 import { canonicalBytes, parseCanonical } from '../canonical/jcs.js';
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
-import { keyIdOf, verifyEd25519, type SigningKey } from '../crypto/ed25519.js';
+import { keyIdOf, verifyEd25519 } from '../crypto/ed25519-verify.js';
+import type { SigningKey } from '../crypto/ed25519.js';
 import { chainHash, leafHash, type LedgerEntry } from '../ledger/format.js';
 import { checkpointSignedBy, readCheckpoint, type CheckpointStatement, type SignedCheckpoint } from '../ledger/checkpoint.js';
 import { checkConsistency, checkInclusion, rootFromInclusion } from '../ledger/merkle.js';

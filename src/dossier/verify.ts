@@ -1,10 +1,10 @@
 // Offline verification of a dossier: the PDF signature, the evidence bundle and its signature,
 // every cited entry and its Merkle inclusion proof to the signed checkpoint note, the consistency
 // proof and RFC 3161 timestamps, and optionally the detached signature. No database, no network:
-// bytes in, report out.
-import { createHash } from 'node:crypto';
+// bytes in, report out. The browser verification page (src/web/verify/) runs this same module.
 import { parseCanonical } from '../canonical/jcs.js';
-import { keyIdOf, verifyEd25519 } from '../crypto/ed25519.js';
+import { sha256 } from '../crypto/hash.js';
+import { keyIdOf, verifyEd25519 } from '../crypto/ed25519-verify.js';
 import { extractAttachments } from '../pdf/verify.js';
 import { verifyPdfSignature } from '../pdf/verify.js';
 import { verifyBundle } from './bundle.js';
@@ -24,6 +24,14 @@ export interface DossierReport {
   pdfSha256: string;
   keyId: string | null;
   keyTrusted: boolean;
+  /** Each failure of the evidence-bundle check on its own (the check's detail joins them). */
+  bundleFailures: string[];
+  /** Whether the bundle carries a consistency proof from an earlier timestamped checkpoint. */
+  hasConsistencyProof: boolean;
+  /** The size of the checkpoint whose signed note held (null: none did, so no inclusion proof was checked). */
+  checkpointSize: number | null;
+  /** Receipts in the bundle. */
+  receipts: number;
 }
 
 export interface VerifyDossierOptions {
@@ -38,7 +46,7 @@ export interface VerifyDossierOptions {
 export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}): Promise<DossierReport> {
   const checks: DossierCheck[] = [];
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
-  const pdfSha256 = createHash('sha256').update(pdf).digest('hex');
+  const pdfSha256 = sha256(pdf).toString('hex');
 
   const sig = verifyPdfSignature(pdf);
   add('pdf-signature', sig.ok && sig.coversWholeFile, sig.ok ? `CMS signature valid, covers the whole file; signer ${sig.signerSubject ?? '?'} (certificate SHA-256 ${sig.certificateFingerprintSha256 ?? '?'})` : `PDF signature invalid: ${sig.reason ?? 'unknown reason'}`);
@@ -51,7 +59,7 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
   }
   const bundleBytes = attachments.get('evidence-bundle.json');
   const bundleSig = attachments.get('evidence-bundle.json.sig');
-  let report: DossierReport = { ok: false, checks, caseRef: null, subject: null, dossierId: null, pdfSha256, keyId: null, keyTrusted: false };
+  let report: DossierReport = { ok: false, checks, caseRef: null, subject: null, dossierId: null, pdfSha256, keyId: null, keyTrusted: false, bundleFailures: [], hasConsistencyProof: false, checkpointSize: null, receipts: 0 };
   if (!bundleBytes || !bundleSig) {
     add('evidence-bundle', false, 'the PDF carries no evidence-bundle.json and evidence-bundle.json.sig attachments');
     return finish(report);
@@ -63,6 +71,7 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
   // Timestamp failures get their own lines; everything else is the bundle's.
   const timeFailures = new Set(b.timestamps.filter((x) => !x.ok).map((x) => x.detail));
   const bundleFailures = b.failures.filter((f) => !timeFailures.has(f));
+  report = { ...report, bundleFailures, hasConsistencyProof: b.consistency !== null || /consistency/.test(bundleFailures.join('\n')), checkpointSize: b.checkpointSize, receipts: b.receipts };
   // Only a key given from outside the PDF proves whose the signatures are; the PDF's own copy does not.
   const key = `key ${b.keyId}${b.keyTrusted ? ', the key given with --public-key' : ': embedded key, not independently trusted (pass --public-key with the service\'s published keys.json)'}`;
   add('evidence-bundle', bundleFailures.length === 0, bundleFailures.length > 0
@@ -92,7 +101,7 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
     }
     for (const [name, data] of attachments) {
       if (!/^eula-.*\.txt$/.test(name)) continue;
-      const h = createHash('sha256').update(data).digest('hex');
+      const h = sha256(data).toString('hex');
       add(`exhibit ${name}`, published.has(h), published.has(h) ? `SHA-256 ${h} matches a published EULA version in the ledger` : `SHA-256 ${h} matches no EULA version cited in the bundle`);
     }
   }

@@ -1,7 +1,8 @@
 // Signed checkpoints. Format 1: (origin, size, chain hash at size) as canonical JSON, signed over
 // its bytes; format 2: a C2SP signed note with the Merkle root as well. Pure.
 import { canonicalBytes, parseCanonical } from '../canonical/jcs.js';
-import { verifyEd25519, type SigningKey } from '../crypto/ed25519.js';
+import { verifyEd25519 } from '../crypto/ed25519-verify.js';
+import type { SigningKey } from '../crypto/ed25519.js';
 import { formatCheckpoint, openCheckpointNote, parseCheckpoint, readChainHash, readTime, signNote, withChainHash, withTime } from './note.js';
 
 export const CHECKPOINT_TYPE = 'assentmark.checkpoint/v1';

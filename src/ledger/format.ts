@@ -1,7 +1,6 @@
 // The byte-exact ledger format (docs/ledger-format.md). Pure: no I/O.
-import { hash, randomUUID } from 'node:crypto';
 import { canonicalBytes } from '../canonical/jcs.js';
-import { sha256 } from '../crypto/hash.js';
+import { sha256, sha256Of } from '../crypto/hash.js';
 import { CHAIN_PREFIX, LEAF_PREFIX, TAG, tagBytes } from '../crypto/domains.js';
 
 // RFC 6962's leaf prefix keeps Merkle inclusion proofs possible; the chain's 0x02 is distinct from 0x00 and 0x01.
@@ -64,7 +63,7 @@ export interface PreparedEvent {
 }
 
 export function prepareEvent<D extends object>(type: EventType, data: D, opts: { id?: string; time?: Date } = {}): PreparedEvent {
-  const id = opts.id ?? randomUUID();
+  const id = opts.id ?? globalThis.crypto.randomUUID();
   const envelope: EventEnvelope<D> = { v: EVENT_VERSION, id, type, time: (opts.time ?? new Date()).toISOString(), data };
   const canonical = canonicalBytes(envelope);
   return { id, type, canonical, leafHash: leafHash(canonical) };
@@ -77,7 +76,7 @@ export function leafHash(canonical: Uint8Array): Buffer {
   if (leafScratch.length < 1 + canonical.length) leafScratch = Buffer.allocUnsafe(Math.max(2 * leafScratch.length, 1 + canonical.length));
   leafScratch[0] = LEAF_PREFIX; // a grown (allocUnsafe) scratch buffer starts with garbage
   leafScratch.set(canonical, 1);
-  return hash('sha256', leafScratch.subarray(0, 1 + canonical.length), 'buffer');
+  return sha256Of(leafScratch.subarray(0, 1 + canonical.length));
 }
 let leafScratch = Buffer.alloc(4096, LEAF_PREFIX); // byte 0 stays LEAF_PREFIX
 const chainScratch = Buffer.alloc(73);
@@ -91,7 +90,7 @@ export function chainHash(seq: number, prev: Uint8Array, leaf: Uint8Array): Buff
   chainScratch.writeUInt32BE(seq >>> 0, 5); // low word
   chainScratch.set(prev, 9);
   chainScratch.set(leaf, 41);
-  return hash('sha256', chainScratch, 'buffer');
+  return sha256Of(chainScratch);
 }
 
 /** A genesis event's id is derived from the origin, so concurrent starts cannot write two. */

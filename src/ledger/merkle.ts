@@ -4,8 +4,7 @@
 //
 // Tree sizes and indexes are plain numbers (safe integers, < 2^53): JavaScript's bitwise operators
 // are 32-bit, so every "shift" below is a division by two.
-import { hash } from 'node:crypto';
-import { constantTimeEqual, sha256 } from '../crypto/hash.js';
+import { constantTimeEqual, sha256, sha256Of } from '../crypto/hash.js';
 
 /** RFC 6962's interior-node prefix. Belongs beside LEAF_PREFIX in crypto/domains.ts. */
 export { NODE_PREFIX } from '../crypto/domains.js';
@@ -20,11 +19,11 @@ const nodeScratch = Buffer.alloc(1 + 2 * HASH_SIZE, NODE_PREFIX); // byte 0 stay
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
     // Only the RFC 6962 hasher test vectors hash non-32-byte children.
-    return hash('sha256', Buffer.concat([Buffer.of(NODE_PREFIX), left, right]), 'buffer');
+    return sha256Of(Buffer.concat([Buffer.of(NODE_PREFIX), left, right]));
   }
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_SIZE);
-  return hash('sha256', nodeScratch, 'buffer'); // synchronous, so the scratch buffer is never shared
+  return sha256Of(nodeScratch); // synchronous, so the scratch buffer is never shared
 }
 
 /**

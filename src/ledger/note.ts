@@ -12,7 +12,7 @@
 // signed side (signNote, formatCheckpoint, ...) throws on input that would make a note the
 // parsing side rejects, and the parsing side returns a reason instead of throwing.
 import { sha256 } from '../crypto/hash.js';
-import { verifyEd25519 } from '../crypto/ed25519.js';
+import { verifyEd25519 } from '../crypto/ed25519-verify.js';
 
 /** Signature type byte of Ed25519 signatures in c2sp.org/signed-note (and Go's algEd25519). */
 export const NOTE_ALG_ED25519 = 0x01;

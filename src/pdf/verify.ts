@@ -6,10 +6,15 @@
  * capped, and the signature must cover the whole file except exactly the /Contents hex
  * string (so nothing can be appended or altered outside the signed bytes).
  */
-import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+// No node:crypto here: the browser verification page runs this module as it is (crypto/hash.ts
+// and crypto/signature.ts have browser twins).
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { DIGEST_BY_OID, OID, SIGNATURE_ALGORITHMS, parsePdfDate, tlvLength } from './cms.js';
+import { DIGEST_BY_OID, OID, SIGNATURE_ALGORITHMS } from '../crypto/cms-algorithms.js';
+import { digestOf } from '../crypto/hash.js';
+import { verifySignature } from '../crypto/signature.js';
+import { certificatesFromPem, parseCertificate, pemOf, type Certificate } from '../crypto/x509.js';
+import { parsePdfDate, tlvLength } from './pdf-syntax.js';
 
 export interface VerifyPdfOptions {
   /** Require the signer certificate to equal this one (PEM). */
@@ -196,20 +201,20 @@ export function verifyPdfSignature(pdf: Buffer, opts: VerifyPdfOptions = {}): Pd
     }
     if (!signerCert) fail('signer certificate not found in the CMS');
     const certDer = Buffer.from(signerCert.toSchema().toBER(false));
-    let x509: X509Certificate;
+    let cert: Certificate;
     try {
-      x509 = new X509Certificate(certDer);
+      cert = parseCertificate(certDer);
     } catch (e) {
       fail(`signer certificate does not parse: ${(e as Error).message}`);
     }
-    result.certificatePem = x509.toString();
-    result.certificateFingerprintSha256 = createHash('sha256').update(certDer).digest('hex');
-    result.signerSubject = x509.subject.replace(/\n/g, ', ');
+    result.certificatePem = pemOf(certDer);
+    result.certificateFingerprintSha256 = digestOf('sha256', certDer).toString('hex');
+    result.signerSubject = cert.subject;
 
     // ---- Digest of the signed byte ranges.
     const digestName = DIGEST_BY_OID[si.digestAlgorithm.algorithmId];
     if (!digestName) fail(`unsupported digest algorithm ${si.digestAlgorithm.algorithmId}`);
-    const digest = createHash(digestName).update(pdf.subarray(0, a)).update(pdf.subarray(b, len)).digest();
+    const digest = digestOf(digestName, pdf.subarray(0, a), pdf.subarray(b, len));
 
     // ---- Signed attributes.
     const signedAttrs = si.signedAttrs;
@@ -240,7 +245,7 @@ export function verifyPdfSignature(pdf: Buffer, opts: VerifyPdfOptions = {}): Pd
       }
       const certHash = first.valueBlock.value[idx];
       if (!hashName || !(certHash instanceof asn1js.OctetString)) fail('malformed signing-certificate-v2 attribute');
-      if (!Buffer.from(certHash.valueBlock.valueHexView).equals(createHash(hashName).update(certDer).digest())) {
+      if (!Buffer.from(certHash.valueBlock.valueHexView).equals(digestOf(hashName, certDer))) {
         fail('signing-certificate-v2 does not match the embedded certificate');
       }
     } else if (sd.subFilter === 'ETSI.CAdES.detached') {
@@ -261,35 +266,37 @@ export function verifyPdfSignature(pdf: Buffer, opts: VerifyPdfOptions = {}): Pd
     // ---- Signature over the DER SET of signed attributes.
     const sigAlg = SIGNATURE_ALGORITHMS[si.signatureAlgorithm.algorithmId];
     if (!sigAlg) fail(`unsupported signature algorithm ${si.signatureAlgorithm.algorithmId}`);
-    const certKey = x509.publicKey;
-    if (certKey.asymmetricKeyType !== sigAlg.key) fail(`signature algorithm does not match the certificate key type (${String(certKey.asymmetricKeyType)})`);
+    if (cert.keyType !== sigAlg.key) fail(`signature algorithm does not match the certificate key type (${cert.keyType})`);
     if (sigAlg.digest && sigAlg.digest !== digestName) fail('signature algorithm digest differs from the digest algorithm');
     const signedBytes = Buffer.from(signedAttrs.encodedValue); // pkijs already swapped [0] for SET (0x31)
     if (signedBytes[0] !== 0x31) fail('internal: signed attributes encoding');
     const signature = Buffer.from(si.signature.valueBlock.valueHexView);
-    const valid =
-      sigAlg.key === 'ec'
-        ? cryptoVerify(digestName, signedBytes, { key: certKey, dsaEncoding: 'der' }, signature)
-        : cryptoVerify(digestName, signedBytes, certKey, signature);
+    let valid = false;
+    try {
+      valid = verifySignature(sigAlg.key, digestName, cert.spki, signedBytes, signature);
+    } catch (e) {
+      fail(`the certificate's public key does not parse: ${(e as Error).message}`);
+    }
     if (!valid) fail('CMS signature does not verify with the embedded certificate');
 
     // ---- Certificate validity at the claimed signing time.
     if (result.signingTime) {
       const t = result.signingTime.getTime();
-      if (t < new Date(x509.validFrom).getTime() || t > new Date(x509.validTo).getTime()) {
+      if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
         fail('certificate was not valid at the signing time');
       }
     }
 
     // ---- Pinning.
     if (opts.expectedCertificatePem !== undefined) {
-      let pinned: X509Certificate;
+      let pinned: Certificate | undefined;
       try {
-        pinned = new X509Certificate(opts.expectedCertificatePem);
+        pinned = certificatesFromPem(opts.expectedCertificatePem)[0];
       } catch {
-        fail('expected certificate PEM does not parse');
+        // reported below
       }
-      if (!pinned.raw.equals(certDer)) fail('signer certificate is not the expected certificate');
+      if (!pinned) fail('expected certificate PEM does not parse');
+      if (!pinned.der.equals(certDer)) fail('signer certificate is not the expected certificate');
     }
     if (opts.expectedFingerprintSha256 !== undefined && normFingerprint(opts.expectedFingerprintSha256) !== result.certificateFingerprintSha256) {
       fail('signer certificate fingerprint is not the expected one');
@@ -318,7 +325,7 @@ export async function extractAttachments(pdf: Uint8Array): Promise<Map<string, B
   return new Map([...detailed].map(([k, v]) => [k, v.content]));
 }
 
-export async function extractAttachmentsDetailed(pdf: Uint8Array): Promise<Map<string, ExtractedAttachment>> {
+async function openPdf(pdf: Uint8Array) {
   const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
   // pdfjs takes ownership of (and may detach) the buffer it is given: pass a copy.
   const data = new Uint8Array(pdf.byteLength);
@@ -331,7 +338,26 @@ export async function extractAttachmentsDetailed(pdf: Uint8Array): Promise<Map<s
     stopAtErrors: true,
     verbosity: 0,
   });
-  const doc = await task.promise;
+  return task.promise;
+}
+
+/** The text of the first `pages` pages, each page's items joined by spaces (what a reader shows, for looking up a line). */
+export async function extractText(pdf: Uint8Array, pages: number): Promise<string[]> {
+  const doc = await openPdf(pdf);
+  try {
+    const out: string[] = [];
+    for (let n = 1; n <= Math.min(pages, doc.numPages); n++) {
+      const content = await (await doc.getPage(n)).getTextContent();
+      out.push(content.items.map((i) => ('str' in i ? i.str : '')).join(' '));
+    }
+    return out;
+  } finally {
+    await doc.destroy();
+  }
+}
+
+export async function extractAttachmentsDetailed(pdf: Uint8Array): Promise<Map<string, ExtractedAttachment>> {
+  const doc = await openPdf(pdf);
   try {
     const atts = ((await doc.getAttachments()) ?? {}) as Record<string, { filename?: string; content?: Uint8Array; description?: string }>;
     const out = new Map<string, ExtractedAttachment>();

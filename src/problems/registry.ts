@@ -119,6 +119,7 @@ export const PROBLEMS = {
   key_file_invalid: { status: 500, title: 'Key file unusable' },
   data_dir_locked: { status: 503, title: 'Embedded database in use' },
   not_ready: { status: 503, title: 'Service not ready' },
+  page_not_built: { status: 503, title: 'Page not built' },
   database_unavailable: { status: 503, title: 'Database unavailable' },
   internal_error: { status: 500, title: 'Internal Server Error' },
 } as const satisfies Record<string, ProblemSpec>;

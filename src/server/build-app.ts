@@ -1,4 +1,5 @@
 // The HTTP application of a service context: its services, the route table and createApp.
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type express from 'express';
 import type { ServiceContext } from '../app/context.js';
@@ -19,6 +20,8 @@ import { consoleRouter } from '../http/console.js';
 import { sessionAuth } from '../http/console-session.js';
 import { acceptanceSessionRoutes } from '../http/routes/acceptance-sessions.js';
 import { widgetRouter } from '../http/widget.js';
+import { keysJson } from '../http/presenters/ledger.js';
+import { verifyPageRouter } from '../http/verify-page.js';
 
 export type { Services } from '../app/services.js';
 
@@ -63,6 +66,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
       }, sessions)),
       consoleRouter(services.consoleSessions),
       widgetRouter(),
+      verifyPageRouter({ keys: () => keysJson(ctx.ledger.origin, ctx.ledger.keyHistory()), tsaCaPem: ctx.config.tsaCaFile ? readFileSync(ctx.config.tsaCaFile, 'utf8') : undefined }),
       mountRoutes(routes, (t) => services.apiKeys.authenticate(t), sessions),
     ],
     ready: async () => {

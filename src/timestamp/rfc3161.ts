@@ -8,15 +8,18 @@
  * the CMS signature must verify with the TSA certificate inside the token.
  *
  * Like src/pdf/verify.ts, pkijs/asn1js only parse the ASN.1; signatures and digests are checked
- * with node:crypto (synchronous, no global pkijs crypto engine to configure). It deliberately
+ * through crypto/hash.ts and crypto/signature.ts (synchronous; node:crypto in Node, their browser
+ * twins in the verification page, which runs this module as it is). It deliberately
  * imports nothing from src/pdf: the PDF signer is the likely caller (signature timestamps), and
  * a pdf/ <-> timestamp/ import would be a folder cycle.
  */
-import { createHash, randomBytes, timingSafeEqual, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 
 import { DIGEST_BY_OID, OID, SIGNATURE_ALGORITHMS, type DigestName } from '../crypto/cms-algorithms.js';
+import { constantTimeEqual, digestOf } from '../crypto/hash.js';
+import { verifySignature } from '../crypto/signature.js';
+import { certificatesFromPem, issuedBy, parseCertificate, pemOf, type Certificate } from '../crypto/x509.js';
 
 
 /** Media types of RFC 3161 section 3.4 (time-stamp protocol via HTTP). */
@@ -206,7 +209,7 @@ export function buildTimeStampRequest(sha256Digest: Uint8Array, nonce: bigint): 
 
 /** A random 64-bit nonce (top bit set so it always has 8 bytes, never zero). */
 export function randomNonce(): bigint {
-  const b = randomBytes(8);
+  const b = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(8)));
   b[0] = (b[0] ?? 0) | 0x80;
   return BigInt(`0x${b.toString('hex')}`);
 }
@@ -332,7 +335,7 @@ function checkEssCertId(attrs: pkijs.Attribute[], certDer: Buffer): void {
     }
     const certHash = first.valueBlock.value[idx];
     if (!hash || !(certHash instanceof asn1js.OctetString)) fail('signature', 'malformed or unsupported ESS signing-certificate attribute');
-    if (!Buffer.from(certHash.valueBlock.valueHexView).equals(createHash(hash).update(certDer).digest())) {
+    if (!Buffer.from(certHash.valueBlock.valueHexView).equals(digestOf(hash, certDer))) {
       fail('signature', 'ESS signing-certificate attribute does not match the TSA certificate in the token');
     }
   };
@@ -366,13 +369,13 @@ function validAt(c: pkijs.Certificate, t: Date): boolean {
   return c.notBefore.value.getTime() <= t.getTime() && t.getTime() <= c.notAfter.value.getTime();
 }
 
-function tsaNameOf(name: pkijs.GeneralName, cert: pkijs.Certificate, x509: X509Certificate): string {
+function tsaNameOf(name: pkijs.GeneralName, cert: pkijs.Certificate, x509: Certificate): string {
   // RFC 3161: if present, tsa MUST correspond to one of the subject names of the TSA certificate.
   if (name.type === 4 && name.value instanceof pkijs.RelativeDistinguishedNames) {
     if (!Buffer.from(name.value.toSchema().toBER(false)).equals(Buffer.from(cert.subject.toSchema().toBER(false)))) {
       fail('certificate', 'TSTInfo tsa name is not the subject of the TSA certificate');
     }
-    return x509.subject.replace(/\n/g, ', ');
+    return x509.subject;
   }
   const prefix = ({ 1: 'email', 2: 'DNS', 6: 'URI' } as Record<number, string>)[name.type];
   if (!prefix || typeof name.value !== 'string') fail('certificate', `TSTInfo tsa name of GeneralName type ${name.type} is not supported`);
@@ -404,7 +407,7 @@ function checkToken(token: Buffer, digest: Buffer, trustedCertsPem: string | rea
   if (!nullOrAbsent(mi.hashAlgorithm)) fail('malformed', 'SHA-256 AlgorithmIdentifier has parameters');
   const imprint = Buffer.from(mi.hashedMessage.valueBlock.valueHexView);
   // Constant time: how much of the imprint matches is nobody's business.
-  if (imprint.length !== digest.length || !timingSafeEqual(imprint, digest)) fail('imprint', 'token imprint is not the digest we asked to be stamped');
+  if (!constantTimeEqual(imprint, digest)) fail('imprint', 'token imprint is not the digest we asked to be stamped');
   // We understand no TSTInfo extension, so a critical one means we cannot know what was stamped.
   const critical = tst.extensions?.find((e) => e.critical);
   if (critical) fail('malformed', `TSTInfo has a critical extension we do not support (${critical.extnID})`);
@@ -425,7 +428,7 @@ function checkToken(token: Buffer, digest: Buffer, trustedCertsPem: string | rea
   });
   const signer = findSigner(si, certs);
   if (!signer) fail('signature', 'TSA certificate is not in the token (certReq was set, so it must be)');
-  const x509 = guarded('TSA certificate', () => new X509Certificate(signer.der));
+  const x509 = guarded('TSA certificate', () => parseCertificate(signer.der));
 
   // RFC 5652 5.3: version 1 goes with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
   if (si.version !== (si.sid instanceof pkijs.IssuerAndSerialNumber ? 1 : 3)) fail('malformed', `SignerInfo version ${si.version} does not fit its signer identifier`);
@@ -447,21 +450,21 @@ function checkToken(token: Buffer, digest: Buffer, trustedCertsPem: string | rea
   if (oidOf(attribute(attrs, OID.contentType, 'contentType')) !== OID.tstInfo) fail('signature', 'signed contentType attribute is not id-ct-TSTInfo');
   const md = attribute(attrs, OID.messageDigest, 'messageDigest');
   if (!(md instanceof asn1js.OctetString)) fail('signature', 'signed messageDigest attribute is missing');
-  const tstHash = createHash(digestName).update(tstDer).digest();
+  const tstHash = digestOf(digestName, tstDer);
   const mdBytes = Buffer.from(md.valueBlock.valueHexView);
-  if (mdBytes.length !== tstHash.length || !timingSafeEqual(mdBytes, tstHash)) fail('signature', 'messageDigest does not match the TSTInfo (token altered)');
+  if (!constantTimeEqual(mdBytes, tstHash)) fail('signature', 'messageDigest does not match the TSTInfo (token altered)');
   checkEssCertId(attrs, signer.der);
 
   // ---- The signature over the DER SET of signed attributes.
   const alg = SIGNATURE_ALGORITHMS[si.signatureAlgorithm.algorithmId];
   if (!alg) fail('signature', `unsupported signature algorithm ${si.signatureAlgorithm.algorithmId}`);
-  if (x509.publicKey.asymmetricKeyType !== alg.key) fail('signature', `signature algorithm does not fit the TSA key (${String(x509.publicKey.asymmetricKeyType)})`);
+  if (x509.keyType !== alg.key) fail('signature', `signature algorithm does not fit the TSA key (${x509.keyType})`);
   if (alg.digest && alg.digest !== digestName) fail('signature', 'signature algorithm digest differs from the CMS digest algorithm');
   const signed = Buffer.from(signedAttrs.encodedValue); // pkijs keeps the original bytes, tag set to SET (0x31)
   if (signed[0] !== 0x31) fail('malformed', 'signed attributes encoding');
   const sig = Buffer.from(si.signature.valueBlock.valueHexView);
   const ok = guarded('CMS signature', () =>
-    alg.key === 'ec' ? cryptoVerify(digestName, signed, { key: x509.publicKey, dsaEncoding: 'der' }, sig) : cryptoVerify(digestName, signed, x509.publicKey, sig),
+    verifySignature(alg.key, digestName, x509.spki, signed, sig),
   );
   if (!ok) fail('signature', 'CMS signature does not verify with the TSA certificate');
 
@@ -479,7 +482,7 @@ function checkToken(token: Buffer, digest: Buffer, trustedCertsPem: string | rea
     genTime,
     serial: hexOfInteger(tst.serialNumber),
     policy: tst.policy,
-    tsaCertificatePem: x509.toString(),
+    tsaCertificatePem: pemOf(signer.der),
   };
   if (tst.tsa) out.tsaName = tsaNameOf(tst.tsa, signer.pk, x509);
   if (tst.nonce) out.nonce = tst.nonce.toBigInt();
@@ -488,37 +491,39 @@ function checkToken(token: Buffer, digest: Buffer, trustedCertsPem: string | rea
 }
 
 /** PEM certificates from one or more strings (a bundle may hold several). */
-function pemCertificates(pems: string | readonly string[]): X509Certificate[] {
+function pemCertificates(pems: string | readonly string[]): Certificate[] {
   const text = typeof pems === 'string' ? pems : pems.join('\n');
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) fail('bad-input', 'no PEM certificate among the trusted certificates');
   return blocks.map((b) => {
     try {
-      return new X509Certificate(b);
+      const [c] = certificatesFromPem(b);
+      if (!c) throw new Error('no certificate');
+      return c;
     } catch (e) {
       fail('bad-input', `a trusted certificate does not parse: ${(e as Error).message}`);
     }
   });
 }
 
-function validAtX509(c: X509Certificate, t: Date): boolean {
-  return new Date(c.validFrom).getTime() <= t.getTime() && t.getTime() <= new Date(c.validTo).getTime();
+function validAtX509(c: Certificate, t: Date): boolean {
+  return c.notBefore.getTime() <= t.getTime() && t.getTime() <= c.notAfter.getTime();
 }
 
 /** From the TSA certificate up through the token's certificates to a trusted one, each signature and validity checked. */
-function checkChain(leaf: X509Certificate, tokenCerts: Buffer[], at: Date, trustedPems: string | readonly string[]): void {
+function checkChain(leaf: Certificate, tokenCerts: Buffer[], at: Date, trustedPems: string | readonly string[]): void {
   const trusted = pemCertificates(trustedPems);
-  const pool = tokenCerts.map((d) => new X509Certificate(d)).filter((c) => !c.raw.equals(leaf.raw));
+  const pool = tokenCerts.map((d) => parseCertificate(d)).filter((c) => !c.der.equals(leaf.der));
   let cur = leaf;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    if (trusted.some((t) => t.raw.equals(cur.raw))) return; // the TSA certificate itself is pinned
-    const anchor = trusted.find((t) => t.ca && cur.checkIssued(t) && cur.verify(t.publicKey));
+    if (trusted.some((t) => t.der.equals(cur.der))) return; // the TSA certificate itself is pinned
+    const anchor = trusted.find((t) => t.isCa && issuedBy(cur, t));
     if (anchor) {
       if (!validAtX509(anchor, at)) fail('untrusted', 'trusted certificate was not valid at genTime');
       return;
     }
-    const next = pool.find((c) => c.ca && cur.checkIssued(c) && cur.verify(c.publicKey));
-    if (!next) fail('untrusted', `TSA certificate does not chain to a trusted certificate (stuck at ${cur.subject.replace(/\n/g, ', ')})`);
+    const next = pool.find((c) => c.isCa && issuedBy(cur, c));
+    if (!next) fail('untrusted', `TSA certificate does not chain to a trusted certificate (stuck at ${cur.subject})`);
     if (!validAtX509(next, at)) fail('untrusted', 'an intermediate certificate was not valid at genTime');
     cur = next;
   }
