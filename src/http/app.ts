@@ -30,8 +30,8 @@ export function createApp(deps: AppDeps): express.Express {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       deps.observeRequest?.({ method: req.method, route: routeTemplate(req), status: res.statusCode, seconds: ms / 1000 });
       // Paths only: query strings and headers (tokens) stay out of logs.
-      if (res.statusCode >= 500) deps.logger.error({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request failed');
-      else deps.logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
+      if (res.statusCode >= 500) deps.logger.error({ method: req.method, path: logPath(req), status: res.statusCode, ms }, 'request failed');
+      else deps.logger.debug({ method: req.method, path: logPath(req), status: res.statusCode, ms }, 'request');
     });
     next();
   });
@@ -61,14 +61,14 @@ export function createApp(deps: AppDeps): express.Express {
     if (res.headersSent) {
       // A streamed body (the ledger export) failed part-way: the client sees a cut connection, the
       // log says why. A client that went away is not the server's failure.
-      if ((err as { code?: unknown } | null)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') deps.logger.error({ err: scrub(err), path: req.path }, 'response failed after it started');
+      if ((err as { code?: unknown } | null)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') deps.logger.error({ err: scrub(err), path: logPath(req) }, 'response failed after it started');
       res.destroy();
       return;
     }
     if (err instanceof AppError) {
       // A registered server-side problem (a ledger fault, a failed render) is still the server's
       // failure: logged like any other, answered with its registered detail.
-      if (PROBLEMS[err.code as ProblemCode].status >= 500) deps.logger.error({ err: scrub(err), code: err.code, path: req.path }, 'request failed');
+      if (PROBLEMS[err.code as ProblemCode].status >= 500) deps.logger.error({ err: scrub(err), code: err.code, path: logPath(req) }, 'request failed');
       sendAppError(res, err);
       return;
     }
@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): express.Express {
       // An outage is the service's, and passes: logged, answered with when to try again. A
       // request that failed here was not acknowledged; its retry with the same Idempotency-Key
       // finds out whether it committed.
-      deps.logger.error({ err: scrub(err), path: req.path }, 'database unavailable');
+      deps.logger.error({ err: scrub(err), path: logPath(req) }, 'database unavailable');
       res.set('Retry-After', String(DATABASE_RETRY_AFTER_S));
       sendProblem(res, 'database_unavailable', `The service is temporarily unable to reach its database; nothing is confirmed by this answer. Retry in ${DATABASE_RETRY_AFTER_S} seconds (with the same Idempotency-Key).`);
       return;
@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
       sendProblem(res, 'bad_request', 'The request could not be read.');
       return;
     }
-    deps.logger.error({ err: scrub(err), path: req.path }, 'unhandled error');
+    deps.logger.error({ err: scrub(err), path: logPath(req) }, 'unhandled error');
     sendProblem(res, 'internal_error', 'The server failed to handle this request; it has been logged. Nothing was recorded.');
   });
 
@@ -96,6 +96,15 @@ export function createApp(deps: AppDeps): express.Express {
 }
 
 /** The Express path pattern that matched (`/v1/acceptances/:id`), or null when no route did. */
+/**
+ * The path as logged: the route template when a route matched (so a capability in the path, such
+ * as the widget's acceptance-session token, never reaches a log), else the path with anything
+ * shaped like a token replaced.
+ */
+function logPath(req: Request): string {
+  return routeTemplate(req) ?? req.path.replace(/am[a-z]?_[A-Za-z0-9_-]{16,}/g, ':redacted');
+}
+
 function routeTemplate(req: Request): string | null {
   const path = (req.route as { path?: unknown } | undefined)?.path;
   return typeof path === 'string' ? req.baseUrl + path : null;
