@@ -53,7 +53,9 @@ export async function verifyChunks(v: LedgerVerifier, tasks: AsyncIterable<Verif
   const depth = 2 * THREADS + 1;
   const inFlight: Array<{ task: VerifyTask; result: Promise<VerifyChunkResult> }> = [];
   const submit = (task: VerifyTask) => {
-    const bytes = ownBytes(task.bytes);
+    // A page the repository built for this task is sent as it is; any other view is copied first,
+    // so transferring never detaches memory something else still reads.
+    const bytes = task.kind !== 'lines' && task.owned ? (task.bytes as Uint8Array<ArrayBuffer>) : ownBytes(task.bytes);
     const t = { ...task, bytes } as VerifyTask;
     const result = p.run(t, { transferList: [bytes.buffer] });
     result.catch(() => {}); // dropped chunks must not become unhandled rejections
