@@ -288,7 +288,7 @@ class CopyRowCutter {
   #capacity = 1 << 20; // grows to the largest page seen, so a page is rarely copied to grow
 
   constructor(readonly pageSize: number) {
-    this.#page = Buffer.from(new ArrayBuffer(this.#capacity));
+    this.#page = Buffer.allocUnsafeSlow(this.#capacity); // its own ArrayBuffer (transferred), not zero-filled
   }
 
   *push(chunk: Buffer): Generator<EntryPage> {
@@ -348,7 +348,7 @@ class CopyRowCutter {
     const full = this.#page;
     const rest = this.#used - this.#scan;
     this.#capacity = Math.max(this.#capacity, Math.ceil(1.25 * this.#used));
-    this.#page = Buffer.from(new ArrayBuffer(Math.max(this.#capacity, 2 * rest)));
+    this.#page = Buffer.allocUnsafeSlow(Math.max(this.#capacity, 2 * rest));
     full.copy(this.#page, 0, this.#scan, this.#used);
     const page: EntryPage = { format: 'copy', count: this.#rows, bytes: full.subarray(0, this.#scan), owned: true };
     this.#used = rest;
@@ -358,7 +358,7 @@ class CopyRowCutter {
   }
 
   #grow(size: number): void {
-    const next = Buffer.from(new ArrayBuffer(Math.max(size, 2 * this.#page.length)));
+    const next = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.#page.length));
     this.#page.copy(next, 0, 0, this.#used);
     this.#page = next;
   }

@@ -9,6 +9,7 @@ import { EVENT_TYPES } from './format.js';
 
 const spans = new EnvelopeSpans();
 let leafScratch = Buffer.alloc(4096);
+const leafViews: Buffer[] = [];
 const chainScratch = Buffer.alloc(73);
 // The envelope types as bytes by length, for a lookup without decoding.
 const TYPES_BY_LENGTH = new Map<number, Buffer[]>();
@@ -52,17 +53,24 @@ export function entryIntact(
   type: Uint8Array, typeAt: number, typeLen: number,
 ): boolean {
   if (seq === 1 || !Number.isSafeInteger(seq) || seq < 0) return false;
-  // leaf = SHA-256(0x00 || bytes), over a scratch copy (hash() is synchronous: never shared).
-  if (leafScratch.length < canLen + 1) leafScratch = Buffer.alloc(Math.max(2 * leafScratch.length, canLen + 1));
+  // leaf = SHA-256(0x00 || bytes), over a scratch copy (hash() is synchronous: never shared). The
+  // views of the scratch are kept per length: this loop allocates nothing but the digests.
+  if (leafScratch.length < canLen + 1) {
+    leafScratch = Buffer.alloc(Math.max(2 * leafScratch.length, canLen + 1));
+    leafViews.length = 0;
+  }
   leafScratch[0] = LEAF_PREFIX;
   leafScratch.set(can.subarray(canAt, canAt + canLen), 1);
-  if (!equalDigest(hash('sha256', leafScratch.subarray(0, canLen + 1), 'binary'), leaf, leafAt)) return false;
+  const input = (leafViews[canLen + 1] ??= leafScratch.subarray(0, canLen + 1));
+  if (!equalDigest(hash('sha256', input, 'binary'), leaf, leafAt)) return false;
   // chain = SHA-256(0x02 || uint64_be(seq) || prev || leaf), the leaf as stored (equal to the computed one)
   chainScratch[0] = CHAIN_PREFIX;
   chainScratch.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 1);
   chainScratch.writeUInt32BE(seq >>> 0, 5);
-  chainScratch.set(prev.subarray(prevAt, prevAt + 32), 9);
-  chainScratch.set(leaf.subarray(leafAt, leafAt + 32), 41);
+  for (let i = 0; i < 32; i++) {
+    chainScratch[9 + i] = prev[prevAt + i]!;
+    chainScratch[41 + i] = leaf[leafAt + i]!;
+  }
   if (!equalDigest(hash('sha256', chainScratch, 'binary'), chain, chainAt)) return false;
   if (!scanCanonical(can, canAt, canAt + canLen, spans)) return false;
   const s = spans;

@@ -5,6 +5,8 @@ import { ExportLineError, isBlank, parseLine, toEntry } from './export-lines.js'
 import type { LedgerEntry } from './format.js';
 import { checkEntry, type SpecialEvent } from './verifier.js';
 import { entryIntact } from './verifier-fast.js';
+import { hash } from 'node:crypto';
+import { NODE_PREFIX } from '../crypto/domains.js';
 
 /**
  * A chunk: rows as the repository's entry pages hold them (LedgerRepository.entryPages): `copy`,
@@ -36,14 +38,25 @@ export interface VerifyChunkResult {
   bad: Uint8Array;
   specials: Array<[index: number, event: SpecialEvent]>;
   error: { index: number; message: string } | null;
+  /**
+   * Merkle subtree roots of aligned blocks of BLOCK_WIDTH leaves within the chunk: the item index
+   * where each starts (its entry number is one more than a multiple of BLOCK_WIDTH), the roots at
+   * 32·k of blockRoots. The calling thread uses one only if every entry of its block is accepted.
+   */
+  blockStarts: Int32Array;
+  blockRoots: Uint8Array;
 }
+
+/** Leaves per block hashed here (a C2SP tile's width): height 8. */
+export const BLOCK_HEIGHT = 8;
+export const BLOCK_WIDTH = 2 ** BLOCK_HEIGHT;
 
 /** The packed row layout: seq (int8, big-endian), bad (1 byte), leaf, prev, chain (32 each), then id, type and event bytes, each after its int4 length. */
 export const PACKED_FIXED = 8 + 1 + 96;
 
 export default function verifyChunk(task: VerifyTask): VerifyChunkResult {
   const n = task.kind === 'lines' ? task.starts.length : task.count;
-  const r: VerifyChunkResult = { count: n, codes: new Uint8Array(n), seqs: new Float64Array(n), hashes: new Uint8Array(96 * n), bad: new Uint8Array(n), specials: [], error: null };
+  const r: VerifyChunkResult = { count: n, codes: new Uint8Array(n), seqs: new Float64Array(n), hashes: new Uint8Array(96 * n), bad: new Uint8Array(n), specials: [], error: null, blockStarts: new Int32Array(0), blockRoots: new Uint8Array(0) };
   const one = (i: number, e: LedgerEntry, bad: number): void => {
     const c = checkEntry(e);
     r.codes[i] = c.code;
@@ -54,7 +67,7 @@ export default function verifyChunk(task: VerifyTask): VerifyChunkResult {
   const b = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
   if (task.kind === 'copy') {
     copyRows(b, n, r, one);
-    return r;
+    return withBlocks(r);
   }
   if (task.kind !== 'lines') {
     let off = 0;
@@ -89,7 +102,7 @@ export default function verifyChunk(task: VerifyTask): VerifyChunkResult {
         chainHash: bad & BAD_CHAIN ? none : b.subarray(leafAt + 64, leafAt + 96),
       }, bad);
     }
-    return r;
+    return withBlocks(r);
   }
   for (let i = 0; i < n; i++) {
     const lineNo = task.firstLine + i;
@@ -120,7 +133,7 @@ export default function verifyChunk(task: VerifyTask): VerifyChunkResult {
     if (entryIntact(e.seq, e.canonical, 0, e.canonical.length, e.leafHash, 0, e.prevHash, 0, e.chainHash, 0, id, 0, id.length, type, 0, type.length)) continue;
     one(i, e, 0);
   }
-  return r;
+  return withBlocks(r);
 }
 
 /** A field's int4 length at `off` in a packed page, checked to lie within it. */
@@ -174,9 +187,12 @@ function copyRows(b: Buffer, n: number, r: VerifyChunkResult, one: (i: number, e
     const canLen = Math.max(0, lens[3]!);
     const bad = (lens[4] === 32 ? 0 : BAD_LEAF) | (lens[5] === 32 ? 0 : BAD_PREV) | (lens[6] === 32 ? 0 : BAD_CHAIN);
     const h = 96 * i;
-    if (!(bad & BAD_LEAF)) b.copy(r.hashes, h, starts[4]!, starts[4]! + 32);
-    if (!(bad & BAD_PREV)) b.copy(r.hashes, h + 32, starts[5]!, starts[5]! + 32);
-    if (!(bad & BAD_CHAIN)) b.copy(r.hashes, h + 64, starts[6]!, starts[6]! + 32);
+    const out = r.hashes;
+    for (let c = 4, at = h; c <= 6; c++, at += 32) {
+      if (lens[c] !== 32) continue; // zero-filled
+      const from = starts[c]!;
+      for (let k = 0; k < 32; k++) out[at + k] = b[from + k]!;
+    }
     r.seqs[i] = seq;
     r.bad[i] = bad;
     if (bad === 0 && entryIntact(seq, b, canAt, canLen, b, starts[4]!, b, starts[5]!, b, starts[6]!, idText, 0, 36, b, typeAt, typeLen)) continue;
@@ -192,4 +208,38 @@ function copyRows(b: Buffer, n: number, r: VerifyChunkResult, one: (i: number, e
       chainHash: bad & BAD_CHAIN ? none : field(6),
     }, bad);
   }
+}
+
+const level = Buffer.alloc(BLOCK_WIDTH * 32);
+const nodeInput = Buffer.alloc(65);
+
+/** Adds the subtree roots of the aligned blocks of BLOCK_WIDTH entries the chunk holds whole. */
+function withBlocks(r: VerifyChunkResult): VerifyChunkResult {
+  const n = r.count;
+  const starts: number[] = [];
+  for (let i = 0; i + BLOCK_WIDTH <= n; i++) {
+    if ((r.seqs[i]! - 1) % BLOCK_WIDTH !== 0 || r.codes[i] === ITEM_BLANK) continue;
+    // Consecutive entries only (no blank line, no gap): else the leaves go to the tree one by one.
+    let whole = true;
+    for (let j = 1; j < BLOCK_WIDTH && whole; j++) whole = r.codes[i + j] !== ITEM_BLANK && r.seqs[i + j] === r.seqs[i]! + j;
+    if (!whole) continue;
+    starts.push(i);
+    i += BLOCK_WIDTH - 1;
+  }
+  if (starts.length === 0) return r;
+  r.blockStarts = Int32Array.from(starts);
+  r.blockRoots = new Uint8Array(32 * starts.length);
+  nodeInput[0] = NODE_PREFIX;
+  starts.forEach((start, k) => {
+    for (let j = 0; j < BLOCK_WIDTH; j++) level.set(r.hashes.subarray(96 * (start + j), 96 * (start + j) + 32), 32 * j);
+    // RFC 9162 node hashes, level by level, in place: SHA-256(0x01 || left || right).
+    for (let width = BLOCK_WIDTH; width > 1; width /= 2) {
+      for (let j = 0; j < width; j += 2) {
+        level.copy(nodeInput, 1, 32 * j, 32 * j + 64);
+        level.write(hash('sha256', nodeInput, 'binary'), 16 * j, 32, 'latin1');
+      }
+    }
+    r.blockRoots.set(level.subarray(0, 32), 32 * k);
+  });
+  return r;
 }
