@@ -1,8 +1,9 @@
 // The ledger verifier on worker threads. The per-entry checks (checkEntry) of each chunk of
 // thousands of entries run in a piscina pool; this thread applies the results in entry order to
 // one LedgerVerifier (sequence, chain link, genesis and rotations, tree, checkpoints), so the fault
-// it reports is exactly the one a single thread would. At most a few chunks are in flight: memory
-// stays constant however long the ledger.
+// it reports is exactly the one a single thread would. The tree takes a block's subtree root from
+// the worker once all its entries are accepted. At most a few chunks are in flight: memory stays
+// constant however long the ledger.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';

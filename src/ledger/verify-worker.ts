@@ -1,6 +1,8 @@
 // Piscina task module: the per-entry checks of the ledger verifier (checkEntry: leaf hash, chain
 // hash, RFC 8785 bytes, envelope, row id and type) for one chunk of thousands of entries, so they
-// run on every core while the calling thread keeps the sequential checks (verifier-pool.ts).
+// run on every core while the calling thread keeps the sequential checks (verifier-pool.ts). Each
+// row is first checked where it lies (entryIntact); checkEntry sees only those it declines. The
+// Merkle subtree roots of whole aligned blocks of 256 leaves are hashed here too.
 import { ExportLineError, isBlank, parseLine, readWrittenEntry, toEntry, WrittenEntry } from './export-lines.js';
 import type { LedgerEntry } from './format.js';
 import { checkEntry, type SpecialEvent } from './verifier.js';
