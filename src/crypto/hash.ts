@@ -14,9 +14,12 @@ export function sha256Hex(...parts: Uint8Array[]): string {
   return sha256(...parts).toString('hex');
 }
 
-/** SHA-256 of one buffer, the cheapest call (the Merkle and chain loops). */
+/**
+ * SHA-256 of one buffer, the cheapest call (the Merkle and chain loops). A latin1 ('binary') string
+ * digest and a Buffer made from it cost half of what a 'buffer' digest does.
+ */
 export function sha256Of(data: Uint8Array): Buffer {
-  return hash('sha256', data, 'buffer');
+  return Buffer.from(hash('sha256', data, 'binary'), 'latin1');
 }
 
 /** SHA-256, SHA-384 or SHA-512 (or SHA-1, which only an ESS v1 certificate id may use) of the parts. */

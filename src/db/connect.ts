@@ -3,6 +3,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import path from 'node:path';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { registerCopyOut, type CopyOut } from './copy-out.js';
 import { AppError } from '../problems/app-error.js';
 import type { Database } from './schema.js';
 
@@ -54,6 +56,7 @@ function connectPostgres(url: string, role: string | undefined, max: number, con
     ...(role ? { onConnect: async (client: pg.ClientBase) => void (await client.query(`SET ROLE ${role}`)) } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingFailed(pool) }) });
+  registerCopyOut(db, copyOut(pool));
   return {
     db,
     mode: 'postgres',
@@ -62,6 +65,23 @@ function connectPostgres(url: string, role: string | undefined, max: number, con
     },
     poolStats: () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * COPY TO STDOUT on a connection of the pool (pg-copy-streams). A consumer that stops early leaves
+ * the connection in the middle of the COPY: it is then discarded, not returned to the pool.
+ */
+function copyOut(pool: pg.Pool): CopyOut {
+  return async function* (text: string) {
+    const client = await pool.connect();
+    let done = false;
+    try {
+      for await (const chunk of client.query(copyTo(text)) as AsyncIterable<Buffer>) yield chunk;
+      done = true;
+    } finally {
+      client.release(!done);
+    }
   };
 }
 

@@ -70,12 +70,10 @@ export async function verifyExportFile(file: string, opts: VerifierOptions & { c
   const v = new LedgerVerifier(opts);
   const cps: SignedCheckpoint[] = [];
   const chunkLines = opts.chunkLines ?? CHUNK_LINES;
-  const lines = fileLines(file);
+  const lines = new FileLines(file);
   try {
-    let pending: { lineNo: number; bytes: Buffer } | null = null; // the first entry line, read here
-    // Read with next(), not for-await: leaving a for-await loop would close the generator.
-    for (let r = await lines.next(); !r.done; r = await lines.next()) {
-      const line = r.value;
+    let first: { lineNo: number; bytes: Buffer } | null = null; // the first entry line, read here
+    for (let line = await lines.line(); line; line = await lines.line()) {
       const text = line.bytes.toString('utf8');
       if (isBlank(text)) continue;
       const o = parseHere(text, line.lineNo);
@@ -84,41 +82,25 @@ export async function verifyExportFile(file: string, opts: VerifierOptions & { c
         continue;
       }
       if (o.kind === 'checkpoint') {
-        cps.push({ body: here(() => b64(o.body, line.lineNo)), signature: here(() => b64(o.signature, line.lineNo)) });
+        const lineNo = line.lineNo;
+        cps.push({ body: here(() => b64(o.body, lineNo)), signature: here(() => b64(o.signature, lineNo)) });
       } else if (o.kind === 'entry') {
-        pending = line;
+        first = line;
         break;
       } else {
         throw new ExportFormatError(`line ${line.lineNo}: unknown kind ${JSON.stringify(o.kind)}`);
       }
     }
     v.addCheckpoints(cps);
-    if (pending && !v.fault) {
-      const first = pending;
+    if (first && !v.fault) {
+      const head = first;
       async function* chunks(): AsyncGenerator<VerifyTask> {
-        let group: Array<{ lineNo: number; bytes: Buffer }> = [first];
-        const flush = (): VerifyTask => {
-          const size = group.reduce((n, l) => n + l.bytes.length, 0);
-          const bytes = Buffer.allocUnsafeSlow(size);
-          const starts = new Int32Array(group.length);
-          const ends = new Int32Array(group.length);
-          let off = 0;
-          group.forEach((l, i) => {
-            starts[i] = off;
-            off += l.bytes.copy(bytes, off);
-            ends[i] = off;
-          });
-          const task: VerifyTask = { kind: 'lines', bytes, starts, ends, firstLine: group[0]!.lineNo };
-          group = [];
-          return task;
-        };
-        for (let r = await lines.next(); !r.done; r = await lines.next()) {
-          const line = r.value;
+        const bytes = Buffer.from(head.bytes);
+        yield { kind: 'lines', bytes, starts: Int32Array.of(0), ends: Int32Array.of(bytes.length), firstLine: head.lineNo };
+        for (let t = await lines.block(chunkLines); t; t = await lines.block(chunkLines)) {
           if (v.fault) return;
-          group.push(line);
-          if (group.length >= chunkLines) yield flush();
+          yield t;
         }
-        if (group.length > 0) yield flush();
       }
       const out = await verifyChunks(v, chunks(), onProgress ? (task, i) => {
         if (v.fault === null && task.kind === 'lines') onProgress(task.firstLine + i);
@@ -126,52 +108,112 @@ export async function verifyExportFile(file: string, opts: VerifierOptions & { c
       if (out.formatError) throw new ExportFormatError(out.formatError);
     }
   } finally {
-    await lines.return(undefined);
+    await lines.close();
   }
   return v.finish();
 }
 
-/** The lines of a file with their numbers (from 1), as readline splits them (LF, CRLF, lone CR). */
-async function* fileLines(file: string): AsyncGenerator<{ lineNo: number; bytes: Buffer }> {
-  let lineNo = 0;
-  let rest: Buffer = Buffer.alloc(0);
-  let cr = false; // the last chunk ended in CR: an LF starting the next one belongs to it
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    let b = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    if (cr && b[0] === 0x0a) b = b.subarray(1);
-    cr = false;
-    let start = 0;
+/**
+ * The lines of a file with their numbers (from 1), as readline splits them (LF, CRLF, lone CR):
+ * one at a time (the header and checkpoints), or as blocks of many lines in one buffer of their
+ * own (the entries), cut from the file's chunks without an object per line.
+ */
+class FileLines {
+  readonly #chunks: AsyncIterator<Buffer>;
+  #buf: Buffer = Buffer.alloc(0);
+  #pos = 0;
+  #eof = false;
+  #lineNo = 0;
+  #cr = -2; // index of the next CR in #buf at or after the last search, -1 if none, -2 not searched
+
+  constructor(file: string) {
+    this.#chunks = (createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  /** Reads more of the file after the unread rest; false at its end. */
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    const r = await this.#chunks.next();
+    if (r.done) {
+      this.#eof = true;
+      return false;
+    }
+    // The unread rest (part of a line) is copied once, in front of the new chunk.
+    this.#buf = this.#pos < this.#buf.length ? Buffer.concat([this.#buf.subarray(this.#pos), r.value]) : r.value;
+    this.#pos = 0;
+    this.#cr = -2;
+    return true;
+  }
+
+  /**
+   * The next line break at or after `from` in the buffer: its index and where the next line
+   * starts; null if there is none yet (a CR at the end of the buffer waits for the next chunk,
+   * which may start with its LF).
+   */
+  #break(from: number): { at: number; next: number } | null {
+    const b = this.#buf;
+    const lf = b.indexOf(0x0a, from);
+    const end = lf < 0 ? b.length : lf;
+    // The next CR, searched again only once passed (a search per line would rescan the buffer).
+    if (this.#cr !== -1 && this.#cr < from) this.#cr = b.indexOf(0x0d, from);
+    const cr = this.#cr;
+    if (cr >= 0 && cr < end) {
+      if (cr + 1 < b.length) return { at: cr, next: b[cr + 1] === 0x0a ? cr + 2 : cr + 1 };
+      return this.#eof ? { at: cr, next: cr + 1 } : null;
+    }
+    return lf < 0 ? null : { at: lf, next: lf + 1 };
+  }
+
+  async line(): Promise<{ lineNo: number; bytes: Buffer } | null> {
     for (;;) {
-      const nl = nextBreak(b, start);
-      if (nl < 0) break;
-      lineNo++;
-      yield { lineNo, bytes: b.subarray(start, nl) };
-      if (b[nl] === 0x0d) {
-        if (nl + 1 === b.length) {
-          cr = true;
-          start = nl + 1;
-          break;
-        }
-        start = b[nl + 1] === 0x0a ? nl + 2 : nl + 1;
-      } else {
-        start = nl + 1;
+      const br = this.#break(this.#pos);
+      if (br) {
+        const bytes = this.#buf.subarray(this.#pos, br.at);
+        this.#pos = br.next;
+        return { lineNo: ++this.#lineNo, bytes };
+      }
+      if (!(await this.#fill())) {
+        if (this.#pos >= this.#buf.length) return null;
+        const bytes = this.#buf.subarray(this.#pos);
+        this.#pos = this.#buf.length;
+        return { lineNo: ++this.#lineNo, bytes };
       }
     }
-    // A line split across chunks is copied once, into the next chunk's buffer.
-    rest = Buffer.from(b.subarray(start));
   }
-  if (rest.length > 0) {
-    lineNo++;
-    yield { lineNo, bytes: rest };
-  }
-}
 
-/** The index of the next LF or CR at or after `from`, or -1. */
-function nextBreak(b: Buffer, from: number): number {
-  const lf = b.indexOf(0x0a, from);
-  const end = lf < 0 ? b.length : lf;
-  const cr = b.subarray(from, end).indexOf(0x0d);
-  return cr >= 0 ? from + cr : lf;
+  /** Up to `max` lines as one task (the bytes copied once into a buffer of their own); null at the end. */
+  async block(max: number): Promise<VerifyTask | null> {
+    for (;;) {
+      const starts: number[] = [];
+      const ends: number[] = [];
+      let p = this.#pos;
+      while (starts.length < max) {
+        const br = this.#break(p);
+        if (!br) break;
+        starts.push(p);
+        ends.push(br.at);
+        p = br.next;
+      }
+      if (starts.length === 0) {
+        if (await this.#fill()) continue;
+        if (this.#pos >= this.#buf.length) return null;
+        starts.push(this.#pos);
+        ends.push(this.#buf.length);
+        p = this.#buf.length;
+      }
+      const base = starts[0]!;
+      const bytes = Buffer.allocUnsafeSlow(ends.at(-1)! - base);
+      this.#buf.copy(bytes, 0, base, ends.at(-1)!);
+      const firstLine = this.#lineNo + 1;
+      this.#lineNo += starts.length;
+      this.#pos = p;
+      return { kind: 'lines', bytes, starts: Int32Array.from(starts, (x) => x - base), ends: Int32Array.from(ends, (x) => x - base), firstLine };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#chunks.return?.();
+  }
 }
 
 function here<T>(f: () => T): T {

@@ -381,7 +381,7 @@ export class Ledger implements LedgerReader {
       let n = 0;
       for await (const p of repo.entryPages(opts.pageSize ? { pageSize: opts.pageSize } : {})) {
         if (v.fault) return;
-        yield { kind: 'packed', bytes: p.bytes, count: p.count };
+        yield { kind: p.format, bytes: p.bytes, count: p.count, owned: p.owned === true };
         n += p.count;
         onProgress?.(Math.min(n, v.expectedSeq - 1), head.size);
       }

@@ -335,6 +335,21 @@ export class MerkleFrontier {
     this.#size++;
   }
 
+  /**
+   * Appends 2^height leaves at once, given the root of their perfect subtree (the verifier's worker
+   * threads hash blocks of leaves); the size must be a multiple of 2^height.
+   */
+  pushSubtree(height: number, root: Uint8Array): void {
+    const w = 2 ** height;
+    if (root.length !== HASH_SIZE) throw new RangeError('a subtree root is 32 bytes');
+    if (!Number.isInteger(height) || height < 0 || this.#size % w !== 0) throw new RangeError(`a subtree of height ${height} cannot follow ${this.#size} leaves`);
+    if (this.#size + w > Number.MAX_SAFE_INTEGER) throw new RangeError('the tree is full');
+    let h: Uint8Array = root;
+    for (let n = this.#size / w; n % 2 === 1; n = (n - 1) / 2) h = nodeHash(this.#hashes.pop()!, h);
+    this.#hashes.push(h === root ? Buffer.from(root) : (h as Buffer));
+    this.#size += w;
+  }
+
   /** MTH of the current tree: the frontier folded from the right (RFC 9162's split at k). */
   root(): Buffer {
     let i = this.#hashes.length - 1;

@@ -1,13 +1,14 @@
 // The ledger verifier on worker threads. The per-entry checks (checkEntry) of each chunk of
 // thousands of entries run in a piscina pool; this thread applies the results in entry order to
 // one LedgerVerifier (sequence, chain link, genesis and rotations, tree, checkpoints), so the fault
-// it reports is exactly the one a single thread would. At most a few chunks are in flight: memory
-// stays constant however long the ledger.
+// it reports is exactly the one a single thread would. The tree takes a block's subtree root from
+// the worker once all its entries are accepted. At most a few chunks are in flight: memory stays
+// constant however long the ledger.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { EntryCode, LedgerVerifier } from './verifier.js';
-import { BAD_PREV, ITEM_BLANK, type VerifyChunkResult, type VerifyTask } from './verify-worker.js';
+import { BAD_PREV, BLOCK_HEIGHT, BLOCK_WIDTH, ITEM_BLANK, type VerifyChunkResult, type VerifyTask } from './verify-worker.js';
 
 export type { VerifyTask } from './verify-worker.js';
 
@@ -53,7 +54,9 @@ export async function verifyChunks(v: LedgerVerifier, tasks: AsyncIterable<Verif
   const depth = 2 * THREADS + 1;
   const inFlight: Array<{ task: VerifyTask; result: Promise<VerifyChunkResult> }> = [];
   const submit = (task: VerifyTask) => {
-    const bytes = ownBytes(task.bytes);
+    // A page the repository built for this task is sent as it is; any other view is copied first,
+    // so transferring never detaches memory something else still reads.
+    const bytes = task.kind !== 'lines' && task.owned ? (task.bytes as Uint8Array<ArrayBuffer>) : ownBytes(task.bytes);
     const t = { ...task, bytes } as VerifyTask;
     const result = p.run(t, { transferList: [bytes.buffer] });
     result.catch(() => {}); // dropped chunks must not become unhandled rejections
@@ -63,17 +66,30 @@ export async function verifyChunks(v: LedgerVerifier, tasks: AsyncIterable<Verif
   const apply = async (): Promise<ChunkOutcome | null> => {
     const { task, result } = inFlight.shift()!;
     const r = await result;
-    const none = new Uint8Array(0);
+    const h = r.hashes;
     let s = 0;
+    let b = 0; // next block of r.blockStarts
+    let blockStart = -1; // the block being accepted, its root added once its last entry is
+    let blockRoot = 0;
     for (let i = 0; i < r.count; i++) {
       const code = r.codes[i]!;
       if (code === ITEM_BLANK) continue;
+      while (b < r.blockStarts.length && r.blockStarts[b]! < i) b++;
+      if (blockStart < 0 && b < r.blockStarts.length && r.blockStarts[b] === i && v.treeBlockFits(BLOCK_WIDTH)) {
+        blockStart = i;
+        blockRoot = b;
+      }
       let special = undefined;
       if (s < r.specials.length && r.specials[s]![0] === i) special = r.specials[s++]![1];
-      const h = r.hashes;
-      const o = 96 * i;
-      const prev = r.bad[i]! & BAD_PREV ? none : h.subarray(o + 32, o + 64);
-      if (!v.accept(r.seqs[i]!, code as EntryCode, prev, h.subarray(o, o + 32), h.subarray(o + 64, o + 96), special)) return { formatError: null };
+      if (!v.acceptAt(r.seqs[i]!, code as EntryCode, h, 96 * i, (r.bad[i]! & BAD_PREV) !== 0, special, blockStart >= 0)) {
+        // The tree holds exactly the accepted entries: those of an unfinished block one by one.
+        if (blockStart >= 0) for (let j = blockStart; j < i; j++) v.treeLeaf(h.subarray(96 * j, 96 * j + 32));
+        return { formatError: null };
+      }
+      if (blockStart >= 0 && i === blockStart + BLOCK_WIDTH - 1) {
+        v.treeBlock(BLOCK_HEIGHT, r.blockRoots.subarray(32 * blockRoot, 32 * blockRoot + 32));
+        blockStart = -1;
+      }
       onAccepted?.(task, i);
     }
     return r.error ? { formatError: r.error.message } : null;

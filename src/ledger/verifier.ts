@@ -69,7 +69,9 @@ interface PendingCheckpoint {
 
 export class LedgerVerifier {
   #expectedSeq = 1;
-  #prev: Buffer = ZERO_HASH;
+  /** The chain hash so far: 32 bytes at #prevOff of #prevSrc (a worker's result, kept as it is). */
+  #prevSrc: Uint8Array = ZERO_HASH;
+  #prevOff = 0;
   #origin: string | null = null;
   #keys = new Map<string, Buffer>(); // key id -> public key, learnt from genesis and key rotations
   /** The key that signs checkpoints from here on: the genesis key, then each rotation's new key. */
@@ -88,7 +90,7 @@ export class LedgerVerifier {
     this.#opts = opts;
     if (opts.resumeFrom) {
       this.#expectedSeq = opts.resumeFrom.size + 1;
-      this.#prev = opts.resumeFrom.chainHash;
+      this.#prevSrc = opts.resumeFrom.chainHash;
       this.#origin = opts.resumeFrom.origin;
       for (const [id, k] of opts.resumeFrom.keys) this.#keys.set(id, k);
       this.#currentKeyId = opts.resumeFrom.currentKeyId ?? [...opts.resumeFrom.keys.keys()].at(-1) ?? null;
@@ -142,14 +144,14 @@ export class LedgerVerifier {
    * reports them: sequence, leaf hash, link, chain hash, event. `leaf` and `chain` are kept (not
    * copied) only when they are the stored 32-byte hashes that checkEntry compared.
    */
-  accept(seq: number, code: EntryCode, prevHash: Uint8Array, leaf: Uint8Array, chain: Uint8Array, special?: SpecialEvent): boolean {
+  accept(seq: number, code: EntryCode, prevHash: Uint8Array, leaf: Uint8Array, chain: Uint8Array, special?: SpecialEvent, leafLater = false): boolean {
     if (this.#fault) return false;
     const expected = this.#expectedSeq;
     if (seq !== expected) return this.#fail(expected, 'sequence_gap', `expected entry ${expected}, found ${seq}`);
     if (code === ENTRY_LEAF) {
       return this.#fail(seq, 'leaf_hash_mismatch', 'the stored leaf hash is not SHA-256(0x00 || event bytes): the event bytes or the hash were altered');
     }
-    if (!equalHash(prevHash, this.#prev)) {
+    if (prevHash.length !== 32 || !equalAt(prevHash, 0, this.#prevSrc, this.#prevOff)) {
       return this.#fail(seq, 'prev_hash_mismatch', `entry ${seq} does not link to the chain hash of entry ${seq - 1}: an entry was removed, reordered or rewritten`);
     }
     if (code !== ENTRY_OK) return this.#fail(seq, ENTRY_FAULTS[code]!.code, ENTRY_FAULTS[code]!.reason);
@@ -160,10 +162,55 @@ export class LedgerVerifier {
     } else if (special?.type === 'signing_key.added' && !this.#checkRotation(seq, special.data)) {
       return false;
     }
-    this.#tree?.push(leaf);
-    this.#prev = Buffer.isBuffer(chain) ? chain : Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength);
+    if (!leafLater) this.#tree?.push(leaf);
+    this.#prevSrc = chain;
+    this.#prevOff = 0;
     this.#expectedSeq = seq + 1;
     return this.#checkCheckpointsAt(seq);
+  }
+
+  /**
+   * accept for a worker's result, the stored leaf, prev and chain hashes at o, o + 32 and o + 64
+   * of h: the common case (the next number, intact, no special event, linked) without a view of
+   * each hash; any other goes through accept, which reports the fault.
+   */
+  acceptAt(seq: number, code: EntryCode, h: Uint8Array, o: number, prevBad: boolean, special?: SpecialEvent, leafLater = false): boolean {
+    if (this.#fault) return false;
+    if (seq !== this.#expectedSeq || code !== ENTRY_OK || special || prevBad || seq === 1 || !equalAt(h, o + 32, this.#prevSrc, this.#prevOff)) {
+      return this.accept(seq, code, prevBad ? NO_BYTES : h.subarray(o + 32, o + 64), h.subarray(o, o + 32), h.subarray(o + 64, o + 96), special, leafLater);
+    }
+    if (!leafLater) this.#tree?.push(h.subarray(o, o + 32));
+    this.#prevSrc = h;
+    this.#prevOff = o + 64;
+    this.#expectedSeq = seq + 1;
+    return this.#checkCheckpointsAt(seq);
+  }
+
+  /** The chain hash so far as a Buffer (a view, not a copy). */
+  get #prev(): Buffer {
+    const p = this.#prevSrc;
+    return Buffer.from(p.buffer, p.byteOffset + this.#prevOff, 32);
+  }
+
+  /**
+   * Whether the next `width` entries' leaves may reach the tree as one subtree root after they are
+   * accepted (accept with leafLater, then treeBlock): the tree is aligned to `width` and no
+   * checkpoint needs its root at a size inside the block or at its end.
+   */
+  treeBlockFits(width: number): boolean {
+    const t = this.#tree;
+    if (!t || this.#fault || t.size !== this.#expectedSeq - 1 || t.size % width !== 0) return false;
+    const next = this.#checkpoints[this.#nextCp];
+    return !next || next.body.size > t.size + width;
+  }
+
+  /** Adds accepted entries' leaves to the tree: a block of 2^height as its subtree root, or one leaf. */
+  treeBlock(height: number, root: Uint8Array): void {
+    this.#tree?.pushSubtree(height, root);
+  }
+
+  treeLeaf(leaf: Uint8Array): void {
+    this.#tree?.push(leaf);
   }
 
   /** The next sequence number expected. */
@@ -327,13 +374,15 @@ export function checkEntry(e: LedgerEntry): { code: EntryCode; special?: Special
   return { code: ENTRY_OK };
 }
 
-/** Constant-time equality of two hashes (no early exit, no allocation); other lengths are unequal. */
-function equalHash(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== 32 || b.length !== 32) return false;
+/** Constant-time equality of 32 bytes at ao of a and at bo of b (no early exit, no allocation). */
+function equalAt(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+  if (ao + 32 > a.length || bo + 32 > b.length) return false;
   let d = 0;
-  for (let i = 0; i < 32; i++) d |= a[i]! ^ b[i]!;
+  for (let i = 0; i < 32; i++) d |= a[ao + i]! ^ b[bo + i]!;
   return d === 0;
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Convenience for in-memory lists (tests, small exports). */
 export function verifyLedger(entries: Iterable<LedgerEntry>, checkpoints: Iterable<SignedCheckpoint>, opts: VerifierOptions = {}): VerifyReport {
