@@ -1,5 +1,5 @@
 // llm_verification_plans: prompts committed before the suspect's outputs are submitted.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { fromJson, workingRow, type WorkingRow } from '../db/rows.js';
 
@@ -29,6 +29,18 @@ export class LlmPlanRepository {
       id: r.id, caseRef: r.case_ref, parameterSetId: r.parameter_set_id, subjects: fromJson(r.subjects), prompts: fromJson(r.prompts), promptsSha256: r.prompts_sha256,
       alpha: Number(r.alpha), subjectsScreened: r.subjects_screened, createdAt: new Date(r.created_at), ledgerSeq: Number(r.ledger_seq), eventId: r.event_id,
     };
+  }
+
+  /** The plans' ledger positions and digests, without their prompts (what a dossier cites). */
+  async many(ids: readonly string[]): Promise<Array<Omit<LlmPlan, 'prompts'> & { promptCount: number }>> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('llm_verification_plans')
+      .select(['id', 'case_ref', 'parameter_set_id', 'subjects', 'prompts_sha256', 'alpha', 'subjects_screened', 'created_at', 'ledger_seq', 'event_id', sql<number>`jsonb_array_length(prompts)`.as('prompt_count')])
+      .where('id', 'in', [...ids]).orderBy('ledger_seq').execute();
+    return rows.map((r) => ({
+      id: r.id, caseRef: r.case_ref, parameterSetId: r.parameter_set_id, subjects: fromJson(r.subjects), promptsSha256: r.prompts_sha256, alpha: Number(r.alpha),
+      subjectsScreened: r.subjects_screened, createdAt: new Date(r.created_at), ledgerSeq: Number(r.ledger_seq), eventId: r.event_id, promptCount: Number(r.prompt_count),
+    }));
   }
 
   row(p: Omit<LlmPlan, 'ledgerSeq' | 'eventId'>, pos: { seq: number; eventId: string }): WorkingRow {

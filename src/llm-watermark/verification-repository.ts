@@ -28,10 +28,13 @@ export class LlmVerificationRepository {
 
   async get(id: string): Promise<LlmVerificationRecord | undefined> {
     const r = await this.db.selectFrom('llm_verifications').select(COLUMNS).where('id', '=', id).executeTakeFirst();
-    return r ? {
-      id: r.id, screeningId: r.screening_id, caseRef: r.case_ref, subject: r.subject, parameterSetId: r.parameter_set_id, planId: r.plan_id, decision: r.decision,
-      outcome: fromJson(r.outcome) as unknown as LlmOutcome, keyVersion: r.key_version, createdAt: new Date(r.created_at), ledgerSeq: Number(r.ledger_seq), eventId: r.event_id,
-    } : undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  /** A subject's outcomes in ledger order (the dossier's LLM section). */
+  async forSubject(subject: string): Promise<LlmVerificationRecord[]> {
+    const rows = await this.db.selectFrom('llm_verifications').select(COLUMNS).where('subject', '=', subject).orderBy('ledger_seq').execute();
+    return rows.map(toRecord);
   }
 
   row(v: Omit<LlmVerificationRecord, 'ledgerSeq' | 'eventId'>, pos: { seq: number; eventId: string }): WorkingRow {
@@ -40,4 +43,11 @@ export class LlmVerificationRepository {
       outcome: JSON.stringify(v.outcome), key_version: v.keyVersion, created_at: v.createdAt, ledger_seq: pos.seq, event_id: pos.eventId,
     });
   }
+}
+
+function toRecord(r: { id: string; screening_id: string; case_ref: string; subject: string; parameter_set_id: string; plan_id: string | null; decision: LlmOutcome['decision']; outcome: unknown; key_version: number; created_at: Date; ledger_seq: string | number; event_id: string }): LlmVerificationRecord {
+  return {
+    id: r.id, screeningId: r.screening_id, caseRef: r.case_ref, subject: r.subject, parameterSetId: r.parameter_set_id, planId: r.plan_id, decision: r.decision,
+    outcome: fromJson(r.outcome as string) as unknown as LlmOutcome, keyVersion: r.key_version, createdAt: new Date(r.created_at), ledgerSeq: Number(r.ledger_seq), eventId: r.event_id,
+  };
 }
