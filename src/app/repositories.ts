@@ -7,6 +7,7 @@ import { IdempotencyRepository } from '../assent/idempotency-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmVerificationRepository } from '../llm-watermark/verification-repository.js';
+import { GlobalKeyRepository } from '../llm-watermark/global-key-repository.js';
 import { ApiKeyRepository } from '../auth/repository.js';
 import { DossierRepository } from '../dossier/repository.js';
 import { EulaRepository } from '../eula/repository.js';
@@ -32,6 +33,7 @@ export interface Repositories {
   llmParameterSets: ParameterSetRepository;
   llmPlans: LlmPlanRepository;
   llmVerifications: LlmVerificationRepository;
+  llmGlobalKeys: GlobalKeyRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -50,5 +52,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmParameterSets: new ParameterSetRepository(db),
     llmPlans: new LlmPlanRepository(db),
     llmVerifications: new LlmVerificationRepository(db),
+    llmGlobalKeys: new GlobalKeyRepository(db),
   };
 }

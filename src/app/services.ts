@@ -68,7 +68,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const decisions = new DecisionService(keyCache);
-  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords }, ledger, watermarkKeys);
+  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords, globalKeys: repos.llmGlobalKeys }, ledger, watermarkKeys, kek);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;

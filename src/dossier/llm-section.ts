@@ -49,7 +49,7 @@ function rows(v: DossierLlmVerification): KeyValueRow[] {
   if (sus.artefact_sha256) r.push({ key: 'Model artefact SHA-256', value: sus.artefact_sha256, mono: true });
   r.push(
     { key: 'What was tested', value: `whether the suspect's outputs follow the green lists of the subject's text key, derived from watermark key version ${o.key.version} (commitment ${o.key.commitment}) for this parameter set; the key itself is not disclosed` },
-    { key: 'Subject tested', value: o.subject },
+    { key: 'Subject tested', value: o.subject ?? '(the global key)' },
     { key: 'Parameter set', value: `red/green text watermark, context window h = ${p.window} tokens, green share gamma = ${p.gamma}, bias delta = ${p.delta}, tokenizer ${p.tokenizer.name} revision ${p.tokenizer.revision}, ${int(p.vocab_size)} token ids; registered in ledger entry ${v.parameterSet.ledgerSeq}` },
     { key: 'Parameter set id', value: v.parameterSet.id, mono: true },
     {
