@@ -9,7 +9,7 @@ import { logBinomialUpperTail } from '../src/stats/binomial.js';
 import { decide, minTuplesNeeded, powerTable, testKey, tuplesNeeded } from '../src/llm-watermark/detect.js';
 import { prfKeyFromBytes } from '../src/llm-watermark/philox.js';
 import { deriveTextKey, GreenList, nullGreenRate, parameterSet, parameterSetId } from '../src/llm-watermark/scheme.js';
-import { greenCount } from '../src/llm-watermark/score.js';
+import { greenCount, greenCountPrepared, prepareTuples } from '../src/llm-watermark/score.js';
 import { distinctTuples } from '../src/llm-watermark/tuples.js';
 import { randomPrompts, rng, Student, teacherSample, teacherWorld } from './helpers/llm-sim.js';
 
@@ -42,6 +42,27 @@ test('the fast scoring loop counts exactly the green tuples of the reference PRF
     let want = 0;
     for (let at = 0; at < tuples.length; at += h + 1) if (g.isGreenAt(tuples, at, tuples[at + h]!)) want++;
     assert.equal(greenCount(g.key, params.green_threshold, h, tuples), want, `h = ${h}`);
+  }
+});
+
+test('prepared once, scored per key: windows shared by many tuples (grouped) give the reference count under every key', () => {
+  const r = rng(10);
+  for (const h of [1, 2, 3, 4, 6]) {
+    // A 5-token alphabet for the windows: few distinct windows, each with many tokens after it.
+    const tuples = new Uint32Array(2000 * (h + 1));
+    for (let at = 0; at < tuples.length; at += h + 1) {
+      for (let i = 0; i < h; i++) tuples[at + i] = Math.floor(r() * 5);
+      tuples[at + h] = Math.floor(r() * 2 ** 24);
+    }
+    const prepared = prepareTuples(h, tuples);
+    assert.equal(prepared.n, 2000);
+    assert.ok(prepared.windows <= 5 ** h && prepared.windows < 2000, `h = ${h}: ${prepared.windows} windows`);
+    for (const name of ['A', 'B', 'C']) {
+      const g = new GreenList(keyOf(name), { green_threshold: params.green_threshold, window: h });
+      let want = 0;
+      for (let at = 0; at < tuples.length; at += h + 1) if (g.isGreenAt(tuples, at, tuples[at + h]!)) want++;
+      assert.equal(greenCountPrepared(g.key, params.green_threshold, prepared), want, `h = ${h}, key ${name}`);
+    }
   }
 });
 

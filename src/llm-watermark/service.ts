@@ -24,6 +24,7 @@ import type { LlmPlan, LlmPlanRepository } from './plan-repository.js';
 import { deriveTextKey, nullGreenRate, parameterSet, parameterSetId, type ParameterSet } from './scheme.js';
 import type { KeysInput, LlmPlanInput, LlmVerificationInput, ParameterSetInput, UsageInput } from './schemas.js';
 import { distinctTuples, type TupleCounts } from './tuples.js';
+import { prepareTuples } from './score.js';
 import type { LlmVerificationRecord, LlmVerificationRepository } from './verification-repository.js';
 
 /** How long a gateway may use a key response (and this service its cache): withdrawals take effect within it. */
@@ -294,7 +295,9 @@ export class LlmWatermarkService {
         if (!g) throw noGlobalKey(input.global_key_version);
         candidates.push(g);
       }
-      for (const c of candidates) results.push({ subject: c.subject, layer: c.layer, result: testKey(prfKeyFromBytes(c.key), set.params, counts, r.alpha, r.screened), key: c.info });
+      // The key-independent part of scoring, once for all candidates.
+      const prepared = { ...counts, prepared: prepareTuples(set.params.window, counts.tuples) };
+      for (const c of candidates) results.push({ subject: c.subject, layer: c.layer, result: testKey(prfKeyFromBytes(c.key), set.params, prepared, r.alpha, r.screened), key: c.info });
     } finally {
       for (const k of keys.values()) k.key.fill(0);
       for (const c of candidates) c.key.fill(0);
