@@ -136,6 +136,17 @@ test('global layer: its own HKDF tag (never a subject\'s key from the same bytes
   assert.ok(v.layers.every((k) => k.subject_mask.some((x, i) => x !== k.global_mask[i])), 'the two layers\' masks differ');
 });
 
+test('the spec\'s known answers (section 9) are the vectors\' values', () => {
+  const spec = readFileSync(join(ROOT, 'docs', 'llm-watermark-spec.md'), 'utf8');
+  const s9 = spec.slice(spec.indexOf('## 9. Known-answer vectors'));
+  assert.ok(s9.length > 500, 'the spec has its section 9');
+  const file = readFileSync(VECTORS, 'utf8');
+  const quoted = [...s9.matchAll(/`([^`]+)`/g)].flatMap((m) => m[1]!.split(/\s+/));
+  const values = quoted.filter((x) => /^([0-9a-f]{8}|[0-9a-f]{16}|[0-9a-f]{64}|\d{6,})$/.test(x));
+  assert.ok(values.length >= 25, `${values.length} values quoted`);
+  for (const x of values) assert.ok(file.includes(x), `section 9 quotes ${x}, which is in no vector`);
+});
+
 test('the Python module (standard library only) reproduces every vector', () => {
   const r = run('python3', [join(ROOT, 'python', 'assentmark_llm_watermark.py'), '--check', VECTORS]);
   assert.equal(r.status, 0, r.stderr);

@@ -98,7 +98,8 @@ export function withLlmSection(view: DossierView, m: DossierModel): DossierView 
   });
   const p0s = [...new Set(vs.map((v) => v.outcome.statistic.p0))];
   const summaryLines = vs.length ? [...view.summary.slice(0, 3), summary(vs), ...view.summary.slice(3)] : view.summary;
-  return { ...view, summary: summaryLines, llmVerifications: llm, llmP0: p0s.join(', '), llmPowerP: power10(POWER_P) };
+  // Section 2 counts every verification included, of classifiers and of language models.
+  return { ...view, summary: summaryLines, verificationCount: view.verificationCount + vs.length, llmVerifications: llm, llmP0: p0s.join(', '), llmPowerP: power10(POWER_P) };
 }
 
 /** Draws `@table llm-power-N`; false for any other table name. */

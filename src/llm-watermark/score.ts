@@ -11,6 +11,7 @@
 // the token call (plus 9 of the context call per distinct window) instead of 20.
 import { CONTEXT_DOMAIN, TOKEN_DOMAIN, type PrfKey } from './philox.js';
 import { RowSet } from './tuples.js';
+import { SCORE_WASM_BASE64 } from './score-wasm.js';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -40,6 +41,37 @@ export interface PreparedTuples {
   lane: Uint8Array;
   tokHi: Int32Array;
   tokLo: Int32Array;
+  /** The WebAssembly kernel's copy of the arrays, made on first use (windows of at most 4 tokens). */
+  wasm?: { green: (...args: number[]) => number; at: { first: number; start: number; lane: number; tokHi: number; tokLo: number } };
+}
+
+/** The few WebAssembly JS-API members used here (the project's TypeScript libs do not declare them). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+let scoreModule: object | null = null;
+
+/** The kernel over a copy of the prepared arrays in its own memory (one instance per preparation). */
+function wasmKernel(p: PreparedTuples): NonNullable<PreparedTuples['wasm']> {
+  scoreModule ??= new wasmApi.Module(Buffer.from(SCORE_WASM_BASE64, 'base64'));
+  const instance = new wasmApi.Instance(scoreModule, {});
+  const memory = instance.exports.memory as WasmMemory;
+  const at = { first: 0, start: p.first.byteLength, lane: 0, tokHi: 0, tokLo: 0 };
+  at.lane = at.start + p.start.byteLength;
+  at.tokHi = at.lane + 4 * p.n;
+  at.tokLo = at.tokHi + 4 * p.n;
+  const bytes = at.tokLo + 4 * p.n;
+  if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  const words = new Int32Array(memory.buffer);
+  words.set(p.first, at.first / 4);
+  words.set(p.start, at.start / 4);
+  words.set(p.lane, at.lane / 4);
+  words.set(p.tokHi, at.tokHi / 4);
+  words.set(p.tokLo, at.tokLo / 4);
+  return { green: instance.exports.green as (...args: number[]) => number, at };
 }
 
 /** Groups distinct tuples (h + 1 words each) by window and precomputes what needs no key. */
@@ -79,8 +111,19 @@ export function prepareTuples(h: number, tuples: Uint32Array): PreparedTuples {
   return { h, n, windows, first, words, start, lane, tokHi, tokLo };
 }
 
-/** How many of the prepared tuples are green under `key` and threshold T. */
+/**
+ * How many of the prepared tuples are green under `key` and threshold T: in WebAssembly (score.wat)
+ * for windows of up to 4 tokens, else in JavaScript.
+ */
 export function greenCountPrepared(key: PrfKey, threshold: number, p: PreparedTuples): number {
+  if (p.h > 4 || p.n === 0) return greenCountPreparedJs(key, threshold, p);
+  p.wasm ??= wasmKernel(p);
+  const { green, at } = p.wasm;
+  return green(key.k0 | 0, key.k1 | 0, threshold, p.windows, at.first, at.start, at.lane, at.tokHi, at.tokLo);
+}
+
+/** The same count in JavaScript (any window length). */
+export function greenCountPreparedJs(key: PrfKey, threshold: number, p: PreparedTuples): number {
   const { h, first, words, start, lane, tokHi, tokLo } = p;
   const K0 = key.k0 | 0, K1 = key.k1 | 0;
   let g = 0;
@@ -129,7 +172,40 @@ export function greenCountPrepared(key: PrfKey, threshold: number, p: PreparedTu
   return g;
 }
 
-/** How many of the tuples (h + 1 words each: window oldest first, token) are green under `key` and threshold T. */
+/**
+ * How many of the tuples (h + 1 words each: window oldest first, token) are green under `key` and
+ * threshold T, tuple by tuple (one key: preparing would not pay for itself).
+ */
 export function greenCount(key: PrfKey, threshold: number, h: number, tuples: Uint32Array): number {
-  return greenCountPrepared(key, threshold, prepareTuples(h, tuples));
+  const w = h + 1;
+  const K0 = key.k0 | 0, K1 = key.k1 | 0, TK1 = K1 ^ TOKEN_DOMAIN;
+  let g = 0;
+  for (let at = 0; at < tuples.length; at += w) {
+    let c0 = CONTEXT_DOMAIN, c1 = h, c2 = 0, c3 = 0;
+    for (let off = 0; off < h; off += 4) {
+      const b = at + off;
+      let d0 = c0 ^ tuples[b]!, d1 = c1 ^ (off + 1 < h ? tuples[b + 1]! : 0xfffffffe), d2 = c2 ^ (off + 2 < h ? tuples[b + 2]! : 0xfffffffd), d3 = c3 ^ (off + 3 < h ? tuples[b + 3]! : 0xfffffffc);
+      let e0 = K0 ^ off, e1 = K1;
+      for (let r = 0; r < 10; r++) {
+        const hi0 = mulHi(M0, d0), hi1 = mulHi(M1, d2);
+        const lo0 = Math.imul(M0, d0), lo1 = Math.imul(M1, d2);
+        d0 = hi1 ^ d1 ^ e0; d2 = hi0 ^ d3 ^ e1; d1 = lo1; d3 = lo0;
+        e0 = (e0 + W0) | 0; e1 = (e1 + W1) | 0;
+      }
+      c0 = d0; c1 = d1; c2 = d2; c3 = d3;
+    }
+    const t = tuples[at + h]!;
+    let d0 = t >>> 2, d1 = c0, d2 = c1, d3 = c2;
+    let e0 = K0 ^ c3, e1 = TK1;
+    for (let r = 0; r < 10; r++) {
+      const hi0 = mulHi(M0, d0), hi1 = mulHi(M1, d2);
+      const lo0 = Math.imul(M0, d0), lo1 = Math.imul(M1, d2);
+      d0 = hi1 ^ d1 ^ e0; d2 = hi0 ^ d3 ^ e1; d1 = lo1; d3 = lo0;
+      e0 = (e0 + W0) | 0; e1 = (e1 + W1) | 0;
+    }
+    const l = t & 3;
+    const word = l === 0 ? d0 : l === 1 ? d1 : l === 2 ? d2 : d3;
+    if (word >>> 8 < threshold) g++;
+  }
+  return g;
 }
