@@ -178,6 +178,8 @@ describe('section 6A, read back with pdfjs', () => {
   test('the summary, the limits and the method are stated in plain words', () => {
     const flat = text.replace(/\s+/g, ' ');
     assert.match(flat, /2 language-model verifications, 1 detecting the subject's text watermark \(section 6A\)/);
+    assert.doesNotMatch(flat, /No verification of a suspect model is included/, 'the summary does not deny the verifications it lists');
+    assert.match(flat, /Verifications included 2 /);
     assert.match(flat, /6A\. Verification of a suspect language model/);
     assert.match(flat, /A negative result proves nothing/);
     assert.match(flat, /Pan et al\., 2025/);

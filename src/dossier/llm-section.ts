@@ -97,7 +97,9 @@ export function withLlmSection(view: DossierView, m: DossierModel): DossierView 
     return { index: first + i + 1, heading: oneLine(`${v.outcome.suspect.name} ${v.outcome.suspect.version} (text watermark)`), kv: `llm-${i}`, table: `llm-power-${i}` };
   });
   const p0s = [...new Set(vs.map((v) => v.outcome.statistic.p0))];
-  const summaryLines = vs.length ? [...view.summary.slice(0, 3), summary(vs), ...view.summary.slice(3)] : view.summary;
+  // After the classifier sentence, which says "no verification" only when there is none of either kind.
+  const classifier = m.verifications.length ? [view.summary[2]!] : [];
+  const summaryLines = vs.length ? [...view.summary.slice(0, 2), ...classifier, summary(vs), ...view.summary.slice(3)] : view.summary;
   // Section 2 counts every verification included, of classifiers and of language models.
   return { ...view, summary: summaryLines, verificationCount: view.verificationCount + vs.length, llmVerifications: llm, llmP0: p0s.join(', '), llmPowerP: power10(POWER_P) };
 }
