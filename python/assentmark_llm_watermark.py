@@ -11,6 +11,10 @@ Use in a logits processor (transformers, or vLLM's per-request processors):
     green = GreenList(key_bytes, params)           # key_bytes: 8 bytes from POST /v1/llm-watermark/keys
     mask = green.mask(last_h_token_ids, vocab_size)  # bytes, 1 = green
     for t, g in enumerate(mask): logits[t] += delta if g else 0.0
+
+With the global layer (the endpoint's "global" key), add delta for each layer, the subject's first:
+
+    logits = bias_logits_layers(logits, [green.mask(w, V), global_green.mask(w, V)], delta)
 """
 
 import hashlib
@@ -28,6 +32,7 @@ MANTISSA_SPAN = 1 << 24
 SCHEME_VERSION = "assentmark-llm-watermark/v1"
 TAG_PARAMS = b"assentmark/llm-wm-params/v1\x00"
 TAG_KEY = b"assentmark/llm-wm-key/v1\x00"
+TAG_GLOBAL_KEY = b"assentmark/llm-wm-global-key/v1\x00"
 
 
 def philox(c0, c1, c2, c3, k0, k1):
@@ -126,6 +131,13 @@ def derive_text_key(watermark_key, params_id):
     return hkdf_sha256(watermark_key, b"", TAG_KEY + params_id.encode("ascii"), 8)
 
 
+def derive_global_text_key(global_key, params_id):
+    """The global layer's 8-byte PRF key from the 32-byte global key (spec section 6.1)."""
+    if len(global_key) != 32:
+        raise ValueError("a global key is 32 bytes")
+    return hkdf_sha256(global_key, b"", TAG_GLOBAL_KEY + params_id.encode("ascii"), 8)
+
+
 class GreenList:
     """Green decisions of one key and parameter set."""
 
@@ -161,6 +173,14 @@ def bias_logits(logits, mask, delta):
     return [f32(l + d) if g else f32(l) for l, g in zip(logits, mask)]
 
 
+def bias_logits_layers(logits, masks, delta):
+    """Both layers: the subject's mask, then the global one, each a float32 addition (spec section 6.1)."""
+    out = [f32(l) for l in logits]
+    for m in masks:
+        out = bias_logits(out, m, delta)
+    return out
+
+
 def check(vectors_path):
     """Every vector in the file, recomputed; returns the number checked, raises on the first mismatch."""
     with open(vectors_path, encoding="utf-8") as f:
@@ -194,6 +214,19 @@ def check(vectors_path):
         mask = g.mask(k["window"], k["vocab_size"])
         same("mask", hashlib.sha256(mask).hexdigest(), k["mask_sha256"])
         same("green count", sum(mask), k["green_count"])
+    for k in v["global_keys"]:
+        key = derive_global_text_key(bytes.fromhex(k["global_key"]), k["parameter_set_id"])
+        same("derive_global_text_key", key.hex(), k["key_hex"])
+        k0, k1 = key_words(key)
+        same("global key integer", str(k0 + (k1 << 32)), k["key_integer"])
+    for k in v["layers"]:
+        params = {"green_threshold": k["green_threshold"], "window": len(k["window"])}
+        subject_mask = GreenList(bytes.fromhex(k["subject_key_hex"]), params).mask(k["window"], k["vocab_size"])
+        global_mask = GreenList(bytes.fromhex(k["global_key_hex"]), params).mask(k["window"], k["vocab_size"])
+        same("subject mask", list(subject_mask[: len(k["logits"])]), k["subject_mask"])
+        same("global mask", list(global_mask[: len(k["logits"])]), k["global_mask"])
+        got = bias_logits_layers(k["logits"], [k["subject_mask"], k["global_mask"]], k["delta"])
+        same("layers", ["%08x" % struct.unpack("<I", struct.pack("<f", x))[0] for x in got], k["biased_f32_hex"])
     for k in v["bias"]:
         got = bias_logits(k["logits"], k["mask"], k["delta"])
         same("bias", ["%08x" % struct.unpack("<I", struct.pack("<f", x))[0] for x in got], k["biased_f32_hex"])

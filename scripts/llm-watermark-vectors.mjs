@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { philox, contextState, prfKeyFromBytes, prfKeyInteger } from '../dist/src/llm-watermark/philox.js';
-import { biasLogits, deriveTextKey, greenThreshold, GreenList, parameterSet, parameterSetId } from '../dist/src/llm-watermark/scheme.js';
+import { deriveGlobalTextKey } from '../dist/src/llm-watermark/global-key.js';
+import { biasLogits, biasLogitsLayers, deriveTextKey, greenThreshold, GreenList, parameterSet, parameterSetId } from '../dist/src/llm-watermark/scheme.js';
 import { canonicalString } from '../dist/src/canonical/jcs.js';
 
 const hex = (w) => (w >>> 0).toString(16).padStart(8, '0');
@@ -55,12 +56,33 @@ const bias = [2, 2.5, 0.1].map((delta) => ({
   logits, mask, delta,
   biased_f32_hex: [...biasLogits(Float32Array.from(logits), Uint8Array.from(mask), delta)].map((x) => hex(new Uint32Array(Float32Array.of(x).buffer)[0])),
 }));
+// The global layer: its derived keys, and both layers' masks and biases on one window.
+const globalKeys = [Buffer.alloc(32, 0xab), createHash('sha256').update('global key').digest()];
+const global_keys = [];
+for (const p of sets.slice(0, 2)) for (const g of globalKeys) {
+  const id = parameterSetId(p);
+  const key = deriveGlobalTextKey(g, id);
+  global_keys.push({ global_key: g.toString('hex'), parameter_set_id: id, key_hex: key.toString('hex'), key_integer: prfKeyInteger(prfKeyFromBytes(key)) });
+}
+const layerLogits = Array.from({ length: 16 }, (_, i) => Math.fround(Math.sin(i + 1) * 4));
+const layers = [[0, 1], [17, 523]].map((w) => {
+  const p = sets[0];
+  const subjectKey = Buffer.from(keys[1].key_hex, 'hex');
+  const globalKey = Buffer.from(global_keys[0].key_hex, 'hex');
+  const sm = new GreenList(subjectKey, p).mask(w, p.vocab_size).subarray(0, 16);
+  const gm = new GreenList(globalKey, p).mask(w, p.vocab_size).subarray(0, 16);
+  return {
+    subject_key_hex: subjectKey.toString('hex'), global_key_hex: globalKey.toString('hex'), green_threshold: p.green_threshold, vocab_size: p.vocab_size, window: w,
+    logits: layerLogits, delta: p.delta, subject_mask: [...sm], global_mask: [...gm],
+    biased_f32_hex: [...biasLogitsLayers(Float32Array.from(layerLogits), [sm, gm], p.delta)].map((x) => hex(new Uint32Array(Float32Array.of(x).buffer)[0])),
+  };
+});
 const out = {
   about: 'Known-answer vectors of docs/llm-watermark-spec.md. philox: Random123 kat_vectors (Philox4x32-10). Everything else: the assentmark reference implementation.',
   philox: RANDOM123,
   green_threshold: [0.25, 0.5, 0.1, 0.3, 1 / 3, 0.2, 0.05, 2 ** -24, 0.999].map((gamma) => ({ gamma, threshold: greenThreshold(gamma) })),
   parameter_sets: sets.map((p) => ({ params: p, canonical: canonicalString(p), id: parameterSetId(p) })),
-  keys, windows, bias,
+  keys, windows, bias, global_keys, layers,
 };
 writeFileSync(new URL('../test/vectors/llm-watermark.json', import.meta.url), JSON.stringify(out, null, 1) + '\n');
 console.log(`wrote ${windows.length} windows, ${keys.length} keys`);

@@ -9,7 +9,11 @@ import { logBinomialUpperTail } from '../src/stats/binomial.js';
 import { decide, minTuplesNeeded, powerTable, testKey, tuplesNeeded } from '../src/llm-watermark/detect.js';
 import { prfKeyFromBytes } from '../src/llm-watermark/philox.js';
 import { deriveTextKey, GreenList, nullGreenRate, parameterSet, parameterSetId } from '../src/llm-watermark/scheme.js';
-import { greenCount } from '../src/llm-watermark/score.js';
+import { greenCount, greenCountPrepared, greenCountPreparedJs, prepareTuples } from '../src/llm-watermark/score.js';
+import { SCORE_WASM_BASE64 } from '../src/llm-watermark/score-wasm.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { distinctTuples } from '../src/llm-watermark/tuples.js';
 import { randomPrompts, rng, Student, teacherSample, teacherWorld } from './helpers/llm-sim.js';
 
@@ -43,6 +47,47 @@ test('the fast scoring loop counts exactly the green tuples of the reference PRF
     for (let at = 0; at < tuples.length; at += h + 1) if (g.isGreenAt(tuples, at, tuples[at + h]!)) want++;
     assert.equal(greenCount(g.key, params.green_threshold, h, tuples), want, `h = ${h}`);
   }
+});
+
+test('prepared once, scored per key: windows shared by many tuples (grouped) give the reference count under every key', () => {
+  const r = rng(10);
+  for (const h of [1, 2, 3, 4, 6]) {
+    // A 5-token alphabet for the windows: few distinct windows, each with many tokens after it.
+    const tuples = new Uint32Array(2000 * (h + 1));
+    for (let at = 0; at < tuples.length; at += h + 1) {
+      for (let i = 0; i < h; i++) tuples[at + i] = Math.floor(r() * 5);
+      tuples[at + h] = Math.floor(r() * 2 ** 24);
+    }
+    const prepared = prepareTuples(h, tuples);
+    assert.equal(prepared.n, 2000);
+    assert.ok(prepared.windows <= 5 ** h && prepared.windows < 2000, `h = ${h}: ${prepared.windows} windows`);
+    for (const name of ['A', 'B', 'C']) {
+      const g = new GreenList(keyOf(name), { green_threshold: params.green_threshold, window: h });
+      let want = 0;
+      for (let at = 0; at < tuples.length; at += h + 1) if (g.isGreenAt(tuples, at, tuples[at + h]!)) want++;
+      // WebAssembly for h <= 4, JavaScript beyond; and the JavaScript kernel for every h.
+      assert.equal(greenCountPrepared(g.key, params.green_threshold, prepared), want, `h = ${h}, key ${name}`);
+      assert.equal(greenCountPreparedJs(g.key, params.green_threshold, prepared), want, `h = ${h}, key ${name} (JavaScript)`);
+    }
+    if (h <= 4) assert.ok(prepared.wasm, 'windows of up to 4 tokens are scored in WebAssembly');
+  }
+  // Random windows (each its own group), all 2^24 token ids, thresholds of other gammas.
+  for (const T of [1677721, 8388608, 16777215]) {
+    const tuples = Uint32Array.from({ length: 3000 * 3 }, () => Math.floor(r() * 2 ** 24));
+    const g = new GreenList(KEY_B, { green_threshold: T, window: 2 });
+    let want = 0;
+    for (let at = 0; at < tuples.length; at += 3) if (g.isGreenAt(tuples, at, tuples[at + 2]!)) want++;
+    assert.equal(greenCountPrepared(g.key, T, prepareTuples(2, tuples)), want, `T = ${T}`);
+  }
+  assert.equal(greenCountPrepared(prfKeyFromBytes(KEY_A), params.green_threshold, prepareTuples(2, new Uint32Array(0))), 0);
+});
+
+test('the WebAssembly kernel\'s committed bytes are what wabt assembles from score.wat', async () => {
+  let root = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(root, 'scripts', 'build-score-wasm.mjs'))) root = dirname(root);
+  const { assembleScoreWasm } = await import(pathToFileURL(join(root, 'scripts', 'build-score-wasm.mjs')).href) as { assembleScoreWasm: (wat: string) => Promise<Buffer> };
+  const bytes = await assembleScoreWasm(readFileSync(join(root, 'src', 'llm-watermark', 'score.wat'), 'utf8'));
+  assert.equal(bytes.toString('base64'), SCORE_WASM_BASE64, 'rebuild with node scripts/build-score-wasm.mjs');
 });
 
 test('distinct tuples: repeats are scored once, prompt windows are dropped, short outputs give none', () => {

@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalString } from '../src/canonical/jcs.js';
 import { contextState, philox, prfKeyFromBytes, prfKeyInteger } from '../src/llm-watermark/philox.js';
-import { biasLogits, deriveTextKey, greenThreshold, GreenList, MANTISSA_SPAN, parameterSet, parameterSetId, type ParameterSet } from '../src/llm-watermark/scheme.js';
+import { deriveGlobalTextKey } from '../src/llm-watermark/global-key.js';
+import { biasLogits, biasLogitsLayers, deriveTextKey, greenThreshold, GreenList, MANTISSA_SPAN, parameterSet, parameterSetId, type ParameterSet } from '../src/llm-watermark/scheme.js';
 import { run } from './helpers/tools.js';
 
 interface Vectors {
@@ -19,6 +20,8 @@ interface Vectors {
   keys: Array<{ watermark_key: string; parameter_set_id: string; key_hex: string; key_integer: string }>;
   windows: Array<{ key_hex: string; green_threshold: number; vocab_size: number; window: number[]; state: string[]; tokens: number[]; words: string[]; green: number[]; mask_sha256: string; green_count: number }>;
   bias: Array<{ logits: number[]; mask: number[]; delta: number; biased_f32_hex: string[] }>;
+  global_keys: Array<{ global_key: string; parameter_set_id: string; key_hex: string; key_integer: string }>;
+  layers: Array<{ subject_key_hex: string; global_key_hex: string; green_threshold: number; vocab_size: number; window: number[]; logits: number[]; delta: number; subject_mask: number[]; global_mask: number[]; biased_f32_hex: string[] }>;
 }
 
 /** The repository root, found from the compiled test's location. */
@@ -106,9 +109,47 @@ test('logit bias: float32 addition of f32(delta) to the green logits only', () =
   }
 });
 
+test('global layer: its own HKDF tag (never a subject\'s key from the same bytes), two masks, both biases in order', () => {
+  assert.equal(v.global_keys.length, 4);
+  for (const k of v.global_keys) {
+    const key = deriveGlobalTextKey(Buffer.from(k.global_key, 'hex'), k.parameter_set_id);
+    assert.equal(key.toString('hex'), k.key_hex);
+    assert.equal(prfKeyInteger(prfKeyFromBytes(key)), k.key_integer);
+    assert.notEqual(key.toString('hex'), deriveTextKey(Buffer.from(k.global_key, 'hex'), k.parameter_set_id).toString('hex'), 'the global and the per-subject derivations are separated');
+  }
+  assert.throws(() => deriveGlobalTextKey(Buffer.alloc(31), v.global_keys[0]!.parameter_set_id), /32 bytes/);
+  assert.equal(v.layers.length, 2);
+  for (const k of v.layers) {
+    const params = { green_threshold: k.green_threshold, window: k.window.length };
+    const sm = new GreenList(Buffer.from(k.subject_key_hex, 'hex'), params).mask(k.window, k.vocab_size).subarray(0, k.logits.length);
+    const gm = new GreenList(Buffer.from(k.global_key_hex, 'hex'), params).mask(k.window, k.vocab_size).subarray(0, k.logits.length);
+    assert.deepEqual([...sm], k.subject_mask);
+    assert.deepEqual([...gm], k.global_mask);
+    const out = biasLogitsLayers(Float32Array.from(k.logits), [sm, gm], k.delta);
+    assert.deepEqual([...out].map((x) => hex(new Uint32Array(Float32Array.of(x).buffer)[0]!)), k.biased_f32_hex);
+    // A token green in both layers gets f32(delta) twice; in one, once; in none, nothing.
+    for (let i = 0; i < out.length; i++) {
+      const once = Math.fround(Math.fround(k.logits[i]!) + (sm[i] ? Math.fround(k.delta) : 0));
+      assert.equal(out[i], Math.fround(once + (gm[i] ? Math.fround(k.delta) : 0)));
+    }
+  }
+  assert.ok(v.layers.every((k) => k.subject_mask.some((x, i) => x !== k.global_mask[i])), 'the two layers\' masks differ');
+});
+
+test('the spec\'s known answers (section 9) are the vectors\' values', () => {
+  const spec = readFileSync(join(ROOT, 'docs', 'llm-watermark-spec.md'), 'utf8');
+  const s9 = spec.slice(spec.indexOf('## 9. Known-answer vectors'));
+  assert.ok(s9.length > 500, 'the spec has its section 9');
+  const file = readFileSync(VECTORS, 'utf8');
+  const quoted = [...s9.matchAll(/`([^`]+)`/g)].flatMap((m) => m[1]!.split(/\s+/));
+  const values = quoted.filter((x) => /^([0-9a-f]{8}|[0-9a-f]{16}|[0-9a-f]{64}|\d{6,})$/.test(x));
+  assert.ok(values.length >= 25, `${values.length} values quoted`);
+  for (const x of values) assert.ok(file.includes(x), `section 9 quotes ${x}, which is in no vector`);
+});
+
 test('the Python module (standard library only) reproduces every vector', () => {
   const r = run('python3', [join(ROOT, 'python', 'assentmark_llm_watermark.py'), '--check', VECTORS]);
   assert.equal(r.status, 0, r.stderr);
-  const n = v.philox.length + v.green_threshold.length + 2 * v.parameter_sets.length + 2 * v.keys.length + 5 * v.windows.length + v.bias.length;
+  const n = v.philox.length + v.green_threshold.length + 2 * v.parameter_sets.length + 2 * v.keys.length + 5 * v.windows.length + v.bias.length + 2 * v.global_keys.length + 3 * v.layers.length;
   assert.equal(r.stdout.trim(), `ok ${n} vectors`);
 });

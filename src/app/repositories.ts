@@ -9,6 +9,7 @@ import { IdempotencyRepository } from '../assent/idempotency-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmVerificationRepository } from '../llm-watermark/verification-repository.js';
+import { GlobalKeyRepository } from '../llm-watermark/global-key-repository.js';
 import { ApiKeyRepository } from '../auth/repository.js';
 import { SessionRepository } from '../auth/session-repository.js';
 import { DossierRepository } from '../dossier/repository.js';
@@ -38,6 +39,7 @@ export interface Repositories {
   llmVerifications: LlmVerificationRepository;
   acceptanceSessions: AcceptanceSessionRepository;
   acceptanceSessionUses: AcceptanceSessionUseRepository;
+  llmGlobalKeys: GlobalKeyRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -59,5 +61,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmVerifications: new LlmVerificationRepository(db),
     acceptanceSessions: new AcceptanceSessionRepository(db),
     acceptanceSessionUses: new AcceptanceSessionUseRepository(db),
+    llmGlobalKeys: new GlobalKeyRepository(db),
   };
 }

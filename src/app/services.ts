@@ -50,7 +50,8 @@ export interface Services {
 /** Where a dossier's evidence is read from (with the timestamps, its outside time). */
 export function evidenceSources(ctx: ServiceContext, eulas: EulaService, timestamps?: TimestampService): EvidenceSources {
   const { repos, ledger } = ctx;
-  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, timestamps };
+  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, timestamps,
+    llm: { verifications: repos.llmVerifications, plans: repos.llmPlans, parameterSets: repos.llmParameterSets } };
 }
 
 export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unknown, what?: string) => void } = {}): Services {
@@ -74,7 +75,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   });
   const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent);
   const decisions = new DecisionService(keyCache);
-  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords }, ledger, watermarkKeys);
+  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords, globalKeys: repos.llmGlobalKeys }, ledger, watermarkKeys, kek);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;

@@ -45,6 +45,10 @@ export const TAG = {
   llmPrompts: 'assentmark/llm-wm-prompts/v1',
   /** Text-watermark suspect outputs digest: SHA-256(tag || "\n" || lines) */
   llmOutputs: 'assentmark/llm-wm-outputs/v1',
+  /** Global text-watermark PRF key: HKDF-SHA256(global key, salt "", info = tag || 0x00 || parameter set id)[:8] */
+  llmGlobalKey: 'assentmark/llm-wm-global-key/v1',
+  /** AES-GCM additional data of the wrapped global key: tag || 0x00 || version || 0x00 || key_id */
+  llmGlobalWrap: 'assentmark/llm-wm-global-wrap/v1',
 } as const;
 
 /** `tag || 0x00` as bytes, the prefix most tags are used with. */
@@ -60,4 +64,5 @@ export const SCHEME = {
   llmPromptsDigest: `SHA-256("${TAG.llmPrompts}\\n" || for each prompt its token ids in decimal, comma-separated, then "\\n")`,
   llmOutputsDigest: `SHA-256("${TAG.llmOutputs}\\n" || for each output its token ids in decimal, comma-separated, then "\\n")`,
   llmTextKey: `HKDF-SHA256(watermark key, salt = "", info = "${TAG.llmKey}" || 0x00 || parameter_set_id, 8 bytes); PRF key integer = little-endian`,
+  llmGlobalTextKey: `HKDF-SHA256(global key, salt = "", info = "${TAG.llmGlobalKey}" || 0x00 || parameter_set_id, 8 bytes); PRF key integer = little-endian`,
 } as const;

@@ -244,6 +244,19 @@ export interface LlmVerificationPlansTable {
   prompts_sha256: string;
   alpha: number;
   subjects_screened: number;
+  global_key: ColumnType<boolean, boolean | undefined, never>;
+  created_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+export interface LlmGlobalKeysTable {
+  version: number;
+  key_id: string;
+  kek_id: string;
+  wrapped: Buffer;
+  commitment: string;
+  reason: string;
   created_at: ColumnType<Date, Date | string, never>;
   ledger_seq: SeqRef;
   event_id: string;
@@ -253,7 +266,9 @@ export interface LlmVerificationsTable {
   id: string;
   screening_id: string;
   case_ref: string;
-  subject: string;
+  /** Null for an outcome against the global key. */
+  subject: string | null;
+  layer: ColumnType<'subject' | 'global', 'subject' | 'global' | undefined, never>;
   parameter_set_id: string;
   plan_id: string | null;
   decision: 'detected' | 'not_detected' | 'insufficient';
@@ -298,6 +313,7 @@ export interface Database {
   llm_parameter_sets: LlmParameterSetsTable;
   llm_verification_plans: LlmVerificationPlansTable;
   llm_verifications: LlmVerificationsTable;
+  llm_global_keys: LlmGlobalKeysTable;
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
   verifications: VerificationsTable;

@@ -20,6 +20,7 @@ import { buildBundle, BUNDLE_TYPE, NO_TIMESTAMP_STATEMENT } from './bundle.js';
 import { AppError } from '../problems/app-error.js';
 import { exhibitLetter } from './exhibits.js';
 import type { PaperSize } from '../config/config.js';
+import { gatherLlm, llmModel, type LlmEvidenceSources } from './llm-evidence.js';
 import type { DossierAssentRecord, DossierEula, DossierModel, DossierTimestamp } from './model.js';
 
 export interface GatherInput {
@@ -69,6 +70,8 @@ export interface EvidenceSources {
   plans: PlanRepository;
   /** Without it (or without a TSA) the dossier says that no outside timestamp exists. */
   timestamps?: DossierTimestamps | undefined;
+  /** Text-watermark verifications (section 6A); without it the dossier has none. */
+  llm?: LlmEvidenceSources | undefined;
 }
 
 /** Each perfect subtree read once: the cited entries' audit paths share their upper nodes. */
@@ -99,18 +102,20 @@ function timestampOf(t: StoredTimestamp): DossierTimestamp {
 export async function gatherDossier(src: EvidenceSources, identity: SigningIdentity, i: GatherInput): Promise<{ model: DossierModel; bundleBytes: Buffer; citedSeqs: number[] }> {
   const { ledger, eulas } = src;
   const key = ledger.signingKey;
-  const [records, keys, allVerifications] = await Promise.all([
+  const [records, keys, allVerifications, llm] = await Promise.all([
     src.records.forSubject(i.subject),
     src.keys.all(i.subject),
     src.verifications.forSubject(i.subject),
+    gatherLlm(src.llm, i.subject, i.verificationIds ? new Set(i.verificationIds) : undefined),
   ]);
-  if (records.length === 0 && allVerifications.length === 0) {
+  if (records.length === 0 && allVerifications.length === 0 && llm.records.length === 0) {
     throw new AppError('nothing_to_issue', `subject "${i.subject}" has no recorded assent and no verification: there is no evidence to put in a dossier`);
   }
   let verifications = allVerifications;
   if (i.verificationIds) {
     const byId = new Map(allVerifications.map((v) => [v.id, v]));
-    const foreign = i.verificationIds.filter((id) => !byId.has(id));
+    const llmIds = new Set(llm.records.map((v) => v.id));
+    const foreign = i.verificationIds.filter((id) => !byId.has(id) && !llmIds.has(id));
     if (foreign.length) throw new AppError('verification_not_of_subject', `verification(s) ${foreign.join(', ')} do not exist or were not recorded for subject "${i.subject}"`);
     const wanted = new Set(i.verificationIds);
     verifications = allVerifications.filter((v) => wanted.has(v.id));
@@ -133,6 +138,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     ...verifications.map((v) => v.ledgerSeq),
     ...eulaList.map((v) => v.ledgerSeq),
     ...plans.map((p) => p.ledgerSeq),
+    ...llm.seqs,
   ])].sort((a, b) => a - b);
 
   // A fresh checkpoint covers every cited entry; the full verifier runs at issue time.
@@ -221,6 +227,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
       const e = bySeq.get(v.ledgerSeq)!;
       return { id: v.id, caseRef: v.caseRef, createdAt: v.createdAt.toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e) };
     }),
+    llmVerifications: llmModel(llm, bySeq),
     cited: entries.map((e, n) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex'), proofHashes: paths[n]!.length })),
     checkpoint: {
       size: cp.size, rootHash: cp.rootHash.toString('hex'), rootBase64: cp.rootHash.toString('base64'), chainHash: cp.chainHash.toString('hex'), keyId: cp.keyId,

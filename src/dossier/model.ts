@@ -1,6 +1,7 @@
 // The dossier's content as plain data: gathered from the database, rendered in a worker thread.
 // Everything here is already public evidence: no key material ever enters a model.
 import type { Receipt } from '../assent/receipt.js';
+import type { DossierLlmVerification } from './llm-evidence.js';
 
 export interface CitedEntry {
   seq: number;
@@ -103,6 +104,8 @@ export interface DossierModel {
   assent: DossierAssentRecord[];
   keys: DossierKey[];
   verifications: DossierVerification[];
+  /** Text-watermark (LLM) verifications: section 6A (llm-section.ts). */
+  llmVerifications?: DossierLlmVerification[];
   cited: CitedEntry[];
   /** The signed checkpoint note (C2SP tlog-checkpoint) the cited entries are proven against. */
   checkpoint: {

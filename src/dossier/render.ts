@@ -9,6 +9,7 @@ import { parseMarkup, type Block } from './markup.js';
 import type { DossierModel } from './model.js';
 import { exhibitLetter } from './exhibits.js';
 import { buildView, formatTime, type DossierView } from './view.js';
+import { drawLlmTable, withLlmSection } from './llm-section.js';
 
 /** Level-2 headings listed in the table of contents beside the sections: the verifications. */
 const TOC_SUBHEADINGS = /^Verification \d+: /;
@@ -28,7 +29,7 @@ function loadTemplates(): Array<HandlebarsTemplateDelegate<DossierView>> {
 }
 
 export async function renderDossier(model: DossierModel): Promise<{ pdf: Buffer; pages: number }> {
-  const view = buildView(model);
+  const view = withLlmSection(buildView(model), model);
   const pdf = createDossierPdf({
     issuedAt: new Date(model.issuedAt),
     title: `Evidence dossier ${model.caseRef}: subject ${model.subject}`,
@@ -122,7 +123,7 @@ function drawDirective(pdf: DossierPdf, name: string, arg: string, model: Dossie
         const h = view.histories[Number(arg.slice(8))]!;
         pdf.table([{ header: 'Version', weight: 0.8 }, { header: 'Change', weight: 0.7 }, { header: 'Effective (UTC)', weight: 1.4 }, { header: 'Entry', weight: 0.6, align: 'right' }, { header: 'Text SHA-256', weight: 3.2, mono: true }],
           h.versions.map((v) => [v.version, v.major ? 'major' : 'minor', formatTime(v.effectiveAt), String(v.ledgerSeq), v.textSha256]));
-      } else throw new Error(`unknown table ${arg}`);
+      } else if (!drawLlmTable(pdf, arg, model)) throw new Error(`unknown table ${arg}`);
       return;
     case 'highlights': {
       const e = model.eulas[n]!;

@@ -60,7 +60,7 @@ export class DossierService {
     }
     const pdfSha256 = createHash('sha256').update(rendered.pdf).digest('hex');
     const signature = ledger.signingKey.sign(rendered.pdf);
-    const verificationIds = model.verifications.map((v) => v.id);
+    const verificationIds = [...model.verifications, ...(model.llmVerifications ?? [])].map((v) => v.id);
     const ev = buildEvent('dossier.issued', {
       dossier_id: id,
       subject: input.subject,

@@ -220,6 +220,8 @@ export const EVENT_DATA = {
     prompts_digest_scheme: z.string(),
     alpha: z.number(),
     subjects_screened: Int,
+    /** Whether the global key is a candidate too (absent before the global layer: no). */
+    global_key: z.boolean().optional(),
     note: z.string().optional(),
     planned_by: Actor,
   }),
@@ -228,7 +230,9 @@ export const EVENT_DATA = {
     screening_id: z.string(),
     case_ref: z.string(),
     suspect: z.looseObject({ name: z.string(), version: z.string(), observed_at: z.string() }),
-    subject: z.string(),
+    subject: z.string().nullable(),
+    /** Absent in outcomes recorded before the global layer: a subject's key. */
+    layer: z.enum(['subject', 'global']).optional(),
     key: KeyRef,
     parameter_set_id: Hex64,
     preregistered: z.boolean(),
@@ -245,6 +249,15 @@ export const EVENT_DATA = {
     digest_scheme: z.string(),
     decision: z.enum(['detected', 'not_detected', 'insufficient']),
     requested_by: Actor,
+  }),
+  'llm_watermark.global_key_created': z.looseObject({
+    key: KeyRef,
+    commitment_scheme: z.string(),
+    key_derivation: z.string(),
+    kek_id: z.string(),
+    previous: KeyRef.nullable(),
+    reason: z.string(),
+    created_by: Actor,
   }),
   'llm_watermark.usage_reported': z.looseObject({
     subject: z.string(),

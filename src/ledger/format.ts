@@ -24,7 +24,8 @@ export type EventType =
   | 'llm_watermark.parameter_set_registered'
   | 'llm_verification.planned'
   | 'llm_verification.recorded'
-  | 'llm_watermark.usage_reported';
+  | 'llm_watermark.usage_reported'
+  | 'llm_watermark.global_key_created';
 
 export const EVENT_TYPES: readonly EventType[] = [
   'ledger.genesis',
@@ -43,6 +44,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'llm_verification.planned',
   'llm_verification.recorded',
   'llm_watermark.usage_reported',
+  'llm_watermark.global_key_created',
 ];
 
 /** The envelope every event has; `data` is the event's own content. */

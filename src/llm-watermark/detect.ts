@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { logBinomialUpperTail } from '../stats/binomial.js';
 import type { PrfKey } from './philox.js';
 import { nullGreenRate, type ParameterSet } from './scheme.js';
-import { greenCount } from './score.js';
+import { greenCount, greenCountPrepared, type PreparedTuples } from './score.js';
 import type { TupleCounts } from './tuples.js';
 
 export const DEFAULT_ALPHA = 1e-9;
@@ -40,9 +40,12 @@ export function minTuplesNeeded(p0: number, alpha: number, screened: number): nu
   return n;
 }
 
-/** The test for one key over the tuples. */
-export function testKey(key: PrfKey, params: Pick<ParameterSet, 'green_threshold' | 'window'>, t: Pick<TupleCounts, 'tuples' | 'n'>, alpha: number, screened: number): LlmResult {
-  const green = greenCount(key, params.green_threshold, params.window, t.tuples);
+/**
+ * The test for one key over the tuples. Screening many keys, pass the tuples prepared once
+ * (`prepareTuples`): the key-independent work is then not repeated per key.
+ */
+export function testKey(key: PrfKey, params: Pick<ParameterSet, 'green_threshold' | 'window'>, t: Pick<TupleCounts, 'tuples' | 'n'> & { prepared?: PreparedTuples }, alpha: number, screened: number): LlmResult {
+  const green = t.prepared ? greenCountPrepared(key, params.green_threshold, t.prepared) : greenCount(key, params.green_threshold, params.window, t.tuples);
   return decide(t.n, green, nullGreenRate(params), alpha, screened);
 }
 

@@ -27,10 +27,13 @@ export const KeysBody = z.strictObject({
   slug: Slug.optional().describe('Only subjects with a standing acceptance of this EULA get a key'),
 });
 
+const GlobalKeyFlag = z.boolean().optional().describe('Test the global key too (docs/llm-watermark-spec.md §6.1): one more candidate screened');
+
 export const LlmPlanBody = z.strictObject({
   case_ref: CaseRef,
   parameter_set_id: ParameterSetId,
-  subjects: z.array(Subject).min(1).max(1000),
+  subjects: z.array(Subject).max(1000).describe('Candidate subjects; may be empty when global_key is true'),
+  global_key: GlobalKeyFlag,
   prompts: Sequences.describe('The prompts that will be sent to the suspect model, as token ids'),
   alpha: Alpha.optional(),
   subjects_screened: z.number().int().min(1).optional(),
@@ -42,7 +45,9 @@ export const LlmVerificationBody = z.strictObject({
   suspect: Suspect,
   plan_id: Uuid.optional(),
   parameter_set_id: ParameterSetId.optional(),
-  subjects: z.array(Subject).min(1).max(1000).optional(),
+  subjects: z.array(Subject).max(1000).optional(),
+  global_key: GlobalKeyFlag,
+  global_key_version: z.number().int().min(1).optional().describe('The global key version to test (default the latest); implies global_key'),
   prompts: Sequences.optional(),
   outputs: Sequences.describe('The suspect\'s output after each prompt, as token ids, in prompt order'),
   alpha: Alpha.optional(),
@@ -57,6 +62,12 @@ export const UsageBody = z.strictObject({
     .min(1, 'must contain at least one item').max(1000, 'must contain at most 1000 items'),
 });
 
+export const GlobalKeyBody = z.strictObject({
+  reason: Text(500).min(1, 'must not be empty').describe('Why a (new) global key is created, recorded in the ledger'),
+  from_version: z.number().int().min(0).optional().describe('The version this replaces (0: none yet); refused with 409 if another is current'),
+});
+
+export type GlobalKeyInput = z.infer<typeof GlobalKeyBody>;
 export type UsageInput = z.infer<typeof UsageBody>;
 export type ParameterSetInput = z.infer<typeof ParameterSetBody>;
 export type KeysInput = z.infer<typeof KeysBody>;

@@ -124,3 +124,14 @@ export function biasLogits(logits: Float32Array, mask: Uint8Array, delta: number
   for (let i = 0; i < logits.length; i++) out[i] = mask[i] ? logits[i]! + d : logits[i]!;
   return out;
 }
+
+/**
+ * Logits marked by several layers (docs/llm-watermark-spec.md §6.1): the subject's mask first, then
+ * the global one, each adding f32(delta) in float32, as two vLLM logits processors in that order.
+ * A token green in both layers gets 2·delta.
+ */
+export function biasLogitsLayers(logits: Float32Array, masks: readonly Uint8Array[], delta: number): Float32Array {
+  let out: Float32Array = Float32Array.from(logits);
+  for (const m of masks) out = biasLogits(out, m, delta);
+  return out;
+}

@@ -13,7 +13,10 @@ import { buildEvent, parseEventOf, type EventDataInput } from '../ledger/events.
 import type { Ledger } from '../ledger/ledger.js';
 import type { PreparedEvent } from '../ledger/format.js';
 import { AppError } from '../problems/app-error.js';
+import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
 import type { WatermarkKeyService } from '../watermark-keys/service.js';
+import { deriveGlobalTextKey, newGlobalKey, unwrapGlobalKey } from './global-key.js';
+import type { GlobalKeyInfo, GlobalKeyRepository } from './global-key-repository.js';
 import { DEFAULT_ALPHA, powerTable, sequencesDigest, testKey, type LlmResult } from './detect.js';
 import type { ParameterSetRepository, RegisteredParameterSet } from './parameter-set-repository.js';
 import { prfKeyFromBytes, prfKeyInteger } from './philox.js';
@@ -21,6 +24,7 @@ import type { LlmPlan, LlmPlanRepository } from './plan-repository.js';
 import { deriveTextKey, nullGreenRate, parameterSet, parameterSetId, type ParameterSet } from './scheme.js';
 import type { KeysInput, LlmPlanInput, LlmVerificationInput, ParameterSetInput, UsageInput } from './schemas.js';
 import { distinctTuples, type TupleCounts } from './tuples.js';
+import { prepareTuples } from './score.js';
 import type { LlmVerificationRecord, LlmVerificationRepository } from './verification-repository.js';
 
 /** How long a gateway may use a key response (and this service its cache): withdrawals take effect within it. */
@@ -35,11 +39,23 @@ export interface LlmRepositories {
   plans: LlmPlanRepository;
   verifications: LlmVerificationRepository;
   records: AssentRecordRepository;
+  globalKeys: GlobalKeyRepository;
 }
+
+/** The global layer's PRF key for a parameter set, as the gateway receives it. */
+export interface GatewayGlobalKey {
+  key_hex: string;
+  key_integer: string;
+  key_version: number;
+}
+
+/** A key a verification tests: a subject's, or the global one (subject null). */
+type Candidate = { subject: string | null; layer: 'subject' | 'global'; key: Buffer; info: { version: number; keyId: string; commitment: string } };
 
 export interface LlmOutcomeResult {
   id: string;
-  subject: string;
+  subject: string | null;
+  layer: 'subject' | 'global';
   result: LlmResult;
   key: { version: number; keyId: string; commitment: string };
   position: Position;
@@ -63,12 +79,68 @@ interface CachedKey {
 export class LlmWatermarkService {
   readonly #keys = new LRUCache<string, CachedKey>({ max: 50_000, ttl: KEY_TTL_SECONDS * 1000 });
   readonly #sets = new LRUCache<string, RegisteredParameterSet>({ max: 1000 });
+  /** The global layer's derived key per parameter set (null: no global key), for the key TTL. */
+  readonly #global = new LRUCache<string, { key: GatewayGlobalKey | null }>({ max: 1000, ttl: KEY_TTL_SECONDS * 1000 });
 
   constructor(
     private readonly repos: LlmRepositories,
     private readonly ledger: Ledger,
     private readonly watermarkKeys: WatermarkKeyService,
+    private readonly kek: KeyEncryptionKey,
   ) {}
+
+  /**
+   * Creates the global key (version 1) or replaces the current one: 32 random bytes, stored only
+   * wrapped, committed in an `llm_watermark.global_key_created` event. Older versions stay for
+   * detection. `fromVersion` (0 for none yet) refuses a change that another one beat.
+   */
+  async createGlobalKey(reason: string, principal: Principal, fromVersion?: number): Promise<GlobalKeyInfo> {
+    const prev = await this.repos.globalKeys.current();
+    const current = prev?.version ?? 0;
+    if (fromVersion !== undefined && fromVersion !== current) throw globalChanged(current, fromVersion);
+    const k = newGlobalKey(this.kek, current + 1);
+    const now = new Date();
+    const ev = buildEvent('llm_watermark.global_key_created', {
+      key: { version: k.version, key_id: k.keyId, commitment: k.commitment }, commitment_scheme: SCHEME.keyCommitment, key_derivation: SCHEME.llmGlobalTextKey, kek_id: k.kekId,
+      previous: prev ? { version: prev.version, key_id: prev.keyId, commitment: prev.commitment } : null, reason, created_by: { api_key_id: principal.keyId, name: principal.name },
+    }, { time: now });
+    let p: Position;
+    try {
+      [p] = (await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.globalKeys.row(k, reason, now, pos!)] })) as [Position];
+    } catch (e) {
+      // Two creations from the same version: the version's primary key lets one through.
+      if (isUniqueViolation(e, 'llm_global_keys')) throw globalChanged((await this.repos.globalKeys.current())?.version ?? 0, current);
+      throw e;
+    }
+    this.#global.clear();
+    return { version: k.version, keyId: k.keyId, commitment: k.commitment, reason, createdAt: now, ledgerSeq: p.seq, eventId: p.eventId };
+  }
+
+  currentGlobalKey(): Promise<GlobalKeyInfo | undefined> {
+    return this.repos.globalKeys.current();
+  }
+
+  /** The global layer's derived key (latest version, or `version`): the raw global key is zeroed here. */
+  async #globalCandidate(parameterSetId: string, version?: number): Promise<Candidate | null> {
+    const w = await this.repos.globalKeys.wrapped(version);
+    if (!w) return null;
+    const raw = unwrapGlobalKey(this.kek, w);
+    try {
+      return { subject: null, layer: 'global', key: deriveGlobalTextKey(raw, parameterSetId), info: { version: w.version, keyId: w.keyId, commitment: w.commitment } };
+    } finally {
+      raw.fill(0);
+    }
+  }
+
+  async #gatewayGlobal(parameterSetId: string): Promise<GatewayGlobalKey | null> {
+    const hit = this.#global.get(parameterSetId);
+    if (hit) return hit.key;
+    const c = await this.#globalCandidate(parameterSetId);
+    const key = c ? { key_hex: c.key.toString('hex'), key_integer: prfKeyInteger(prfKeyFromBytes(c.key)), key_version: c.info.version } : null;
+    c?.key.fill(0);
+    this.#global.set(parameterSetId, { key });
+    return key;
+  }
 
   /** A subject's assent or key changed: its cached keys go. */
   invalidate(subject: string): void {
@@ -114,7 +186,7 @@ export class LlmWatermarkService {
   }
 
   /** The gateway's keys: derived keys for subjects with a standing acceptance, per-subject statuses otherwise. */
-  async keys(input: KeysInput): Promise<{ parameterSetId: string; results: GatewayKey[] }> {
+  async keys(input: KeysInput): Promise<{ parameterSetId: string; results: GatewayKey[]; global: GatewayGlobalKey | null }> {
     const set = await this.parameterSet(input.parameter_set_id);
     const subjects = [...new Set(input.subjects)];
     const missing = subjects.filter((s) => !this.#keys.get(s)?.keys.has(set.id));
@@ -139,7 +211,7 @@ export class LlmWatermarkService {
       if (!standing) return { subject, status: 'no_acceptance', detail: input.slug ? `subject has no standing acceptance of "${input.slug}"` : 'subject has no standing acceptance' };
       return { subject, status: 'ok', key_hex: st.key.toString('hex'), key_integer: prfKeyInteger(prfKeyFromBytes(st.key)), key_version: st.version! };
     });
-    return { parameterSetId: set.id, results };
+    return { parameterSetId: set.id, results, global: await this.#gatewayGlobal(set.id) };
   }
 
   /**
@@ -172,20 +244,24 @@ export class LlmWatermarkService {
   async plan(input: LlmPlanInput, principal: Principal): Promise<LlmPlan> {
     const set = await this.parameterSet(input.parameter_set_id);
     const subjects = [...new Set(input.subjects)];
+    const globalKey = input.global_key === true;
+    if (subjects.length === 0 && !globalKey) throw badField('subjects', 'name at least one subject, or set global_key to test the global key');
     checkTokens(input.prompts, 'prompts', set.params.vocab_size);
     await this.#requireKeys(subjects);
-    const screened = input.subjects_screened ?? subjects.length;
-    if (screened < subjects.length) throw badField('subjects_screened', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects in the plan`);
+    if (globalKey && !(await this.repos.globalKeys.current())) throw noGlobalKey();
+    const candidates = subjects.length + (globalKey ? 1 : 0);
+    const screened = input.subjects_screened ?? candidates;
+    if (screened < candidates) throw badField('subjects_screened', `subjects_screened (${screened}) cannot be less than the ${candidates} keys in the plan`);
     const id = randomUUID();
     const now = new Date();
     const digest = sequencesDigest(TAG.llmPrompts, input.prompts);
     const alpha = input.alpha ?? DEFAULT_ALPHA;
     const ev = buildEvent('llm_verification.planned', {
       plan_id: id, case_ref: input.case_ref, parameter_set_id: set.id, subjects, prompt_count: input.prompts.length,
-      prompts_sha256: digest, prompts_digest_scheme: SCHEME.llmPromptsDigest, alpha, subjects_screened: screened,
+      prompts_sha256: digest, prompts_digest_scheme: SCHEME.llmPromptsDigest, alpha, subjects_screened: screened, global_key: globalKey,
       ...(input.note ? { note: input.note } : {}), planned_by: { api_key_id: principal.keyId, name: principal.name },
     }, { time: now });
-    const draft = { id, caseRef: input.case_ref, parameterSetId: set.id, subjects, prompts: input.prompts, promptsSha256: digest, alpha, subjectsScreened: screened, createdAt: now };
+    const draft = { id, caseRef: input.case_ref, parameterSetId: set.id, subjects, prompts: input.prompts, promptsSha256: digest, alpha, subjectsScreened: screened, globalKey, createdAt: now };
     const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!)] });
     return { ...draft, ledgerSeq: p!.seq, eventId: p!.eventId };
   }
@@ -206,18 +282,25 @@ export class LlmWatermarkService {
     }
     const counts = distinctTuples(set.params.window, r.prompts, input.outputs);
     const keys = await this.watermarkKeys.derived(r.subjects, (raw) => deriveTextKey(raw, set.id), input.key_version);
-    const results: Array<{ subject: string; result: LlmResult; key: { version: number; keyId: string; commitment: string } }> = [];
+    const candidates: Candidate[] = [];
+    const results: Array<{ subject: string | null; layer: 'subject' | 'global'; result: LlmResult; key: { version: number; keyId: string; commitment: string } }> = [];
     try {
       const missing = r.subjects.filter((s) => !keys.has(s));
       if (missing.length) {
         throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key${input.key_version ? ` version ${input.key_version}` : ''}: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`, { subjects: missing.slice(0, 100) });
       }
-      for (const subject of r.subjects) {
-        const k = keys.get(subject)!;
-        results.push({ subject, result: testKey(prfKeyFromBytes(k.key), set.params, counts, r.alpha, r.screened), key: k.info });
+      for (const subject of r.subjects) candidates.push({ subject, layer: 'subject', ...keys.get(subject)! });
+      if (r.globalKey) {
+        const g = await this.#globalCandidate(set.id, input.global_key_version);
+        if (!g) throw noGlobalKey(input.global_key_version);
+        candidates.push(g);
       }
+      // The key-independent part of scoring, once for all candidates.
+      const prepared = { ...counts, prepared: prepareTuples(set.params.window, counts.tuples) };
+      for (const c of candidates) results.push({ subject: c.subject, layer: c.layer, result: testKey(prfKeyFromBytes(c.key), set.params, prepared, r.alpha, r.screened), key: c.info });
     } finally {
       for (const k of keys.values()) k.key.fill(0);
+      for (const c of candidates) c.key.fill(0);
     }
     const screeningId = randomUUID();
     const now = new Date();
@@ -226,7 +309,7 @@ export class LlmWatermarkService {
     const outputsSha = sequencesDigest(TAG.llmOutputs, input.outputs);
     const power = powerTable(nullGreenRate(set.params));
     const events: PreparedEvent[] = results.map((x, i) => buildEvent('llm_verification.recorded', {
-      verification_id: ids[i]!, screening_id: screeningId, case_ref: r.caseRef, suspect: input.suspect, subject: x.subject,
+      verification_id: ids[i]!, screening_id: screeningId, case_ref: r.caseRef, suspect: input.suspect, subject: x.subject, layer: x.layer,
       key: { version: x.key.version, key_id: x.key.keyId, commitment: x.key.commitment }, parameter_set_id: set.id,
       preregistered: !!r.plan, plan: r.plan ? { id: r.plan.id, event_id: r.plan.eventId, seq: r.plan.ledgerSeq, prompts_sha256: r.plan.promptsSha256 } : null,
       method: 'Red/green text watermark radioactivity test: distinct (window, token) tuples without prompt windows; one-sided exact binomial test, Bonferroni-corrected',
@@ -237,7 +320,7 @@ export class LlmWatermarkService {
     const positions = await this.ledger.append({
       events,
       rows: (pos) => results.map((x, i) => this.repos.verifications.row({
-        id: ids[i]!, screeningId, caseRef: r.caseRef, subject: x.subject, parameterSetId: set.id, planId: r.plan?.id ?? null, decision: x.result.decision,
+        id: ids[i]!, screeningId, caseRef: r.caseRef, subject: x.subject, layer: x.layer, parameterSetId: set.id, planId: r.plan?.id ?? null, decision: x.result.decision,
         outcome: parseEventOf('llm_verification.recorded', events[i]!.canonical).data, keyVersion: x.key.version, createdAt: now,
       }, pos[i]!)),
     });
@@ -262,25 +345,39 @@ export class LlmWatermarkService {
     if (missing.length) throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key: ${missing.slice(0, 10).join(', ')}`, { subjects: missing.slice(0, 100) });
   }
 
-  async #resolve(input: LlmVerificationInput): Promise<{ caseRef: string; parameterSetId: string; subjects: string[]; prompts: number[][]; alpha: number; screened: number; plan: LlmPlan | null }> {
+  async #resolve(input: LlmVerificationInput): Promise<{ caseRef: string; parameterSetId: string; subjects: string[]; globalKey: boolean; prompts: number[][]; alpha: number; screened: number; plan: LlmPlan | null }> {
     if (input.plan_id) {
-      if (input.prompts || input.subjects || input.parameter_set_id || input.alpha !== undefined) {
-        throw new AppError('plan_mismatch', 'with plan_id, send outputs only (and optionally subjects_screened): the prompts, subjects, parameter set and alpha are the plan\'s');
+      if (input.prompts || input.subjects || input.parameter_set_id || input.alpha !== undefined || input.global_key !== undefined) {
+        throw new AppError('plan_mismatch', 'with plan_id, send outputs only (and optionally subjects_screened or global_key_version): the prompts, subjects, global key, parameter set and alpha are the plan\'s');
       }
       const plan = await this.getPlan(input.plan_id);
       if (input.case_ref !== plan.caseRef) throw new AppError('plan_mismatch', `the plan is for case "${plan.caseRef}", not "${input.case_ref}"`);
+      if (input.global_key_version !== undefined && !plan.globalKey) throw new AppError('plan_mismatch', 'the plan does not test the global key: global_key_version cannot be sent with it');
       const screened = Math.max(plan.subjectsScreened, input.subjects_screened ?? 0);
-      return { caseRef: plan.caseRef, parameterSetId: plan.parameterSetId, subjects: plan.subjects, prompts: plan.prompts, alpha: plan.alpha, screened, plan };
+      return { caseRef: plan.caseRef, parameterSetId: plan.parameterSetId, subjects: plan.subjects, globalKey: plan.globalKey, prompts: plan.prompts, alpha: plan.alpha, screened, plan };
     }
-    if (!input.parameter_set_id || !input.subjects || !input.prompts) {
-      const field = !input.parameter_set_id ? 'parameter_set_id' : !input.subjects ? 'subjects' : 'prompts';
-      throw new AppError('invalid_item', 'send parameter_set_id, subjects, prompts and outputs (or plan_id and outputs for a pre-registered test)', { errors: [{ field, message: 'is required' }] });
+    const globalKey = input.global_key === true || (input.global_key === undefined && input.global_key_version !== undefined);
+    if (input.global_key === false && input.global_key_version !== undefined) throw badField('global_key_version', 'global_key_version names a global key to test, but global_key is false');
+    const subjects = [...new Set(input.subjects ?? [])];
+    if (!input.parameter_set_id || (subjects.length === 0 && !globalKey) || !input.prompts) {
+      const field = !input.parameter_set_id ? 'parameter_set_id' : !input.prompts ? 'prompts' : 'subjects';
+      throw new AppError('invalid_item', 'send parameter_set_id, subjects (and/or global_key: true), prompts and outputs (or plan_id and outputs for a pre-registered test)', { errors: [{ field, message: 'is required' }] });
     }
-    const subjects = [...new Set(input.subjects)];
-    const screened = input.subjects_screened ?? subjects.length;
-    if (screened < subjects.length) throw badField('subjects_screened', `subjects_screened (${screened}) cannot be less than the ${subjects.length} subjects tested`);
-    return { caseRef: input.case_ref, parameterSetId: input.parameter_set_id, subjects, prompts: input.prompts, alpha: input.alpha ?? DEFAULT_ALPHA, screened, plan: null };
+    const candidates = subjects.length + (globalKey ? 1 : 0);
+    const screened = input.subjects_screened ?? candidates;
+    if (screened < candidates) throw badField('subjects_screened', `subjects_screened (${screened}) cannot be less than the ${candidates} keys tested`);
+    return { caseRef: input.case_ref, parameterSetId: input.parameter_set_id, subjects, globalKey, prompts: input.prompts, alpha: input.alpha ?? DEFAULT_ALPHA, screened, plan: null };
   }
+}
+
+function noGlobalKey(version?: number): AppError {
+  return new AppError('no_global_key', version !== undefined
+    ? `there is no global text-watermark key version ${version}; GET /v1/llm-watermark/global-key shows the current version`
+    : 'no global text-watermark key exists; create one with POST /v1/llm-watermark/global-key (admin), or test subjects only');
+}
+
+function globalChanged(current: number, from: number): AppError {
+  return new AppError('global_key_changed', `the global text-watermark key is at version ${current}, not ${from}: another request changed it first. Nothing was recorded; send from_version ${current} if a new key is still wanted.`);
 }
 
 function badField(field: string, detail: string): AppError {

@@ -48,13 +48,19 @@ export class RowSet {
 
   /** Adds src[at .. at + width); false if it was there already. */
   add(src: ArrayLike<number>, at: number): boolean {
+    const before = this.#size;
+    return this.addOrGet(src, at) === before;
+  }
+
+  /** The index (insertion order) of the row src[at .. at + width), added if new. */
+  addOrGet(src: ArrayLike<number>, at: number): number {
     if ((this.#size + 1) * 2 > this.#slots.length) this.#grow();
     const mask = this.#slots.length - 1;
     let s = this.#hash(src, at) & mask;
     for (; ; s = (s + 1) & mask) {
       const r = this.#slots[s]!;
       if (r === 0) break;
-      if (this.#equals(r - 1, src, at)) return false;
+      if (this.#equals(r - 1, src, at)) return r - 1;
     }
     if ((this.#size + 1) * this.width > this.#rows.length) {
       const bigger = new Uint32Array(this.#rows.length * 2);
@@ -64,7 +70,7 @@ export class RowSet {
     const base = this.#size * this.width;
     for (let i = 0; i < this.width; i++) this.#rows[base + i] = src[at + i]! >>> 0;
     this.#slots[s] = ++this.#size;
-    return true;
+    return this.#size - 1;
   }
 
   #grow(): void {

@@ -10,7 +10,9 @@ export interface LlmVerificationRecord {
   id: string;
   screeningId: string;
   caseRef: string;
-  subject: string;
+  /** Null for an outcome against the global key. */
+  subject: string | null;
+  layer: 'subject' | 'global';
   parameterSetId: string;
   planId: string | null;
   decision: LlmOutcome['decision'];
@@ -21,7 +23,7 @@ export interface LlmVerificationRecord {
   eventId: string;
 }
 
-const COLUMNS = ['id', 'screening_id', 'case_ref', 'subject', 'parameter_set_id', 'plan_id', 'decision', 'outcome', 'key_version', 'created_at', 'ledger_seq', 'event_id'] as const;
+const COLUMNS = ['id', 'screening_id', 'case_ref', 'subject', 'layer', 'parameter_set_id', 'plan_id', 'decision', 'outcome', 'key_version', 'created_at', 'ledger_seq', 'event_id'] as const;
 
 export class LlmVerificationRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -31,7 +33,7 @@ export class LlmVerificationRepository {
     return r ? toRecord(r) : undefined;
   }
 
-  /** Every outcome recorded for a subject, in ledger order. */
+  /** A subject's outcomes in ledger order (the dossier's LLM section). */
   async forSubject(subject: string): Promise<LlmVerificationRecord[]> {
     const rows = await this.db.selectFrom('llm_verifications').select(COLUMNS).where('subject', '=', subject).orderBy('ledger_seq').execute();
     return rows.map(toRecord);
@@ -39,17 +41,15 @@ export class LlmVerificationRepository {
 
   row(v: Omit<LlmVerificationRecord, 'ledgerSeq' | 'eventId'>, pos: { seq: number; eventId: string }): WorkingRow {
     return workingRow('llm_verifications', {
-      id: v.id, screening_id: v.screeningId, case_ref: v.caseRef, subject: v.subject, parameter_set_id: v.parameterSetId, plan_id: v.planId, decision: v.decision,
+      id: v.id, screening_id: v.screeningId, case_ref: v.caseRef, subject: v.subject, layer: v.layer, parameter_set_id: v.parameterSetId, plan_id: v.planId, decision: v.decision,
       outcome: JSON.stringify(v.outcome), key_version: v.keyVersion, created_at: v.createdAt, ledger_seq: pos.seq, event_id: pos.eventId,
     });
   }
 }
 
-type Row = { id: string; screening_id: string; case_ref: string; subject: string; parameter_set_id: string; plan_id: string | null; decision: LlmOutcome['decision']; outcome: unknown; key_version: number; created_at: Date; ledger_seq: string; event_id: string };
-
-function toRecord(r: Row): LlmVerificationRecord {
+function toRecord(r: { id: string; screening_id: string; case_ref: string; subject: string | null; layer: 'subject' | 'global'; parameter_set_id: string; plan_id: string | null; decision: LlmOutcome['decision']; outcome: unknown; key_version: number; created_at: Date; ledger_seq: string | number; event_id: string }): LlmVerificationRecord {
   return {
-    id: r.id, screeningId: r.screening_id, caseRef: r.case_ref, subject: r.subject, parameterSetId: r.parameter_set_id, planId: r.plan_id, decision: r.decision,
+    id: r.id, screeningId: r.screening_id, caseRef: r.case_ref, subject: r.subject, layer: r.layer, parameterSetId: r.parameter_set_id, planId: r.plan_id, decision: r.decision,
     outcome: fromJson(r.outcome as string) as unknown as LlmOutcome, keyVersion: r.key_version, createdAt: new Date(r.created_at), ledgerSeq: Number(r.ledger_seq), eventId: r.event_id,
   };
 }

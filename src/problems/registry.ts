@@ -77,6 +77,8 @@ export const PROBLEMS = {
   invalid_parameter_set: { status: 400, title: 'Invalid text-watermark parameter set' },
   token_out_of_range: { status: 400, title: 'Token id outside the vocabulary' },
   llm_parameter_set_not_found: { status: 404, title: 'Text-watermark parameter set not found' },
+  no_global_key: { status: 409, title: 'No global text-watermark key' },
+  global_key_changed: { status: 409, title: 'Global key changed meanwhile' },
 
   // Arguments of the pure watermark algorithm (docs/watermark-spec.md)
   invalid_key: { status: 400, title: 'Invalid watermark key' },

@@ -45,7 +45,8 @@ function pick(weights: Float64Array, r: () => number): number {
 }
 
 /** Teacher text after each prompt: `len` tokens, with green candidates boosted by delta when a key is given. */
-export function teacherSample(w: World, prompts: number[][], len: number, seed: number, mark?: { green: GreenList; delta: number }): number[][] {
+export function teacherSample(w: World, prompts: number[][], len: number, seed: number, mark?: { green: GreenList | readonly GreenList[]; delta: number }): number[][] {
+  const layers = mark ? (Array.isArray(mark.green) ? mark.green : [mark.green]) as readonly GreenList[] : [];
   const r = rng(seed);
   const weights = new Float64Array(w.width);
   return prompts.map((p) => {
@@ -54,7 +55,9 @@ export function teacherSample(w: World, prompts: number[][], len: number, seed: 
       const ctx = x[x.length - 2]! * w.vocab + x[x.length - 1]!;
       for (let j = 0; j < w.width; j++) {
         const t = w.candidates[ctx * w.width + j]!;
-        const boost = mark && mark.green.isGreenAt(x, x.length - 2, t) ? mark.delta : 0;
+        // Each layer adds delta to its green candidates (docs/llm-watermark-spec.md §6.1).
+        let boost = 0;
+        for (const g of layers) if (g.isGreenAt(x, x.length - 2, t)) boost += mark!.delta;
         weights[j] = Math.exp(w.logits[ctx * w.width + j]! + boost);
       }
       x.push(w.candidates[ctx * w.width + pick(weights, r)]!);

@@ -640,7 +640,8 @@ def extension(ext, keyword, valid):
 EVENT_TYPES = ["ledger.genesis", "eula.published", "acceptance.recorded", "acceptance.declined", "acceptance.withdrawn", "acceptance.displayed",
                "watermark_key.assigned", "watermark_key.rotated", "verification.planned", "verification.recorded",
                "dossier.issued", "signing_key.added", "llm_watermark.parameter_set_registered",
-               "llm_verification.planned", "llm_verification.recorded", "llm_watermark.usage_reported"]
+               "llm_verification.planned", "llm_verification.recorded", "llm_watermark.usage_reported",
+               "llm_watermark.global_key_created"]
 CHECKPOINT_V1_KEYS = ["chain_hash", "key_id", "origin", "size", "timestamp", "type"]
 
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { KeysBody, LlmPlanBody, LlmVerificationBody, ParameterSetBody, UsageBody } from '../../llm-watermark/schemas.js';
+import { GlobalKeyBody, KeysBody, LlmPlanBody, LlmVerificationBody, ParameterSetBody, UsageBody } from '../../llm-watermark/schemas.js';
 import { KEY_TTL_SECONDS, type LlmWatermarkService } from '../../llm-watermark/service.js';
 import { Uuid } from '../../validation/fields.js';
-import { UsageJson, usageJson, KeysJson, keysJson, LlmPlanJson, llmPlanJson, LlmScreeningJson, llmScreeningJson, LlmVerificationJson, llmVerificationJson, ParameterSetJson, parameterSetJson } from '../presenters/llm-watermark.js';
+import { AppError } from '../../problems/app-error.js';
+import { GlobalKeyJson, globalKeyJson, UsageJson, usageJson, KeysJson, keysJson, LlmPlanJson, llmPlanJson, LlmScreeningJson, llmScreeningJson, LlmVerificationJson, llmVerificationJson, ParameterSetJson, parameterSetJson } from '../presenters/llm-watermark.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 export function llmWatermarkRoutes(llm: LlmWatermarkService): AnyRoute[] {
@@ -31,7 +32,27 @@ export function llmWatermarkRoutes(llm: LlmWatermarkService): AnyRoute[] {
       responses: { 200: { description: 'One result per subject, in order', schema: KeysJson }, 404: { description: 'Unknown parameter set' } },
       handler: async ({ body }) => {
         const r = await llm.keys(body);
-        return { body: keysJson(r.parameterSetId, KEY_TTL_SECONDS, r.results), headers: { 'Cache-Control': `private, max-age=${KEY_TTL_SECONDS}` } };
+        return { body: keysJson(r.parameterSetId, KEY_TTL_SECONDS, r.results, r.global), headers: { 'Cache-Control': `private, max-age=${KEY_TTL_SECONDS}` } };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/llm-watermark/global-key', tag, access: ['admin'], body: GlobalKeyBody,
+      summary: 'Create (or replace) the optional global text-watermark key',
+      description: 'One key for every account beside the per-subject keys (docs/llm-watermark-spec.md §6.1): 32 random bytes, stored only wrapped, committed by an `llm_watermark.global_key_created` event. The response carries its commitment, never the key; the gateway receives its derived PRF key from `POST /v1/llm-watermark/keys`. Older versions stay for detection.',
+      responses: { 201: { description: 'Created', schema: GlobalKeyJson }, 409: { description: 'Another request changed the global key first' } },
+      handler: async ({ body, principal }) => {
+        const k = await llm.createGlobalKey(body.reason, principal!, body.from_version);
+        return { status: 201, body: globalKeyJson(k) };
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/v1/llm-watermark/global-key', tag, access: ['admin', 'investigator'],
+      summary: 'The current global text-watermark key\'s version and commitment',
+      responses: { 200: { description: 'The current version', schema: GlobalKeyJson }, 409: { description: 'No global key exists' } },
+      handler: async () => {
+        const k = await llm.currentGlobalKey();
+        if (!k) throw new AppError('no_global_key', 'no global text-watermark key exists; create one with POST /v1/llm-watermark/global-key (admin)');
+        return { body: globalKeyJson(k) };
       },
     }),
     defineRoute({
