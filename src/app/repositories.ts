@@ -3,9 +3,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { AssentRecordRepository } from '../assent/record-repository.js';
-import { IdempotencyRepository } from '../assent/idempotency-repository.js';
+import { IdempotencyRepository } from '../idempotency/repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
+import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
 import { LlmVerificationRepository } from '../llm-watermark/verification-repository.js';
 import { ApiKeyRepository } from '../auth/repository.js';
 import { DossierRepository } from '../dossier/repository.js';
@@ -32,6 +33,7 @@ export interface Repositories {
   llmParameterSets: ParameterSetRepository;
   llmPlans: LlmPlanRepository;
   llmVerifications: LlmVerificationRepository;
+  llmUsage: LlmUsageRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -50,5 +52,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmParameterSets: new ParameterSetRepository(db),
     llmPlans: new LlmPlanRepository(db),
     llmVerifications: new LlmVerificationRepository(db),
+    llmUsage: new LlmUsageRepository(db),
   };
 }

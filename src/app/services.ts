@@ -6,6 +6,7 @@ import type { EvidenceSources } from '../dossier/gather.js';
 import { DossierService } from '../dossier/service.js';
 import { RenderPool } from '../dossier/render-pool.js';
 import { EulaService } from '../eula/service.js';
+import { IdempotencyService } from '../idempotency/service.js';
 import { DecisionService } from '../gateway/decisions.js';
 import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
@@ -38,6 +39,8 @@ export interface Services {
   /** Dossier renders waiting for a worker (0 before the first render). */
   renderQueueDepth(): number;
   llmWatermark: LlmWatermarkService;
+  /** Idempotency-Keys of the evidence routes other than assent (one per process: it serialises a key's parallel requests). */
+  idempotency: IdempotencyService;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -67,7 +70,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const decisions = new DecisionService(keyCache);
-  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords }, ledger, watermarkKeys);
+  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords, usage: repos.llmUsage }, ledger, watermarkKeys);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
@@ -100,6 +103,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   );
   return {
     apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark,
+    idempotency: new IdempotencyService(repos.idempotency),
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

@@ -112,6 +112,8 @@ export interface IdempotencyKeysTable {
   request_sha256: string;
   record_id: string;
   created_at: Timestamp;
+  /** The JSON body of the first answer (routes other than assent; null for assent records). */
+  response: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface VerificationPlansTable {
@@ -256,12 +258,26 @@ export interface LlmVerificationsTable {
   event_id: string;
 }
 
+/** One usage roll-up per subject, parameter set and period (its event is `llm_watermark.usage_reported`). */
+export interface LlmUsageReportsTable {
+  report_id: string;
+  subject: string;
+  parameter_set_id: string;
+  period_start: ColumnType<Date, Date | string, never>;
+  period_end: ColumnType<Date, Date | string, never>;
+  tokens_served: ColumnType<string, number | string, never>;
+  key_version: number;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
 export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_outbox: WebhookOutboxTable;
   llm_parameter_sets: LlmParameterSetsTable;
   llm_verification_plans: LlmVerificationPlansTable;
   llm_verifications: LlmVerificationsTable;
+  llm_usage_reports: LlmUsageReportsTable;
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
   verifications: VerificationsTable;

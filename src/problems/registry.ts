@@ -65,6 +65,7 @@ export const PROBLEMS = {
   invalid_parameter_set: { status: 400, title: 'Invalid text-watermark parameter set' },
   token_out_of_range: { status: 400, title: 'Token id outside the vocabulary' },
   llm_parameter_set_not_found: { status: 404, title: 'Text-watermark parameter set not found' },
+  usage_already_reported: { status: 409, title: 'Usage for this period already reported' },
 
   // Arguments of the pure watermark algorithm (docs/watermark-spec.md)
   invalid_key: { status: 400, title: 'Invalid watermark key' },

@@ -67,20 +67,20 @@ export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRo
       summary: 'Record that a subject accepted a EULA version',
       description: 'The signup flow\'s call. Requires an Idempotency-Key header. The first acceptance of a subject assigns its watermark key (committed in a `watermark_key.assigned` event). The response carries a signed receipt.',
       responses: created,
-      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.accept(body, principal!, idempotencyKey)),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.accept(body, principal!, idempotencyKey!)),
     }),
     defineRoute({
       method: 'post', path: '/v1/declines', tag: 'Assent', access: ['signup'], body: AssentBody, idempotent: true,
       summary: 'Record that a subject declined a EULA version',
       responses: created,
-      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.decline(body, principal!, idempotencyKey)),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.decline(body, principal!, idempotencyKey!)),
     }),
     defineRoute({
       method: 'post', path: '/v1/withdrawals', tag: 'Assent', access: ['signup'], body: WithdrawalBody, idempotent: true,
       summary: 'Record that a subject withdrew its assent to a EULA',
       description: 'Withdraws the subject\'s standing acceptance of the EULA (docs/assent.md): its latest acceptance not already withdrawn.',
       responses: { ...created, 409: { description: 'The subject has no standing acceptance of this slug, or another record of this slug was made for the subject meanwhile (`subject_state_changed`)' } },
-      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.withdraw(body, principal!, idempotencyKey)),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.withdraw(body, principal!, idempotencyKey!)),
     }),
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
