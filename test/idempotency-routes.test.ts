@@ -161,6 +161,38 @@ describe('parallel and retried requests with one Idempotency-Key', () => {
   });
 });
 
+describe('API keys', () => {
+  const create = (key: string | undefined, body: Json) => {
+    const r = t.post('/v1/api-keys', 'admin');
+    return (key === undefined ? r : r.set('Idempotency-Key', key)).send(body);
+  };
+  const named = async (name: string) => (await sql<{ id: string }>`SELECT id FROM api_keys WHERE name = ${name}`.execute(t.ctx.handle.db)).rows.map((r) => r.id);
+
+  test(`${PARALLEL} creates at once with one key: one key, one token, answered alike; kept sealed, never in the clear`, async () => {
+    const key = t.idem();
+    const body = { role: 'counsel', name: 'idem counsel' };
+    const results = await Promise.all(Array.from({ length: PARALLEL }, () => create(key, body)));
+    assertOneAnswer(results);
+    assert.deepEqual(await named('idem counsel'), [results[0]!.body.id]);
+    const token = results[0]!.body.token as string;
+    assert.equal((await t.built.services.apiKeys.authenticate(token))?.keyId, results[0]!.body.id);
+    const again = await create(key, body);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.text, results[0]!.text);
+    const stored = (await sql<{ response: string | null; response_sealed: Uint8Array | null }>`SELECT response, response_sealed FROM idempotency_keys WHERE key = ${key}`.execute(t.ctx.handle.db)).rows;
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0]!.response, null);
+    assert.ok(stored[0]!.response_sealed && !Buffer.from(stored[0]!.response_sealed).includes(Buffer.from(token.slice(3), 'utf8')), 'the token is not stored in the clear');
+    const other = await create(key, { role: 'counsel', name: 'idem counsel 2' });
+    assert.equal(other.status, 422, other.text);
+    assert.equal(problemOf(other).code, 'idempotency_key_reused');
+    assert.deepEqual(await named('idem counsel 2'), []);
+    // Without a key, as before: each request creates a key.
+    for (const _ of [1, 2]) assert.equal((await create(undefined, { role: 'counsel', name: 'idem unkeyed' })).status, 201);
+    assert.equal((await named('idem unkeyed')).length, 2);
+  });
+});
+
 describe('usage roll-ups', () => {
   const usage = CASES[3]!;
 

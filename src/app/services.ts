@@ -103,7 +103,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   );
   return {
     apiKeys, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark,
-    idempotency: new IdempotencyService(repos.idempotency),
+    idempotency: new IdempotencyService(repos.idempotency, kek),
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

@@ -114,6 +114,8 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
   /** The JSON body of the first answer (routes other than assent; null for assent records). */
   response: ColumnType<string | null, string | null | undefined, never>;
+  /** The body of a first answer that holds a secret, sealed by the master key (AES-256-GCM). */
+  response_sealed: ColumnType<Buffer | null, Buffer | null | undefined, never>;
 }
 
 export interface VerificationPlansTable {

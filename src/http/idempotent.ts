@@ -17,7 +17,7 @@ export interface IdempotentCall<T> extends Answer<T> {
 
 export async function idempotentAnswer<T>(idem: IdempotencyService, c: IdempotentCall<T>): Promise<RouteResult> {
   const req = c.idempotencyKey === null ? null : { scope: c.principal.keyId, key: c.idempotencyKey, kind: c.kind, body: c.request };
-  const out = await idem.run(req, { id: c.id, body: c.body }, c.write);
+  const out = await idem.run(req, { id: c.id, body: c.body, ...(c.sealed ? { sealed: true } : {}) }, c.write);
   const headers = { ...(c.headers ? c.headers(JSON.parse(out.response)) : {}), ...(out.replayed ? { 'Idempotent-Replayed': 'true' } : {}) };
   return { status: c.status ?? 201, headers, raw: { contentType: 'application/json; charset=utf-8', data: Buffer.from(out.response, 'utf8') } };
 }

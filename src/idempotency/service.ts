@@ -3,9 +3,11 @@
 // by the ledger appender in the transaction of the request's events (so no event exists without its
 // key, nor a key without its events); a replay is answered with that body; the key with another
 // body is refused. Assent uses the same table and digest, with answers rebuilt from its records.
+import { TAG, tagBytes } from '../crypto/domains.js';
 import { isConnectionError } from '../db/errors.js';
 import type { WorkingRow } from '../db/rows.js';
 import { AppError } from '../problems/app-error.js';
+import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
 import { requestDigest, sameDigest } from './digest.js';
 import type { IdempotencyRepository, PriorUse } from './repository.js';
 
@@ -28,13 +30,15 @@ export interface Answer<T> {
   id: (result: T) => string;
   /** The JSON body the route answers with. */
   body: (result: T) => unknown;
+  /** The body holds a secret (a token): it is kept sealed by the master key, never in the clear. */
+  sealed?: boolean;
 }
 
 export class IdempotencyService {
   /** Requests under way in this process, per key: a second one waits and is then answered as a replay. */
   readonly #inFlight = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly repo: IdempotencyRepository) {}
+  constructor(private readonly repo: IdempotencyRepository, private readonly kek: KeyEncryptionKey) {}
 
   /**
    * Runs `write` once per key. `write` must add the key row it is given to the ledger append of
@@ -62,12 +66,13 @@ export class IdempotencyService {
     // The body under its own member: a body member named "kind" cannot stand in for the route's.
     const digest = requestDigest(req.kind, { request: req.body });
     const prior = await this.repo.find(req.scope, req.key);
-    if (prior) return replay(prior, digest);
+    if (prior) return this.#replay(req, prior, digest);
     let response: string | undefined;
     const keyRow: KeyRow<T> = (result) => {
       // Called again if the appender retries the batch: the last call is the one committed.
       response = JSON.stringify(answer.body(result));
-      return this.repo.row({ scope: req.scope, key: req.key }, { requestSha256: digest, recordId: answer.id(result), response });
+      const stored = answer.sealed ? { response: null, responseSealed: this.kek.wrap(Buffer.from(response, 'utf8'), sealAad(req)) } : { response };
+      return this.repo.row({ scope: req.scope, key: req.key }, { requestSha256: digest, recordId: answer.id(result), ...stored });
     };
     try {
       const result = await write(keyRow);
@@ -78,16 +83,22 @@ export class IdempotencyService {
       // Another process committed this key first (its row refused ours, or a constraint its
       // events hold refused ours): answer as its retry.
       const won = await this.repo.find(req.scope, req.key);
-      if (won) return replay(won, digest);
+      if (won) return this.#replay(req, won, digest);
       throw e;
     }
   }
+
+  #replay(req: IdempotentRequest, prior: PriorUse, digest: string): IdempotentOutcome<never> {
+    // An assent record has no stored answer: its key was used for another route, so another body.
+    if (!sameDigest(prior.requestSha256, digest) || (prior.response == null && prior.responseSealed == null)) {
+      throw new AppError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body (or on another route); use a new key for a new request');
+    }
+    const response = prior.response ?? this.kek.unwrap(prior.responseSealed!, sealAad(req)).toString('utf8');
+    return { replayed: true, response };
+  }
 }
 
-function replay(prior: PriorUse, digest: string): IdempotentOutcome<never> {
-  // An assent record has no stored answer: its key was used for another route, so another body.
-  if (!sameDigest(prior.requestSha256, digest) || prior.response == null) {
-    throw new AppError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body (or on another route); use a new key for a new request');
-  }
-  return { replayed: true, response: prior.response };
+/** Binds a sealed answer to its key: copied to another row, it does not open. */
+function sealAad(req: IdempotentRequest): Buffer {
+  return Buffer.concat([tagBytes(TAG.idempotentAnswerWrap), Buffer.from(`${req.scope}\u0000${req.key}`, 'utf8')]);
 }

@@ -27,7 +27,7 @@ export interface BuiltApp {
 export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
   return [
     ...ledgerRoutes(ctx.ledger, s.timestamps),
-    ...assentRoutes({ assent: s.assent, eulas: s.eulas, watermarkKeys: s.watermarkKeys, apiKeys: s.apiKeys }),
+    ...assentRoutes({ assent: s.assent, eulas: s.eulas, watermarkKeys: s.watermarkKeys, apiKeys: s.apiKeys, idempotency: s.idempotency }),
     ...detectionRoutes(s.decisions, s.verifications, s.idempotency),
     ...dossierRoutes(s.dossiers, s.idempotency),
     ...webhookRoutes(s.webhooks),
