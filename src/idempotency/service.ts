@@ -64,7 +64,8 @@ export class IdempotencyService {
 
   async #run<T>(req: IdempotentRequest, answer: Answer<T>, write: (keyRow: KeyRow<T> | null) => Promise<T>): Promise<IdempotentOutcome<T>> {
     // The body under its own member: a body member named "kind" cannot stand in for the route's.
-    const digest = requestDigest(req.kind, { request: req.body });
+    // As JSON carries it: a parser's absent optional members (undefined) are not part of the request.
+    const digest = requestDigest(req.kind, { request: JSON.parse(JSON.stringify(req.body)) as unknown });
     const prior = await this.repo.find(req.scope, req.key);
     if (prior) return this.#replay(req, prior, digest);
     let response: string | undefined;
