@@ -83,7 +83,8 @@ export class IdempotencyService {
       if (isConnectionError(e)) throw e;
       // Another process committed this key first (its row refused ours, or a constraint its
       // events hold refused ours): answer as its retry.
-      const won = await this.repo.find(req.scope, req.key);
+      // (If the database cannot say, the request's own failure is the answer.)
+      const won = await this.repo.find(req.scope, req.key).catch(() => undefined);
       if (won) return this.#replay(req, won, digest);
       throw e;
     }
