@@ -233,7 +233,7 @@ async function counts(t: TestApp): Promise<Counts> {
            (SELECT count(*) FROM idempotency_keys) AS idempotency_keys, (SELECT count(*) FROM eula_versions) AS eula_versions,
            (SELECT count(*) FROM api_keys) AS api_keys, (SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL) AS revoked_keys,
            (SELECT count(*) FROM verification_plans) AS verification_plans, (SELECT count(*) FROM verifications) AS verifications,
-           (SELECT count(*) FROM dossiers) AS dossiers`.execute(t.ctx.handle.db);
+           (SELECT count(*) FROM dossiers) AS dossiers, (SELECT count(*) FROM llm_usage_reports) AS llm_usage_reports`.execute(t.ctx.handle.db);
   return Object.fromEntries(Object.entries(r.rows[0]!).map(([k, v]) => [k, Number(v)]));
 }
 

@@ -38,7 +38,8 @@ async function events(type: string): Promise<Json[]> {
 }
 
 async function send(path: string, role: 'admin' | 'gateway' | 'investigator' | 'signup', body: unknown) {
-  const res = await t.post(path, role).send(body as object);
+  // A new Idempotency-Key each: the usage route requires one, the others honour it.
+  const res = await t.post(path, role).set('Idempotency-Key', t.idem()).send(body as object);
   responses.push(res.text);
   return res;
 }

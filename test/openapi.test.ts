@@ -89,8 +89,10 @@ describe('GET /openapi.json', () => {
         assert.ok(p.schema, `${name}: ${m[1]} has a schema`);
       }
       const idem = params.find((x) => x.in === 'header' && x.name === 'Idempotency-Key');
-      assert.equal(!!idem, !!r.idempotent, `${name}: Idempotency-Key documented iff required`);
-      if (idem) assert.equal(idem.required, true);
+      assert.equal(!!idem, !!r.idempotent, `${name}: Idempotency-Key documented iff the route takes one`);
+      // Required where the route requires it; optional (honoured when sent) where it is 'optional'.
+      if (idem) assert.equal(idem.required, r.idempotent === true, `${name}: Idempotency-Key required iff the route requires it`);
+      if (r.idempotent) assert.ok(o.responses['422'], `${name}: documents the 422 of a reused key`);
       assert.equal(!!o.requestBody, !!r.body, `${name}: requestBody iff the route has a body schema`);
       if (r.body) {
         assert.equal(o.requestBody.required, true);

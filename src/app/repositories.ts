@@ -5,9 +5,10 @@ import type { Database } from '../db/schema.js';
 import { AcceptanceSessionRepository } from '../acceptance-sessions/repository.js';
 import { AcceptanceSessionUseRepository } from '../acceptance-sessions/use-repository.js';
 import { AssentRecordRepository } from '../assent/record-repository.js';
-import { IdempotencyRepository } from '../assent/idempotency-repository.js';
+import { IdempotencyRepository } from '../idempotency/repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
+import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
 import { LlmVerificationRepository } from '../llm-watermark/verification-repository.js';
 import { GlobalKeyRepository } from '../llm-watermark/global-key-repository.js';
 import { ApiKeyRepository } from '../auth/repository.js';
@@ -40,6 +41,7 @@ export interface Repositories {
   acceptanceSessions: AcceptanceSessionRepository;
   acceptanceSessionUses: AcceptanceSessionUseRepository;
   llmGlobalKeys: GlobalKeyRepository;
+  llmUsage: LlmUsageRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -62,5 +64,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     acceptanceSessions: new AcceptanceSessionRepository(db),
     acceptanceSessionUses: new AcceptanceSessionUseRepository(db),
     llmGlobalKeys: new GlobalKeyRepository(db),
+    llmUsage: new LlmUsageRepository(db),
   };
 }

@@ -8,6 +8,7 @@ import type { EvidenceSources } from '../dossier/gather.js';
 import { DossierService } from '../dossier/service.js';
 import { RenderPool } from '../dossier/render-pool.js';
 import { EulaService } from '../eula/service.js';
+import { IdempotencyService } from '../idempotency/service.js';
 import { DecisionService } from '../gateway/decisions.js';
 import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
@@ -43,6 +44,8 @@ export interface Services {
   renderQueueDepth(): number;
   llmWatermark: LlmWatermarkService;
   acceptanceSessions: AcceptanceSessionService;
+  /** Idempotency-Keys of the evidence routes other than assent (one per process: it serialises a key's parallel requests). */
+  idempotency: IdempotencyService;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -75,7 +78,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   });
   const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent);
   const decisions = new DecisionService(keyCache);
-  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords, globalKeys: repos.llmGlobalKeys }, ledger, watermarkKeys, kek);
+  llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords, globalKeys: repos.llmGlobalKeys, usage: repos.llmUsage }, ledger, watermarkKeys, kek);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
@@ -108,6 +111,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   );
   return {
     apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark, acceptanceSessions,
+    idempotency: new IdempotencyService(repos.idempotency, kek),
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import type { Role } from '../db/schema.js';
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
 import { TAG, tagBytes } from '../crypto/domains.js';
+import type { WorkingRow } from '../db/rows.js';
 import type { ApiKeyInfo, ApiKeyRepository } from './repository.js';
 
 export type { ApiKeyInfo } from './repository.js';
@@ -34,11 +35,20 @@ export class ApiKeyStore {
     this.#cache = new LRUCache({ max: opts.maxEntries ?? 10_000, ttl: opts.cacheTtlMs ?? 5000, ttlAutopurge: false });
   }
 
-  /** Creates a key and returns its token: the only time the token exists outside the caller. */
-  async create(role: Role, name: string): Promise<{ token: string; info: ApiKeyInfo }> {
+  /**
+   * Creates a key and returns its token: the only time the token exists outside the caller (but
+   * for `keyRow`: the Idempotency-Key's record, written in the same transaction, which keeps the
+   * answer sealed by the master key for a retry).
+   */
+  async create(role: Role, name: string, keyRow: ((created: { token: string; info: ApiKeyInfo }) => WorkingRow) | null = null): Promise<{ token: string; info: ApiKeyInfo }> {
     if (!ROLES.includes(role)) throw new Error(`unknown role ${role}`);
     const token = `am_${randomBytes(32).toString('base64url')}`;
-    const info = await this.repo.insert({ id: randomUUID(), name, role, tokenHash: tokenHash(token), tokenHint: `${token.slice(0, 7)}…` });
+    const id = randomUUID();
+    const tokenHint = `${token.slice(0, 7)}…`;
+    // Whole milliseconds, as the database gives them back: the answer a retry replays is the same.
+    const createdAt = new Date();
+    const rows = keyRow ? [keyRow({ token, info: { id, name, role, tokenHint, createdAt, revokedAt: null } })] : [];
+    const info = await this.repo.insert({ id, name, role, tokenHash: tokenHash(token), tokenHint, createdAt }, rows);
     return { token, info };
   }
 

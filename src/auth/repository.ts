@@ -1,6 +1,7 @@
 // api_keys: bearer tokens, stored only as their domain-separated SHA-256.
 import type { Kysely } from 'kysely';
 import type { Database, Role } from '../db/schema.js';
+import type { WorkingRow } from '../db/rows.js';
 
 export interface ApiKeyInfo {
   id: string;
@@ -24,13 +25,19 @@ const INFO = ['id', 'name', 'role', 'token_hint', 'created_at', 'revoked_at'] as
 export class ApiKeyRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(k: { id: string; name: string; role: Role; tokenHash: Buffer; tokenHint: string }): Promise<ApiKeyInfo> {
-    const row = await this.db
-      .insertInto('api_keys')
-      .values({ id: k.id, name: k.name, role: k.role, token_hash: k.tokenHash, token_hint: k.tokenHint })
-      .returning(INFO)
-      .executeTakeFirstOrThrow();
-    return toInfo(row);
+  /**
+   * `with`: rows written in the same transaction (the Idempotency-Key's record): if one is
+   * refused, the key is not created either.
+   */
+  async insert(k: { id: string; name: string; role: Role; tokenHash: Buffer; tokenHint: string; createdAt?: Date }, withRows: readonly WorkingRow[] = []): Promise<ApiKeyInfo> {
+    const values = { id: k.id, name: k.name, role: k.role, token_hash: k.tokenHash, token_hint: k.tokenHint, ...(k.createdAt ? { created_at: k.createdAt } : {}) };
+    if (withRows.length === 0) return toInfo(await this.db.insertInto('api_keys').values(values).returning(INFO).executeTakeFirstOrThrow());
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.insertInto('api_keys').values(values).returning(INFO).executeTakeFirstOrThrow();
+      // Each WorkingRow pairs a table with its own Insertable type, which TypeScript cannot follow here.
+      for (const r of withRows) await trx.insertInto(r.table).values(r.values as never).execute();
+      return toInfo(row);
+    });
   }
 
   async list(): Promise<ApiKeyInfo[]> {

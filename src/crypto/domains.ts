@@ -33,6 +33,8 @@ export const TAG = {
   wmKeyWrap: 'assentmark/wm-key-wrap/v1',
   /** AES-GCM additional data of a wrapped webhook signing secret: tag || 0x00 || subscription id */
   webhookSecretWrap: 'assentmark/webhook-secret-wrap/v1',
+  /** AES-GCM additional data of a sealed idempotent answer (one holding a secret): tag || 0x00 || scope || 0x00 || Idempotency-Key */
+  idempotentAnswerWrap: 'assentmark/idempotent-answer-wrap/v1',
   /** Plan samples digest: SHA-256(tag || "\n" || lines) */
   wmPlan: 'assentmark/wm-plan/v1',
   /** Submitted samples digest: SHA-256(tag || "\n" || lines) */

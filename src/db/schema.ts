@@ -120,6 +120,10 @@ export interface IdempotencyKeysTable {
   request_sha256: string;
   record_id: string;
   created_at: Timestamp;
+  /** The JSON body of the first answer (routes other than assent; null for assent records). */
+  response: ColumnType<string | null, string | null | undefined, never>;
+  /** The body of a first answer that holds a secret, sealed by the master key (AES-256-GCM). */
+  response_sealed: ColumnType<Buffer | null, Buffer | null | undefined, never>;
 }
 
 export interface VerificationPlansTable {
@@ -305,6 +309,19 @@ export interface AcceptanceSessionUsesTable {
   used_at: ColumnType<Date, Date | string, never>;
 }
 
+/** One usage roll-up per subject, parameter set and period (its event is `llm_watermark.usage_reported`). */
+export interface LlmUsageReportsTable {
+  report_id: string;
+  subject: string;
+  parameter_set_id: string;
+  period_start: ColumnType<Date, Date | string, never>;
+  period_end: ColumnType<Date, Date | string, never>;
+  tokens_served: ColumnType<string, number | string, never>;
+  key_version: number;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
 export interface Database {
   acceptance_sessions: AcceptanceSessionsTable;
   acceptance_session_uses: AcceptanceSessionUsesTable;
@@ -314,6 +331,7 @@ export interface Database {
   llm_verification_plans: LlmVerificationPlansTable;
   llm_verifications: LlmVerificationsTable;
   llm_global_keys: LlmGlobalKeysTable;
+  llm_usage_reports: LlmUsageReportsTable;
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
   verifications: VerificationsTable;

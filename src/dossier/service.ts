@@ -2,6 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { PaperSize } from '../config/config.js';
 import type { Position } from '../ledger/appender.js';
+import type { KeyRow } from '../idempotency/service.js';
 import { buildEvent } from '../ledger/events.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
 import { AppError } from '../problems/app-error.js';
@@ -42,7 +43,8 @@ export class DossierService {
     private readonly settings: DossierSettings,
   ) {}
 
-  async issue(input: IssueInput, issuer: { keyId: string; name: string }): Promise<IssuedDossier> {
+  /** `keyRow`: the Idempotency-Key's row, written with the dossier and its event. */
+  async issue(input: IssueInput, issuer: { keyId: string; name: string }, keyRow: KeyRow<IssuedDossier> | null = null): Promise<IssuedDossier> {
     const ledger = this.sources.ledger;
     const id = randomUUID();
     // Whole seconds: the PDF date format has no fractions, so every date in the dossier agrees.
@@ -81,8 +83,9 @@ export class DossierService {
       id, subject: input.subject, caseRef: input.case_ref, requestedBy: input.requested_by, preparedFor: input.prepared_for, verificationIds,
       issuedAt, pdfSha256, signature, bundleSha256: model.bundleSha256, pages: rendered.pages,
     };
-    const [p] = await ledger.append({ events: [ev], rows: ([pos]) => [this.repo.row({ ...dossier, pdf: rendered.pdf }, pos!)] });
-    return { dossier: { ...dossier, ledgerSeq: p!.seq, eventId: p!.eventId }, signingKeyId: ledger.signingKey.keyId, pdfCertificateSha256: identity.fingerprintSha256, position: p! };
+    const issued = (p: Position): IssuedDossier => ({ dossier: { ...dossier, ledgerSeq: p.seq, eventId: p.eventId }, signingKeyId: ledger.signingKey.keyId, pdfCertificateSha256: identity.fingerprintSha256, position: p });
+    const [p] = await ledger.append({ events: [ev], rows: ([pos]) => [this.repo.row({ ...dossier, pdf: rendered.pdf }, pos!), ...(keyRow ? [keyRow(issued(pos!))] : [])] });
+    return issued(p!);
   }
 
   get signingKeyId(): string {

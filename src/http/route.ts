@@ -16,8 +16,11 @@ export interface RouteInput<P, Q, B> {
   query: Q;
   body: B;
   principal: Principal | null;
-  /** The Idempotency-Key header, checked, on routes with `idempotent: true`. */
-  idempotencyKey: string;
+  /**
+   * The Idempotency-Key header, checked, on idempotent routes; null when the route is not, or
+   * when it is `'optional'` and none was sent.
+   */
+  idempotencyKey: string | null;
   req: Request;
 }
 
@@ -51,8 +54,11 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
    * documented schema). It must accept exactly what `body` accepts and throw the same errors.
    */
   parseBody?: (value: unknown) => z.infer<B>;
-  /** The route requires an Idempotency-Key header (checked here, documented in OpenAPI). */
-  idempotent?: boolean;
+  /**
+   * The route takes an Idempotency-Key header (checked here, documented in OpenAPI): `true`
+   * requires it, `'optional'` honours it when sent (docs/idempotency.md says which route is which).
+   */
+  idempotent?: boolean | 'optional';
   /** The body may be large (sample lists): parsed under the large-body limit. */
   largeBody?: boolean;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
@@ -94,7 +100,8 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
         if (req.body === undefined) throw new AppError('malformed_json', 'The request body is empty; send a JSON object.');
         body = spec.parseBody ? spec.parseBody(req.body) : validate(spec.body, req.body, 'body');
       }
-      const idempotencyKey = spec.idempotent ? idempotencyKeyOf(req.get('idempotency-key')) : '';
+      const sent = req.get('idempotency-key');
+      const idempotencyKey = spec.idempotent === true || (spec.idempotent === 'optional' && sent !== undefined) ? idempotencyKeyOf(sent) : null;
       const out = await spec.handler({ params, query, body, principal, idempotencyKey, req });
       if (out.headers) res.set(out.headers);
       res.status(out.status ?? 200);
@@ -196,7 +203,12 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
       }
     }
     if (r.idempotent) {
-      parameters.push({ name: 'Idempotency-Key', in: 'header', required: true, description: 'Unique per logical request (1-255 printable ASCII characters); a retry with the same key and body returns the original response.', schema: { type: 'string', minLength: 1, maxLength: 255 } });
+      const required = r.idempotent === true;
+      parameters.push({
+        name: 'Idempotency-Key', in: 'header', required,
+        description: `${required ? 'Required. ' : 'Optional, honoured when sent: without it every request records anew. '}Unique per logical request (1-255 printable ASCII characters); a retry with the same key and body (also many at once) returns the original response with \`Idempotent-Replayed: true\`, the same key with another body is refused (422 \`idempotency_key_reused\`). See docs/idempotency.md.`,
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
+      });
     }
     const responses: Record<string, unknown> = {};
     for (const [status, resp] of Object.entries(r.responses)) {
@@ -209,6 +221,9 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { title: stri
     if (r.access !== 'public') {
       responses['401'] ??= { description: 'Missing, unknown or revoked API key', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
       responses['403'] ??= { description: 'The key\'s role may not do this', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    }
+    if (r.idempotent) {
+      responses['422'] ??= { description: 'The Idempotency-Key was used with another request body (`idempotency_key_reused`)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
     if (r.body || r.params || r.query) {
       responses['400'] ??= { description: 'Invalid input (each bad field is named in `errors`)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };

@@ -8,6 +8,7 @@ import type { AssentRecordRepository } from '../assent/record-repository.js';
 import { standingBySubject } from '../assent/standing.js';
 import { SCHEME, TAG } from '../crypto/domains.js';
 import { isUniqueViolation } from '../db/errors.js';
+import type { KeyRow } from '../idempotency/service.js';
 import type { Position } from '../ledger/appender.js';
 import { buildEvent, parseEventOf, type EventDataInput } from '../ledger/events.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -25,6 +26,7 @@ import { deriveTextKey, nullGreenRate, parameterSet, parameterSetId, type Parame
 import type { KeysInput, LlmPlanInput, LlmVerificationInput, ParameterSetInput, UsageInput } from './schemas.js';
 import { distinctTuples, type TupleCounts } from './tuples.js';
 import { prepareTuples } from './score.js';
+import type { LlmUsageRepository } from './usage-repository.js';
 import type { LlmVerificationRecord, LlmVerificationRepository } from './verification-repository.js';
 
 /** How long a gateway may use a key response (and this service its cache): withdrawals take effect within it. */
@@ -40,6 +42,13 @@ export interface LlmRepositories {
   verifications: LlmVerificationRepository;
   records: AssentRecordRepository;
   globalKeys: GlobalKeyRepository;
+  usage: LlmUsageRepository;
+}
+
+/** A usage report as recorded: one event per subject. */
+export interface UsageReport {
+  reportId: string;
+  recorded: Array<{ subject: string; keyVersion: number; position: Position }>;
 }
 
 /** The global layer's PRF key for a parameter set, as the gateway receives it. */
@@ -217,8 +226,10 @@ export class LlmWatermarkService {
   /**
    * The gateway's roll-up of marked text served: one `llm_watermark.usage_reported` event per
    * subject and period, naming the key version in effect (evidence that the account received marked text).
+   * A period of a subject and parameter set is reported once: a second report of it is refused
+   * (it would double-count). `keyRow`: the Idempotency-Key's row, written with the events.
    */
-  async reportUsage(input: UsageInput, principal: Principal): Promise<Array<{ subject: string; keyVersion: number; position: Position }>> {
+  async reportUsage(input: UsageInput, principal: Principal, keyRow: KeyRow<UsageReport> | null = null): Promise<UsageReport> {
     const set = await this.parameterSet(input.parameter_set_id);
     const start = new Date(input.period.start), end = new Date(input.period.end);
     if (!(start < end)) throw badField('period', `period.start (${input.period.start}) must be before period.end (${input.period.end})`);
@@ -228,6 +239,8 @@ export class LlmWatermarkService {
     const keys = await this.watermarkKeys.repo.currentMany(subjects);
     const missing = subjects.filter((s) => !keys.has(s));
     if (missing.length) throw new AppError('unknown_subjects', `${missing.length} subject(s) have no watermark key, so were served no marked text: ${missing.slice(0, 10).join(', ')}`, { subjects: missing.slice(0, 100) });
+    await this.#refuseReported(set.id, start, end, subjects);
+    const reportId = randomUUID();
     const now = new Date();
     const events = input.items.map((it) => {
       const k = keys.get(it.subject)!;
@@ -236,12 +249,29 @@ export class LlmWatermarkService {
         period: { start: start.toISOString(), end: end.toISOString() }, reported_by: { api_key_id: principal.keyId, name: principal.name },
       }, { time: now });
     });
-    const positions = await this.ledger.append({ events });
-    return input.items.map((it, i) => ({ subject: it.subject, keyVersion: keys.get(it.subject)!.version, position: positions[i]! }));
+    const report = (pos: Position[]): UsageReport => ({ reportId, recorded: input.items.map((it, i) => ({ subject: it.subject, keyVersion: keys.get(it.subject)!.version, position: pos[i]! })) });
+    const rows = (pos: Position[]) => [
+      ...input.items.map((it, i) => this.repos.usage.row({ reportId, subject: it.subject, parameterSetId: set.id, start, end, tokensServed: it.tokens_served, keyVersion: keys.get(it.subject)!.version }, pos[i]!)),
+      ...(keyRow ? [keyRow(report(pos))] : []),
+    ];
+    try {
+      return report(await this.ledger.append({ events, rows }));
+    } catch (e) {
+      // Reported meanwhile by another request: the unique key refused this one as a whole.
+      if (isUniqueViolation(e, 'llm_usage_reports_period')) await this.#refuseReported(set.id, start, end, subjects);
+      throw e;
+    }
   }
 
-  /** Commits the prompts (and the test's parameters) before any output of the suspect is submitted. */
-  async plan(input: LlmPlanInput, principal: Principal): Promise<LlmPlan> {
+  async #refuseReported(parameterSetId: string, start: Date, end: Date, subjects: string[]): Promise<void> {
+    const done = await this.repos.usage.reported(parameterSetId, start, end, subjects);
+    if (done.length === 0) return;
+    const list = done.slice(0, 10).map((d) => `${d.subject} (ledger entry ${d.ledgerSeq}, ${d.tokensServed} tokens)`).join(', ');
+    throw new AppError('usage_already_reported', `usage of ${done.length} subject(s) for this parameter set and period (${start.toISOString()} to ${end.toISOString()}) was already reported: ${list}${done.length > 10 ? ', …' : ''}. Nothing was recorded. A period is reported once: retry a lost answer with its Idempotency-Key, and report late tokens in a later period.`, { subjects: done.slice(0, 100).map((d) => d.subject) });
+  }
+
+  /** Commits the prompts (and the test's parameters) before any output of the suspect is submitted. `keyRow`: the Idempotency-Key's row. */
+  async plan(input: LlmPlanInput, principal: Principal, keyRow: KeyRow<LlmPlan> | null = null): Promise<LlmPlan> {
     const set = await this.parameterSet(input.parameter_set_id);
     const subjects = [...new Set(input.subjects)];
     const globalKey = input.global_key === true;
@@ -262,8 +292,9 @@ export class LlmWatermarkService {
       ...(input.note ? { note: input.note } : {}), planned_by: { api_key_id: principal.keyId, name: principal.name },
     }, { time: now });
     const draft = { id, caseRef: input.case_ref, parameterSetId: set.id, subjects, prompts: input.prompts, promptsSha256: digest, alpha, subjectsScreened: screened, globalKey, createdAt: now };
-    const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!)] });
-    return { ...draft, ledgerSeq: p!.seq, eventId: p!.eventId };
+    const planned = (p: Position): LlmPlan => ({ ...draft, ledgerSeq: p.seq, eventId: p.eventId });
+    const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!), ...(keyRow ? [keyRow(planned(pos!))] : [])] });
+    return planned(p!);
   }
 
   async getPlan(id: string): Promise<LlmPlan> {
@@ -272,7 +303,8 @@ export class LlmWatermarkService {
     return p;
   }
 
-  async verify(input: LlmVerificationInput, principal: Principal): Promise<LlmScreening> {
+  /** `keyRow`: the Idempotency-Key's row, written with the outcomes. */
+  async verify(input: LlmVerificationInput, principal: Principal, keyRow: KeyRow<LlmScreening> | null = null): Promise<LlmScreening> {
     const r = await this.#resolve(input);
     const set = await this.parameterSet(r.parameterSetId);
     checkTokens(r.prompts, 'prompts', set.params.vocab_size);
@@ -317,15 +349,19 @@ export class LlmWatermarkService {
       prompts_sha256: promptsSha, outputs_sha256: outputsSha, digest_scheme: `${SCHEME.llmPromptsDigest}; ${SCHEME.llmOutputsDigest}`,
       decision: x.result.decision, requested_by: { api_key_id: principal.keyId, name: principal.name },
     } satisfies EventDataInput<'llm_verification.recorded'>, { time: now }));
+    const { tuples: _t, ...c } = counts;
+    const screening = (pos: Position[]): LlmScreening => ({ screeningId, caseRef: r.caseRef, parameterSetId: set.id, preregistered: !!r.plan, counts: c, results: results.map((x, i) => ({ ...x, id: ids[i]!, position: pos[i]! })) });
     const positions = await this.ledger.append({
       events,
-      rows: (pos) => results.map((x, i) => this.repos.verifications.row({
-        id: ids[i]!, screeningId, caseRef: r.caseRef, subject: x.subject, layer: x.layer, parameterSetId: set.id, planId: r.plan?.id ?? null, decision: x.result.decision,
-        outcome: parseEventOf('llm_verification.recorded', events[i]!.canonical).data, keyVersion: x.key.version, createdAt: now,
-      }, pos[i]!)),
+      rows: (pos) => [
+        ...results.map((x, i) => this.repos.verifications.row({
+          id: ids[i]!, screeningId, caseRef: r.caseRef, subject: x.subject, layer: x.layer, parameterSetId: set.id, planId: r.plan?.id ?? null, decision: x.result.decision,
+          outcome: parseEventOf('llm_verification.recorded', events[i]!.canonical).data, keyVersion: x.key.version, createdAt: now,
+        }, pos[i]!)),
+        ...(keyRow ? [keyRow(screening(pos))] : []),
+      ],
     });
-    const { tuples: _t, ...c } = counts;
-    return { screeningId, caseRef: r.caseRef, parameterSetId: set.id, preregistered: !!r.plan, counts: c, results: results.map((x, i) => ({ ...x, id: ids[i]!, position: positions[i]! })) };
+    return screening(positions);
   }
 
   /** Every text-watermark outcome recorded for a subject. */

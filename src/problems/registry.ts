@@ -79,6 +79,7 @@ export const PROBLEMS = {
   llm_parameter_set_not_found: { status: 404, title: 'Text-watermark parameter set not found' },
   no_global_key: { status: 409, title: 'No global text-watermark key' },
   global_key_changed: { status: 409, title: 'Global key changed meanwhile' },
+  usage_already_reported: { status: 409, title: 'Usage for this period already reported' },
 
   // Arguments of the pure watermark algorithm (docs/watermark-spec.md)
   invalid_key: { status: 400, title: 'Invalid watermark key' },

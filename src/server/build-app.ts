@@ -35,12 +35,12 @@ export interface BuiltApp {
 export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
   return [
     ...ledgerRoutes(ctx.ledger, s.timestamps),
-    ...assentRoutes({ assent: s.assent, eulas: s.eulas, watermarkKeys: s.watermarkKeys, apiKeys: s.apiKeys }),
-    ...detectionRoutes(s.decisions, s.verifications),
-    ...dossierRoutes(s.dossiers),
+    ...assentRoutes({ assent: s.assent, eulas: s.eulas, watermarkKeys: s.watermarkKeys, apiKeys: s.apiKeys, idempotency: s.idempotency }),
+    ...detectionRoutes(s.decisions, s.verifications, s.idempotency),
+    ...dossierRoutes(s.dossiers, s.idempotency),
     ...webhookRoutes(s.webhooks),
     ...adminRoutes({ ledger: ctx.ledger, verifications: ctx.ledgerVerifications, metrics: ctx.metrics, metricsToken: loadMetricsToken(ctx.config.metricsTokenFile) }),
-    ...llmWatermarkRoutes(s.llmWatermark),
+    ...llmWatermarkRoutes(s.llmWatermark, s.idempotency),
     ...timelineRoutes({ assent: s.assent, watermarkKeys: s.watermarkKeys, verifications: s.verifications, dossiers: s.dossiers, llmWatermark: s.llmWatermark }),
     ...acceptanceSessionRoutes(s.acceptanceSessions),
   ];

@@ -9,6 +9,7 @@ import type { PreparedEvent } from '../ledger/format.js';
 import { buildEvent, parseEventOf, type EventDataInput, type VerificationStatistic } from '../ledger/events.js';
 import type { Position } from '../ledger/appender.js';
 import type { Principal } from '../auth/api-keys.js';
+import type { KeyRow } from '../idempotency/service.js';
 import type { WatermarkKeyService } from '../watermark-keys/service.js';
 import type { PlanInfo, PlanRepository } from './plan-repository.js';
 import type { VerificationRecord, VerificationRepository } from './repository.js';
@@ -71,8 +72,11 @@ export class VerificationService {
     private readonly observer?: VerificationObserver,
   ) {}
 
-  /** Commits the candidate samples (and the test's parameters) to the ledger before any suspect label exists. */
-  async plan(input: PlanInput, principal: Principal): Promise<RecordedPlan> {
+  /**
+   * Commits the candidate samples (and the test's parameters) to the ledger before any suspect
+   * label exists. `keyRow`: the Idempotency-Key's row, written with the event.
+   */
+  async plan(input: PlanInput, principal: Principal, keyRow: KeyRow<RecordedPlan> | null = null): Promise<RecordedPlan> {
     const subjects = [...new Set(input.subjects)];
     await this.#requireKeys(subjects);
     if (input.subjects_screened !== undefined && input.subjects_screened < subjects.length) {
@@ -97,8 +101,9 @@ export class VerificationService {
       planned_by: { api_key_id: principal.keyId, name: principal.name },
     }, { time: now });
     const draft = { id, caseRef: input.case_ref, subjects, samples: input.samples, samplesDigest: digest, createdAt: now };
-    const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!)] });
-    return { plan: { id, caseRef: input.case_ref, subjects, sampleCount: input.samples.length, samplesDigest: digest, createdAt: now, ledgerSeq: p!.seq, eventId: p!.eventId }, alpha: input.alpha ?? DEFAULT_ALPHA, position: p! };
+    const recorded = (p: Position): RecordedPlan => ({ plan: { id, caseRef: input.case_ref, subjects, sampleCount: input.samples.length, samplesDigest: digest, createdAt: now, ledgerSeq: p.seq, eventId: p.eventId }, alpha: input.alpha ?? DEFAULT_ALPHA, position: p });
+    const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!), ...(keyRow ? [keyRow(recorded(pos!))] : [])] });
+    return recorded(p!);
   }
 
   async getPlan(id: string): Promise<PlanInfo> {
@@ -107,10 +112,11 @@ export class VerificationService {
     return r;
   }
 
-  async verify(input: VerificationInput, principal: Principal): Promise<Screening> {
+  /** `keyRow`: the Idempotency-Key's row, written with the outcomes. */
+  async verify(input: VerificationInput, principal: Principal, keyRow: KeyRow<Screening> | null = null): Promise<Screening> {
     let s: Screening;
     try {
-      s = await this.#verify(input, principal);
+      s = await this.#verify(input, principal, keyRow);
     } catch (e) {
       this.observer?.refused(e instanceof AppError ? e.code : 'internal_error');
       throw e;
@@ -119,7 +125,7 @@ export class VerificationService {
     return s;
   }
 
-  async #verify(input: VerificationInput, principal: Principal): Promise<Screening> {
+  async #verify(input: VerificationInput, principal: Principal, keyRow: KeyRow<Screening> | null): Promise<Screening> {
     const { subjects, samples, alpha, screened, plan } = await this.#resolveInput(input);
     const keyRows = await this.keys.unwrapped(subjects, input.key_version);
     const results: Array<{ subject: string; result: VerifyResult; key: { version: number; keyId: string; commitment: string } }> = [];
@@ -146,18 +152,20 @@ export class VerificationService {
     const now = new Date();
     const ids = results.map(() => randomUUID());
     const events: PreparedEvent[] = results.map((r, i) => buildEvent('verification.recorded', outcomeData(ids[i]!, screeningId, input, r, plan, principal), { time: now }));
-    const rows = (pos: Position[]): WorkingRow[] =>
-      results.map((r, i) => this.repos.verifications.row({
-        id: ids[i]!, screeningId, caseRef: input.case_ref, subject: r.subject, planId: plan?.id ?? null,
-        decision: r.result.decision, outcome: parseEventOf('verification.recorded', events[i]!.canonical).data, keyVersion: r.key.version, createdAt: now,
-      }, pos[i]!));
-    const positions = await this.ledger.append({ events, rows });
-    return {
+    const screening = (positions: Position[]): Screening => ({
       screeningId,
       caseRef: input.case_ref,
       preregistered: !!plan,
       results: results.map((r, i) => ({ id: ids[i]!, subject: r.subject, result: r.result, key: r.key, position: positions[i]! })),
-    };
+    });
+    const rows = (pos: Position[]): WorkingRow[] => [
+      ...results.map((r, i) => this.repos.verifications.row({
+        id: ids[i]!, screeningId, caseRef: input.case_ref, subject: r.subject, planId: plan?.id ?? null,
+        decision: r.result.decision, outcome: parseEventOf('verification.recorded', events[i]!.canonical).data, keyVersion: r.key.version, createdAt: now,
+      }, pos[i]!)),
+      ...(keyRow ? [keyRow(screening(pos))] : []),
+    ];
+    return screening(await this.ledger.append({ events, rows }));
   }
 
   async get(id: string): Promise<VerificationRecord> {

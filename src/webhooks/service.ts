@@ -1,7 +1,7 @@
 // Webhook subscriptions and their deliveries: create (the secret is generated here and returned
 // once), list, delete, the delivery log, and a signed test ping sent at once.
 import { randomUUID } from 'node:crypto';
-import { requestDigest } from '../assent/idempotency.js';
+import { requestDigest } from '../idempotency/digest.js';
 import { constantTimeEqual } from '../crypto/hash.js';
 import type { WebhookDeliveryStatus } from '../db/schema.js';
 import { AppError } from '../problems/app-error.js';

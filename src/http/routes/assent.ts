@@ -11,6 +11,8 @@ import {
   ApiKeyListJson, apiKeyJson, AssentJson, assentJson, CurrentEulaJson, EulaHistoryJson, EulaJson, eulaJson, KeyListJson, keyListJson,
   NewApiKeyJson, ReceiptJson, RecordListJson, recordListJson, RotatedJson, rotatedJson, StatusJson, statusJson,
 } from '../presenters/assent.js';
+import type { IdempotencyService } from '../../idempotency/service.js';
+import { idempotentAnswer } from '../idempotent.js';
 import { defineRoute, type AnyRoute, type RouteResult } from '../route.js';
 
 const ALL = ROLES;
@@ -26,9 +28,10 @@ export interface AssentRouteDeps {
   eulas: EulaService;
   watermarkKeys: WatermarkKeyService;
   apiKeys: ApiKeyStore;
+  idempotency: IdempotencyService;
 }
 
-export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRouteDeps): AnyRoute[] {
+export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys, idempotency }: AssentRouteDeps): AnyRoute[] {
   const created = { 201: { description: 'Recorded; the body carries the signed receipt (`inclusion: null`: it is sent when the entry commits, before a checkpoint covers it; a replay carries the proof once one does)', schema: AssentJson }, 422: { description: 'Unknown EULA version, text hash mismatch, or Idempotency-Key reused with another body' } };
   return [
     defineRoute({
@@ -67,20 +70,20 @@ export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRo
       summary: 'Record that a subject accepted a EULA version',
       description: 'The signup flow\'s call. Requires an Idempotency-Key header. The first acceptance of a subject assigns its watermark key (committed in a `watermark_key.assigned` event). The response carries a signed receipt.',
       responses: created,
-      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.accept(body, principal!, idempotencyKey)),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.accept(body, principal!, idempotencyKey!)),
     }),
     defineRoute({
       method: 'post', path: '/v1/declines', tag: 'Assent', access: ['signup'], body: AssentBody, idempotent: true,
       summary: 'Record that a subject declined a EULA version',
       responses: created,
-      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.decline(body, principal!, idempotencyKey)),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.decline(body, principal!, idempotencyKey!)),
     }),
     defineRoute({
       method: 'post', path: '/v1/withdrawals', tag: 'Assent', access: ['signup'], body: WithdrawalBody, idempotent: true,
       summary: 'Record that a subject withdrew its assent to a EULA',
       description: 'Withdraws the subject\'s standing acceptance of the EULA (docs/assent.md): its latest acceptance not already withdrawn.',
       responses: { ...created, 409: { description: 'The subject has no standing acceptance of this slug, or another record of this slug was made for the subject meanwhile (`subject_state_changed`)' } },
-      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.withdraw(body, principal!, idempotencyKey)),
+      handler: async ({ body, principal, idempotencyKey }) => assentResult(await assent.withdraw(body, principal!, idempotencyKey!)),
     }),
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
@@ -121,13 +124,15 @@ export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys }: AssentRo
       handler: async ({ params, body, principal }) => ({ status: 201, body: rotatedJson(await watermarkKeys.rotate(params.subject, body.reason, principal!, body.from_version)) }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/api-keys', tag: 'API keys', access: ['admin'], body: z.strictObject({ role: z.enum(ROLES as [string, ...string[]]), name: Text(100).min(1) }),
+      method: 'post', path: '/v1/api-keys', tag: 'API keys', access: ['admin'], body: z.strictObject({ role: z.enum(ROLES as [string, ...string[]]), name: Text(100).min(1) }), idempotent: 'optional',
       summary: 'Create an API key (the token is shown once, in this response)',
-      responses: { 201: { description: 'Created', schema: NewApiKeyJson } },
-      handler: async ({ body }) => {
-        const { token, info } = await apiKeys.create(body.role as (typeof ROLES)[number], body.name);
-        return { status: 201, body: { ...apiKeyJson(info), token } };
-      },
+      description: 'With an Idempotency-Key header, a retry with the same key and body (also many at once) creates no second key and answers with the first answer, token included (`Idempotent-Replayed: true`); that answer is kept sealed by the master key for the purpose. Without the header nothing but the token\'s hash is kept.',
+      responses: { 201: { description: 'Created, or the key this Idempotency-Key created', schema: NewApiKeyJson } },
+      handler: async ({ body, principal, idempotencyKey }) => idempotentAnswer(idempotency, {
+        kind: 'api_key.create', principal: principal!, idempotencyKey, request: body, sealed: true,
+        write: (keyRow) => apiKeys.create(body.role as (typeof ROLES)[number], body.name, keyRow),
+        id: (r: { info: { id: string } }) => r.info.id, body: (r: { token: string; info: Parameters<typeof apiKeyJson>[0] }) => ({ ...apiKeyJson(r.info), token: r.token }),
+      }),
     }),
     defineRoute({
       method: 'get', path: '/v1/api-keys', tag: 'API keys', access: ['admin'],

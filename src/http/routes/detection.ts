@@ -6,9 +6,11 @@ import { parsePlanBody, parseVerificationBody, PlanBody, VerificationBody } from
 import { Subject, Uuid } from '../../validation/fields.js';
 import { DecideJson, decideResponseJson } from '../presenters/gateway.js';
 import { PlanJson, planJson, RecordedPlanJson, recordedPlanJson, ScreeningJson, screeningJson, VerificationJson, verificationJson, VerificationListJson } from '../presenters/detection.js';
+import type { IdempotencyService } from '../../idempotency/service.js';
+import { idempotentAnswer } from '../idempotent.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
-export function detectionRoutes(decisions: DecisionService, verifications: VerificationService): AnyRoute[] {
+export function detectionRoutes(decisions: DecisionService, verifications: VerificationService, idem: IdempotencyService): AnyRoute[] {
   return [
     defineRoute({
       method: 'post', path: '/v1/watermark/decide', tag: 'Detection', access: ['gateway'], body: DecideBody, parseBody: parseDecideBody,
@@ -19,10 +21,14 @@ export function detectionRoutes(decisions: DecisionService, verifications: Verif
       handler: async ({ body }) => ({ raw: { contentType: 'application/json; charset=utf-8', data: Buffer.from(decideResponseJson(await decisions.decide(body.items, body.slug)), 'utf8') } }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/verification-plans', tag: 'Detection', access: ['investigator'], body: PlanBody, parseBody: parsePlanBody, largeBody: true,
+      method: 'post', path: '/v1/verification-plans', tag: 'Detection', access: ['investigator'], body: PlanBody, parseBody: parsePlanBody, largeBody: true, idempotent: 'optional',
       summary: 'Pre-register a verification: commit the candidate samples before any suspect label is known',
-      responses: { 201: { description: 'Plan recorded (a `verification.planned` ledger event)', schema: RecordedPlanJson }, 422: { description: 'Unknown subjects or k = 2' } },
-      handler: async ({ body, principal }) => ({ status: 201, body: recordedPlanJson(await verifications.plan(body, principal!)) }),
+      description: 'With an Idempotency-Key header, a retry with the same key and body (also many at once) records nothing more and answers with the plan first recorded (`Idempotent-Replayed: true`).',
+      responses: { 201: { description: 'Plan recorded (a `verification.planned` ledger event), or the one this Idempotency-Key recorded', schema: RecordedPlanJson }, 422: { description: 'Unknown subjects or k = 2, or the Idempotency-Key was used with another body' } },
+      handler: async ({ body, principal, idempotencyKey }) => idempotentAnswer(idem, {
+        kind: 'verification.plan', principal: principal!, idempotencyKey, request: body,
+        write: (keyRow) => verifications.plan(body, principal!, keyRow), id: (r) => r.plan.id, body: recordedPlanJson,
+      }),
     }),
     defineRoute({
       method: 'get', path: '/v1/verification-plans/:id', tag: 'Detection', access: ['investigator'], params: z.strictObject({ id: Uuid }),
@@ -31,11 +37,14 @@ export function detectionRoutes(decisions: DecisionService, verifications: Verif
       handler: async ({ params }) => ({ body: planJson(await verifications.getPlan(params.id)) }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/verifications', tag: 'Detection', access: ['investigator'], body: VerificationBody, parseBody: parseVerificationBody, largeBody: true,
+      method: 'post', path: '/v1/verifications', tag: 'Detection', access: ['investigator'], body: VerificationBody, parseBody: parseVerificationBody, largeBody: true, idempotent: 'optional',
       summary: 'Test a suspect model against subjects\' watermarks and record the outcome',
-      description: 'Either `subjects` + `samples`, or `plan_id` + `suspect_labels` (pre-registered). Per subject: marked samples n, matches m, exact p = P[Binomial(n, 1/(k-1)) >= m], Bonferroni-corrected for subjects screened, decided at alpha (default 1e-9). Each outcome is a `verification.recorded` ledger event. k = 2 is refused.',
-      responses: { 201: { description: 'Outcomes recorded', schema: ScreeningJson }, 422: { description: 'Unknown subjects, too few marked samples (the problem says how many are needed), k = 2, or a mismatch with the plan' } },
-      handler: async ({ body, principal }) => ({ status: 201, body: screeningJson(await verifications.verify(body, principal!)) }),
+      description: 'Either `subjects` + `samples`, or `plan_id` + `suspect_labels` (pre-registered). Per subject: marked samples n, matches m, exact p = P[Binomial(n, 1/(k-1)) >= m], Bonferroni-corrected for subjects screened, decided at alpha (default 1e-9). Each outcome is a `verification.recorded` ledger event. k = 2 is refused. With an Idempotency-Key header, a retry with the same key and body (also many at once) records nothing more and answers with the first outcomes (`Idempotent-Replayed: true`).',
+      responses: { 201: { description: 'Outcomes recorded, or those this Idempotency-Key recorded', schema: ScreeningJson }, 422: { description: 'Unknown subjects, k = 2, a mismatch with the plan, or the Idempotency-Key was used with another body' } },
+      handler: async ({ body, principal, idempotencyKey }) => idempotentAnswer(idem, {
+        kind: 'verification.verify', principal: principal!, idempotencyKey, request: body,
+        write: (keyRow) => verifications.verify(body, principal!, keyRow), id: (r) => r.screeningId, body: screeningJson,
+      }),
     }),
     defineRoute({
       method: 'get', path: '/v1/verifications/:id', tag: 'Detection', access: ['investigator'], params: z.strictObject({ id: Uuid }),

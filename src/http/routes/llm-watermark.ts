@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { GlobalKeyBody, KeysBody, LlmPlanBody, LlmVerificationBody, ParameterSetBody, UsageBody } from '../../llm-watermark/schemas.js';
-import { KEY_TTL_SECONDS, type LlmWatermarkService } from '../../llm-watermark/service.js';
+import { KEY_TTL_SECONDS, type LlmWatermarkService, type UsageReport } from '../../llm-watermark/service.js';
 import { Uuid } from '../../validation/fields.js';
 import { AppError } from '../../problems/app-error.js';
+import type { IdempotencyService } from '../../idempotency/service.js';
+import { idempotentAnswer } from '../idempotent.js';
 import { GlobalKeyJson, globalKeyJson, UsageJson, usageJson, KeysJson, keysJson, LlmPlanJson, llmPlanJson, LlmScreeningJson, llmScreeningJson, LlmVerificationJson, llmVerificationJson, ParameterSetJson, parameterSetJson } from '../presenters/llm-watermark.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
-export function llmWatermarkRoutes(llm: LlmWatermarkService): AnyRoute[] {
+export function llmWatermarkRoutes(llm: LlmWatermarkService, idem: IdempotencyService): AnyRoute[] {
   const tag = 'Text watermark';
   return [
     defineRoute({
@@ -56,17 +58,24 @@ export function llmWatermarkRoutes(llm: LlmWatermarkService): AnyRoute[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/v1/llm-watermark/usage', tag, access: ['gateway'], body: UsageBody,
+      method: 'post', path: '/v1/llm-watermark/usage', tag, access: ['gateway'], body: UsageBody, idempotent: true,
       summary: 'Report marked tokens served per subject over a period (a daily roll-up)',
-      description: 'One `llm_watermark.usage_reported` event per subject: evidence that the account received text marked under the parameter set, with the key version in effect. Report each period once: the ledger keeps every report.',
-      responses: { 201: { description: 'Recorded', schema: UsageJson }, 404: { description: 'Unknown parameter set' }, 422: { description: 'Subjects without a watermark key' } },
-      handler: async ({ body, principal }) => ({ status: 201, body: usageJson(await llm.reportUsage(body, principal!)) }),
+      description: 'One `llm_watermark.usage_reported` event per subject: evidence that the account received text marked under the parameter set, with the key version in effect. Requires an Idempotency-Key header: a retry with the same key and body (also many at once) records nothing more and answers with the first report (`Idempotent-Replayed: true`). Each subject\'s usage of a parameter set for one period (the exact start and end) is reported once: a second report of it, under another key, is refused with 409 `usage_already_reported` and nothing of it is recorded.',
+      responses: { 201: { description: 'Recorded, or the report this Idempotency-Key recorded', schema: UsageJson }, 404: { description: 'Unknown parameter set' }, 409: { description: 'A subject\'s usage for this parameter set and period was already reported (`usage_already_reported`, the subjects named)' }, 422: { description: 'Subjects without a watermark key, or the Idempotency-Key was used with another body' } },
+      handler: async ({ body, principal, idempotencyKey }) => idempotentAnswer(idem, {
+        kind: 'llm_watermark.usage', principal: principal!, idempotencyKey, request: body,
+        write: (keyRow) => llm.reportUsage(body, principal!, keyRow), id: (r: UsageReport) => r.reportId, body: (r: UsageReport) => usageJson(r.recorded),
+      }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/llm-verification-plans', tag, access: ['investigator'], body: LlmPlanBody, largeBody: true,
+      method: 'post', path: '/v1/llm-verification-plans', tag, access: ['investigator'], body: LlmPlanBody, largeBody: true, idempotent: 'optional',
       summary: 'Pre-register a text-watermark verification: commit the prompts before the suspect\'s outputs exist',
-      responses: { 201: { description: 'Plan recorded (an `llm_verification.planned` event)', schema: LlmPlanJson }, 404: { description: 'Unknown parameter set' }, 422: { description: 'Unknown subjects' } },
-      handler: async ({ body, principal }) => ({ status: 201, body: llmPlanJson(await llm.plan(body, principal!)) }),
+      description: 'With an Idempotency-Key header, a retry with the same key and body (also many at once) records nothing more and answers with the plan first recorded (`Idempotent-Replayed: true`).',
+      responses: { 201: { description: 'Plan recorded (an `llm_verification.planned` event), or the one this Idempotency-Key recorded', schema: LlmPlanJson }, 404: { description: 'Unknown parameter set' }, 422: { description: 'Unknown subjects, or the Idempotency-Key was used with another body' } },
+      handler: async ({ body, principal, idempotencyKey }) => idempotentAnswer(idem, {
+        kind: 'llm_verification.plan', principal: principal!, idempotencyKey, request: body,
+        write: (keyRow) => llm.plan(body, principal!, keyRow), id: (r) => r.id, body: llmPlanJson,
+      }),
     }),
     defineRoute({
       method: 'get', path: '/v1/llm-verification-plans/:id', tag, access: ['investigator'], params: z.strictObject({ id: Uuid }),
@@ -75,11 +84,14 @@ export function llmWatermarkRoutes(llm: LlmWatermarkService): AnyRoute[] {
       handler: async ({ params }) => ({ body: llmPlanJson(await llm.getPlan(params.id)) }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/llm-verifications', tag, access: ['investigator'], body: LlmVerificationBody, largeBody: true,
+      method: 'post', path: '/v1/llm-verifications', tag, access: ['investigator'], body: LlmVerificationBody, largeBody: true, idempotent: 'optional',
       summary: 'Test a suspect language model\'s outputs for subjects\' text watermarks and record the outcome',
-      description: 'Either `parameter_set_id` + `subjects` + `prompts` + `outputs`, or `plan_id` + `outputs`. Per subject: distinct (window, token) tuples without prompt windows n, green g, exact p = P[Binomial(n, p0) >= g], Bonferroni-corrected, decided at alpha (default 1e-9); too few tuples is recorded as `insufficient` with the count needed. Each outcome is an `llm_verification.recorded` event (docs/llm-watermark-spec.md §8).',
-      responses: { 201: { description: 'Outcomes recorded', schema: LlmScreeningJson }, 404: { description: 'Unknown parameter set or plan' }, 422: { description: 'Unknown subjects or a mismatch with the plan' } },
-      handler: async ({ body, principal }) => ({ status: 201, body: llmScreeningJson(await llm.verify(body, principal!)) }),
+      description: 'Either `parameter_set_id` + `subjects` + `prompts` + `outputs`, or `plan_id` + `outputs`. Per subject: distinct (window, token) tuples without prompt windows n, green g, exact p = P[Binomial(n, p0) >= g], Bonferroni-corrected, decided at alpha (default 1e-9); too few tuples is recorded as `insufficient` with the count needed. Each outcome is an `llm_verification.recorded` event (docs/llm-watermark-spec.md §8). With an Idempotency-Key header, a retry with the same key and body (also many at once) records nothing more and answers with the first outcomes (`Idempotent-Replayed: true`).',
+      responses: { 201: { description: 'Outcomes recorded, or those this Idempotency-Key recorded', schema: LlmScreeningJson }, 404: { description: 'Unknown parameter set or plan' }, 422: { description: 'Unknown subjects, a mismatch with the plan, or the Idempotency-Key was used with another body' } },
+      handler: async ({ body, principal, idempotencyKey }) => idempotentAnswer(idem, {
+        kind: 'llm_verification.verify', principal: principal!, idempotencyKey, request: body,
+        write: (keyRow) => llm.verify(body, principal!, keyRow), id: (r) => r.screeningId, body: llmScreeningJson,
+      }),
     }),
     defineRoute({
       method: 'get', path: '/v1/llm-verifications/:id', tag, access: ['investigator'], params: z.strictObject({ id: Uuid }),

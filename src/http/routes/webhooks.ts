@@ -18,7 +18,7 @@ export function webhookRoutes(webhooks: WebhookService): AnyRoute[] {
       description: 'Each event of the named types appended from now on is delivered to the URL as a signed POST (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature), retried with backoff until a 2xx answer. See docs/webhooks.md. Requires an Idempotency-Key header: a retry with the same key and body answers with the same subscription (and secret), however many are sent at once.',
       responses: { 201: { description: 'Created (or, with `Idempotent-Replayed: true`, the subscription this Idempotency-Key created)', schema: NewWebhookJson }, 422: { description: 'The URL is not accepted, or the Idempotency-Key was used with another body' } },
       handler: async ({ body, principal, idempotencyKey }) => {
-        const { subscription, secret, replayed } = await webhooks.create(body, { keyId: principal!.keyId, idempotencyKey });
+        const { subscription, secret, replayed } = await webhooks.create(body, { keyId: principal!.keyId, idempotencyKey: idempotencyKey! });
         // The answer of the create, also on a replay: no deliveries are counted in it.
         const zero = { pending: 0, delivered: 0, failed: 0, cancelled: 0 };
         return { status: 201, body: { ...webhookJson(subscription, zero), secret }, headers: { ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}), Location: `/v1/admin/webhooks/${subscription.id}` } };

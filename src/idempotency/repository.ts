@@ -1,4 +1,5 @@
-// idempotency_keys: which request each (API key, Idempotency-Key) pair was first used for.
+// idempotency_keys: which request each (API key, Idempotency-Key) pair was first used for, and
+// (on routes other than assent) the exact body it was answered with.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { workingRow, type WorkingRow } from '../db/rows.js';
@@ -6,6 +7,10 @@ import { workingRow, type WorkingRow } from '../db/rows.js';
 export interface PriorUse {
   requestSha256: string;
   recordId: string;
+  /** The JSON body of the first answer; null for assent records (rebuilt from the record). */
+  response?: string | null;
+  /** Or, for an answer holding a secret, its body sealed by the master key. */
+  responseSealed?: Buffer | null;
 }
 
 export interface IdempotencyRef {
@@ -17,8 +22,8 @@ export class IdempotencyRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async find(scope: string, key: string): Promise<PriorUse | undefined> {
-    const r = await this.db.selectFrom('idempotency_keys').select(['request_sha256', 'record_id']).where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
-    return r ? { requestSha256: r.request_sha256, recordId: r.record_id } : undefined;
+    const r = await this.db.selectFrom('idempotency_keys').select(['request_sha256', 'record_id', 'response', 'response_sealed']).where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+    return r ? { requestSha256: r.request_sha256, recordId: r.record_id, response: r.response, responseSealed: r.response_sealed ? Buffer.from(r.response_sealed) : null } : undefined;
   }
 
   /** Prior uses of many pairs in one query, in the order asked (undefined where none). */
@@ -33,7 +38,8 @@ export class IdempotencyRepository {
     return out;
   }
 
+  /** The working row the ledger appender writes with the events the request appended. */
   row(ref: IdempotencyRef, use: PriorUse): WorkingRow {
-    return workingRow('idempotency_keys', { scope: ref.scope, key: ref.key, request_sha256: use.requestSha256, record_id: use.recordId });
+    return workingRow('idempotency_keys', { scope: ref.scope, key: ref.key, request_sha256: use.requestSha256, record_id: use.recordId, response: use.response ?? null, response_sealed: use.responseSealed ?? null });
   }
 }
