@@ -14,7 +14,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { AppError } from '../problems/app-error.js';
 import { validate } from '../validation/validate.js';
 import { eulaRef } from '../assent/payloads.js';
-import type { IdempotencyRepository } from '../assent/idempotency-repository.js';
+import type { IdempotencyRepository } from '../idempotency/repository.js';
 import { AssentBody, type AssentInput } from '../assent/schemas.js';
 import type { AssentService, RecordedAssent } from '../assent/service.js';
 import type { AcceptanceSession, AcceptanceSessionRepository } from './repository.js';
