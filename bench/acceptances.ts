@@ -21,7 +21,7 @@ import autocannon from 'autocannon';
 import express from 'express';
 import pg from 'pg';
 import { sha256Hex } from '../src/crypto/hash.js';
-import { freshDatabase, report, startService, type BenchService } from './common.js';
+import { databaseCpu, freshDatabase, report, startService, type BenchService, type DatabaseCpu } from './common.js';
 
 const CONNECTIONS = Number(process.env.BENCH_ACCEPTANCES_CONNECTIONS ?? 64);
 const SECONDS = Number(process.env.BENCH_ACCEPTANCES_SECONDS ?? 8);
@@ -63,6 +63,8 @@ interface Figures {
   seconds: number;
   /** CPU time of this process (server and load generator) per 2xx response, ms. */
   cpuMs: number;
+  /** CPU time of the database backends per 2xx response, ms (local server only). */
+  dbCpuMs: number | null;
   rps: number;
   p50: number;
   p99: number;
@@ -92,7 +94,7 @@ function setupRequestModule(dir: string, headers: Record<string, string>): strin
   return file;
 }
 
-async function load(url: string, urlPath: string, token: string | null, seconds: number): Promise<Figures> {
+async function load(url: string, urlPath: string, token: string | null, seconds: number, dbCpu: DatabaseCpu | null): Promise<Figures> {
   const run = randomBytes(4).toString('hex');
   let n = 0;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -105,6 +107,7 @@ async function load(url: string, urlPath: string, token: string | null, seconds:
         req.headers = { ...headers, 'idempotency-key': `${run}-${n}` };
         return req;
       };
+  const dbUsed = await dbCpu?.measure();
   const cpu0 = process.cpuUsage();
   const result = await autocannon({
     url,
@@ -115,11 +118,13 @@ async function load(url: string, urlPath: string, token: string | null, seconds:
     requests: [{ method: 'POST', path: urlPath, headers, setupRequest }],
   });
   const cpu = process.cpuUsage(cpu0);
+  const dbSeconds = dbUsed ? await dbUsed() : null;
   const ok = result['2xx'];
   const elapsed = result.duration || seconds;
   return {
     seconds: elapsed,
     cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(ok, 1),
+    dbCpuMs: dbSeconds === null ? null : (dbSeconds * 1000) / Math.max(ok, 1),
     rps: ok / elapsed,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -136,6 +141,7 @@ function combine(a: Figures, b: Figures): Figures {
   return {
     seconds: a.seconds + b.seconds,
     cpuMs: (a.cpuMs * a.ok + b.cpuMs * b.ok) / Math.max(a.ok + b.ok, 1),
+    dbCpuMs: a.dbCpuMs === null || b.dbCpuMs === null ? null : (a.dbCpuMs * a.ok + b.dbCpuMs * b.ok) / Math.max(a.ok + b.ok, 1),
     rps: (a.ok + b.ok) / (a.seconds + b.seconds),
     p50: (a.p50 + b.p50) / 2,
     p99: Math.max(a.p99, b.p99),
@@ -209,6 +215,7 @@ export async function benchAcceptances(): Promise<void> {
   const db = await freshDatabase('assentmark_bench_acc');
   let svc: BenchService | null = null;
   let naive: Awaited<ReturnType<typeof startNaive>> | null = null;
+  let dbCpu: DatabaseCpu | null = null;
   try {
     svc = await startService(db.url);
     naive = await startNaive(db.url);
@@ -219,8 +226,9 @@ export async function benchAcceptances(): Promise<void> {
     const probe = await fetch(`${svc.baseUrl}/v1/acceptances`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': 'probe' }, body: body('probe', 0) });
     if (probe.status !== 201) throw new Error(`probe acceptance failed: ${probe.status} ${await probe.text()}`);
 
-    const runFull = (seconds: number) => load(svc!.baseUrl, '/v1/acceptances', token, seconds);
-    const runNaive = (seconds: number) => load(naive!.url, '/bench/naive', null, seconds);
+    dbCpu = await databaseCpu(db.name);
+    const runFull = (seconds: number) => load(svc!.baseUrl, '/v1/acceptances', token, seconds, dbCpu);
+    const runNaive = (seconds: number) => load(naive!.url, '/bench/naive', null, seconds, dbCpu);
     await runFull(WARMUP_SECONDS);
     await runNaive(WARMUP_SECONDS);
     // Two halves in ABBA order (naive, full, full, naive): load from elsewhere on the machine that
@@ -241,6 +249,10 @@ export async function benchAcceptances(): Promise<void> {
     report('acceptances.full.p99', full.p99, 'ms', { baseline: base.p99, target: '<=50' });
     report('acceptances.naive.cpu_per_request', base.cpuMs, 'ms');
     report('acceptances.full.cpu_per_request', full.cpuMs, 'ms', { baseline: base.cpuMs, ratio: full.cpuMs / base.cpuMs });
+    if (base.dbCpuMs !== null && full.dbCpuMs !== null) {
+      report('acceptances.naive.db_cpu_per_request', base.dbCpuMs, 'ms');
+      report('acceptances.full.db_cpu_per_request', full.dbCpuMs, 'ms', { baseline: base.dbCpuMs, ratio: full.dbCpuMs / base.dbCpuMs });
+    }
     report('acceptances.full.non2xx', full.non2xx + full.errors + full.timeouts, 'responses', { target: '0' });
     report('acceptances.naive.non2xx', base.non2xx + base.errors + base.timeouts, 'responses');
 
@@ -251,6 +263,7 @@ export async function benchAcceptances(): Promise<void> {
     if (!verify.ok) throw new Error('the ledger does not verify after the benchmark');
     if (full.non2xx + full.errors + full.timeouts > 0) console.log('# acceptances: WARNING: non-2xx responses or errors under load');
   } finally {
+    await dbCpu?.end().catch(() => {});
     await naive?.close().catch(() => {});
     await svc?.close().catch(() => {});
     await db.drop();

@@ -1,6 +1,6 @@
 // Shared benchmark plumbing: one output format, percentiles, a fresh PostgreSQL database per run.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +53,48 @@ export async function freshDatabase(prefix = 'assentmark_bench'): Promise<{ url:
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     },
+  };
+}
+
+/**
+ * CPU time of the PostgreSQL backends serving one database, when the server runs on this host
+ * (read from /proc): on a machine shared with other work this is, like the client's CPU time, a
+ * figure that stays comparable while wall-clock rates do not. `measure()` starts a measurement;
+ * the function it returns gives the seconds used since (backends that exit meanwhile are lost:
+ * pools keep theirs open for longer than a run). Null when the server is elsewhere.
+ */
+export interface DatabaseCpu {
+  measure(): Promise<() => Promise<number>>;
+  end(): Promise<void>;
+}
+
+export async function databaseCpu(database: string): Promise<DatabaseCpu | null> {
+  const host = new URL(serverUrl()).hostname;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]', ''].includes(host) || process.platform !== 'linux') return null;
+  const client = new pg.Client({ connectionString: serverUrl() });
+  await client.connect();
+  const pids = async () => (await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])).rows.map((r) => r.pid);
+  const cpuOf = (pid: number): number => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100 on Linux)
+    } catch {
+      return 0;
+    }
+  };
+  const snapshot = async () => new Map((await pids()).map((pid) => [pid, cpuOf(pid)]));
+  // The probe's own connection is to the server's default database, so it is not counted.
+  return {
+    async measure() {
+      const before = await snapshot();
+      return async () => {
+        let used = 0;
+        for (const [pid, t] of await snapshot()) used += t - (before.get(pid) ?? 0);
+        return used;
+      };
+    },
+    end: () => client.end(),
   };
 }
 

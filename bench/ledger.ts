@@ -15,7 +15,7 @@ import { SigningKey } from '../src/crypto/ed25519.js';
 import { writeSecretFile } from '../src/keys/files.js';
 import { prepareEvent, type PreparedEvent } from '../src/ledger/format.js';
 import { openContext } from '../src/app/context.js';
-import { freshDatabase, percentile, report } from './common.js';
+import { databaseCpu, type DatabaseCpu, freshDatabase, percentile, report } from './common.js';
 
 const WRITERS = 64;
 const POOL = 16; // the service's pool size (src/db/connect.ts default); the baseline gets the same
@@ -36,11 +36,12 @@ interface RunResult {
   ops: number;
   seconds: number;
   cpuSeconds: number; // this process's CPU time (user + system) during the run
+  dbCpuSeconds: number | null; // the database backends' CPU time during the run (local server only)
   latencies: number[]; // ms, sorted
 }
 
 /** Runs `op` from WRITERS concurrent loops for `seconds` (after a short warm-up). */
-async function closedLoop(seconds: number, op: (i: number) => Promise<void>): Promise<RunResult> {
+async function closedLoop(seconds: number, op: (i: number) => Promise<void>, dbCpu: DatabaseCpu | null): Promise<RunResult> {
   let i = 0;
   const loop = async (until: number, lat: number[] | null) => {
     while (performance.now() < until) {
@@ -52,14 +53,16 @@ async function closedLoop(seconds: number, op: (i: number) => Promise<void>): Pr
   const warm = performance.now() + 1000;
   await Promise.all(Array.from({ length: WRITERS }, () => loop(warm, null)));
   const latencies: number[] = [];
+  const dbUsed = await dbCpu?.measure();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   await Promise.all(Array.from({ length: WRITERS }, () => loop(until, latencies)));
   const elapsed = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
+  const dbCpuSeconds = dbUsed ? await dbUsed() : null;
   latencies.sort((a, b) => a - b);
-  return { ops: latencies.length, seconds: elapsed, latencies, cpuSeconds: (c.user + c.system) / 1e6 };
+  return { ops: latencies.length, seconds: elapsed, latencies, cpuSeconds: (c.user + c.system) / 1e6, dbCpuSeconds };
 }
 
 export async function benchLedger(): Promise<void> {
@@ -77,6 +80,7 @@ export async function benchLedger(): Promise<void> {
       ...(process.env.BENCH_CHECKPOINT_EVERY !== undefined ? { checkpointEvery: Number(process.env.BENCH_CHECKPOINT_EVERY) } : {}),
     };
     const ctx = await openContext(config, { timers: false }); // migrates as owner, runs as the service role
+    const dbCpu = await databaseCpu(db.name);
     const sample = benchEvent(0);
     const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
     console.log(`# ledger: ${WRITERS} concurrent writers, pool ${POOL}, ${SECONDS} s per run, events ~${sample.canonical.length} bytes, checkpoint every ${config.checkpointEvery}; load average ${load()} on ${os.cpus().length} CPUs`);
@@ -90,13 +94,13 @@ export async function benchLedger(): Promise<void> {
       await pool.query('INSERT INTO bench_plain (event_id, event_type, canonical, leaf_hash, prev_hash, chain_hash) VALUES ($1, $2, $3, $4, $5, $6)', [
         e.id, e.type, e.canonical, e.leafHash, randomBytes(32), randomBytes(32),
       ]);
-    });
+    }, dbCpu);
     await pool.end();
 
     // (b) Chained appends through the real path.
     const chained = await closedLoop(SECONDS, async (i) => {
       await ctx.ledger.append({ events: [benchEvent(1_000_000 + i)] });
-    });
+    }, dbCpu);
 
     const tA = base.ops / base.seconds;
     const tB = chained.ops / chained.seconds;
@@ -108,8 +112,15 @@ export async function benchLedger(): Promise<void> {
     report('ledger.append.p99', percentile(chained.latencies, 99), 'ms', { baseline: percentile(base.latencies, 99), target: '<=25' });
     report('ledger.baseline_insert.client_cpu_per_row', (base.cpuSeconds / base.ops) * 1e6, 'us');
     report('ledger.append.client_cpu_per_event', (chained.cpuSeconds / chained.ops) * 1e6, 'us');
+    if (base.dbCpuSeconds !== null && chained.dbCpuSeconds !== null) {
+      const perBase = (base.dbCpuSeconds / base.ops) * 1e6;
+      const perEvent = (chained.dbCpuSeconds / chained.ops) * 1e6;
+      report('ledger.baseline_insert.db_cpu_per_row', perBase, 'us');
+      report('ledger.append.db_cpu_per_event', perEvent, 'us', { baseline: perBase, ratio: perEvent / perBase });
+    }
     console.log(`# load average ${load()}`);
 
+    await dbCpu?.end();
     await ctx.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

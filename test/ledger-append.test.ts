@@ -10,6 +10,7 @@ import { writeSecretFile } from '../src/keys/files.js';
 import type { Position } from '../src/ledger/appender.js';
 import { LedgerError } from '../src/ledger/errors.js';
 import { Ledger } from '../src/ledger/ledger.js';
+import { isStateRefusal } from '../src/ledger/subject-state.js';
 import { loadSigningKey } from '../src/keys/signing-key.js';
 import type { Config } from '../src/config/config.js';
 import type { ServiceContext } from '../src/app/context.js';
@@ -128,6 +129,34 @@ test('appends: 64 concurrent appenders, idempotent retries, one bad item in a ba
     // The appender is still healthy.
     const after = await ctx.ledger.append({ events: [eulaEvent(2)] });
     assert.equal(after[0]!.seq, all.length + 1);
+  });
+
+  await t.test('batches sent behind a batch in flight: a failed first batch does not take them down, and they follow its head', async () => {
+    const before = await count(ctx);
+    // The bad item goes out alone; the nine queued behind it are sent chained on the head it was
+    // planned to leave, which never comes: they must be sent again and commit, in order.
+    const bad = eulaEvent(667);
+    const first = ctx.ledger.append({
+      events: [bad],
+      rows: (ps: Position[]) => [{ table: 'ledger_checkpoints' as const, values: { size: ps[0]!.seq, chain_hash: ps[0]!.chainHash, key_id: 'x', body: Buffer.from('{}'), signature: Buffer.alloc(3) } }],
+    });
+    const rest = Array.from({ length: 9 }, (_, i) => ctx.ledger.append({ events: [eulaEvent(300 + i)] }));
+    await assert.rejects(first, /check constraint|violates/i);
+    const got = (await Promise.all(rest)).map((p) => p[0]!.seq);
+    assert.deepEqual(got, Array.from({ length: 9 }, (_, i) => before + 1 + i), 'the queued appends commit in order right after the head');
+    assert.equal(await count(ctx, `event_id = '${bad.id}'`), 0);
+    // Two changes of one subject state decided on the same state (never set): the second, sent
+    // behind the first while it is in flight, is refused once the first has committed.
+    const subject = `pipelined-${randomUUID()}`;
+    const change = { subject, scope: 'test-scope', expected: 0 };
+    const [a, b] = await Promise.allSettled([ctx.ledger.append({ events: [eulaEvent(400)], states: [change] }), ctx.ledger.append({ events: [eulaEvent(401)], states: [change] })]);
+    assert.equal(a.status, 'fulfilled');
+    assert.equal(b.status, 'rejected');
+    assert.equal(isStateRefusal((b as PromiseRejectedResult).reason), true, String((b as PromiseRejectedResult).reason));
+    const all = await seqs(ctx);
+    assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => i + 1));
+    const r = await ctx.ledger.verify();
+    assert.equal(r.ok, true, JSON.stringify(r.fault));
   });
 
   await t.test('checkpoints: each consistent with the last; refused after tampering (last: it tampers)', async () => {

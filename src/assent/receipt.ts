@@ -2,7 +2,7 @@
 // leaf hash and leaf index in the RFC 9162 Merkle tree, chain hash), signed with Ed25519; and,
 // unsigned but self-verifying, the entry's inclusion proof in a signed checkpoint once one covers
 // it (docs/receipts.md). Pure: building and verifying need no database.
-import { canonicalBytes, parseCanonical } from '../canonical/jcs.js';
+import { canonicalBytes, canonicalString, parseCanonical } from '../canonical/jcs.js';
 import { constantTimeEqual } from '../crypto/hash.js';
 import { keyIdOf, verifyEd25519 } from '../crypto/ed25519-verify.js';
 import type { SigningKey } from '../crypto/ed25519.js';
@@ -71,15 +71,22 @@ export type ServedReceipt = Receipt & ({ inclusion: ReceiptInclusion; promise?: 
 
 /** Deterministic: the same entry gives the same receipt bytes (Ed25519 is deterministic). */
 export function buildReceipt(entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, origin: string, key: SigningKey): Receipt {
-  const payload: ReceiptPayload = {
-    type: RECEIPT_TYPE,
-    origin,
-    event: JSON.parse(entry.canonical.toString('utf8')) as Record<string, unknown>,
-    ledger: { seq: entry.seq, event_id: entry.eventId, leaf_hash: entry.leafHash.toString('hex'), leaf_index: entry.seq - 1, chain_hash: entry.chainHash.toString('hex') },
-  };
-  const bytes = canonicalBytes(payload);
+  // The entry's bytes are proven canonical here, so the payload's canonical form is built around
+  // them instead of serialising the event again: RFC 8785 orders the members event, ledger,
+  // origin, type (their names in UTF-16 order) and writes each value canonically, which the event
+  // bytes already are. Byte-identical to canonicalBytes(payload) (test/receipt-bytes.test.ts).
+  const event = parseCanonical(entry.canonical) as Record<string, unknown>;
+  const ledger: ReceiptLedgerPosition = { seq: entry.seq, event_id: entry.eventId, leaf_hash: entry.leafHash.toString('hex'), leaf_index: entry.seq - 1, chain_hash: entry.chainHash.toString('hex') };
+  const payload: ReceiptPayload = { type: RECEIPT_TYPE, origin, event, ledger };
+  const bytes = Buffer.concat([
+    EVENT_MEMBER,
+    entry.canonical,
+    Buffer.from(`,"ledger":${canonicalString(ledger)},"origin":${canonicalString(origin)},"type":${canonicalString(RECEIPT_TYPE)}}`, 'utf8'),
+  ]);
   return { payload, signed_bytes: bytes.toString('base64'), signature: key.sign(bytes).toString('base64'), key_id: key.keyId, alg: 'Ed25519' };
 }
+
+const EVENT_MEMBER = Buffer.from('{"event":', 'utf8');
 
 /** The inclusion member of a receipt from the ledger's proof and the checkpoint note it leads to. */
 export function receiptInclusion(proof: { leafIndex: number; treeSize: number; proof: readonly Uint8Array[] }, checkpointNote: Uint8Array): ReceiptInclusion {

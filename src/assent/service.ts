@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { WorkingRow } from '../db/rows.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
 import type { Position } from '../ledger/appender.js';
-import { ASSENT_EVENT, buildEvent, parseEvent, type AnyLedgerEvent, type EventDataInput } from '../ledger/events.js';
+import { ASSENT_EVENT, buildEvent, eventOfValue, parseEvent, type AnyLedgerEvent, type EventDataInput } from '../ledger/events.js';
 import type { LedgerEntry, PreparedEvent } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { assentScope, isStateRefusal, KEY_SCOPE, type StateChange } from '../ledger/subject-state.js';
@@ -232,7 +232,8 @@ export class AssentService {
   #recorded(id: string, kind: AssentKind, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
     const signed = buildReceipt(entry, this.ledger.origin, this.ledger.signingKey);
     const receipt: ServedReceipt = inclusion ? { ...signed, inclusion } : { ...signed, inclusion: null, promise: inclusionPromise(this.options.checkpoints) };
-    return { id, kind, event: parseEvent(entry.canonical), receipt, keyAssigned };
+    // The receipt parsed the entry's bytes (and proved them canonical): the event is read from that value.
+    return { id, kind, event: eventOfValue(signed.payload.event), receipt, keyAssigned };
   }
 
   /** The entry's inclusion proof in the latest signed note checkpoint, or null when that checkpoint does not cover it yet. */

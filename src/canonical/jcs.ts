@@ -65,35 +65,50 @@ function membersInOrder(v: unknown): boolean {
   return true;
 }
 
-// A UTF-16 surrogate not part of a pair: RFC 8785 (3.2.2.2) requires rejecting it.
-const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * Throws CanonicalError naming the first value JSON cannot carry exactly. The path to it is
+ * built only then: checking a value that is fine (every event, every request) allocates nothing.
+ */
+function assertJsonValue(value: unknown, root: string): void {
+  const path: string[] = [];
+  const why = problem(value, path);
+  if (why !== null) throw new CanonicalError(`${root}${path.reverse().join('')}${why}`);
+}
 
-function assertJsonValue(value: unknown, path: string): void {
+// A UTF-16 surrogate not part of a pair: RFC 8785 (3.2.2.2) requires rejecting it. isWellFormed()
+// is false exactly when a string holds one (ES2024; Node 20 has it).
+const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** What is wrong with `value` (": ..."), its path segments pushed innermost first; null when it is JSON. */
+function problem(value: unknown, path: string[]): string | null {
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw new CanonicalError(`${path}: string contains a lone surrogate`);
-      return;
+      return wellFormed(value) ? null : ': string contains a lone surrogate';
     case 'boolean':
-      return;
+      return null;
     case 'number':
-      if (!Number.isFinite(value)) throw new CanonicalError(`${path}: non-finite number`);
-      return;
-    case 'object':
-      if (value === null) return;
+      return Number.isFinite(value) ? null : ': non-finite number';
+    case 'object': {
+      if (value === null) return null;
       if (Array.isArray(value)) {
-        value.forEach((v, i) => assertJsonValue(v, `${path}[${i}]`));
-        return;
+        for (let i = 0; i < value.length; i++) {
+          const why = problem(value[i], path);
+          if (why !== null) return path.push(`[${i}]`), why;
+        }
+        return null;
       }
-      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
-        throw new CanonicalError(`${path}: only plain objects are allowed`);
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return ': only plain objects are allowed';
+      for (const k of Object.keys(value)) {
+        if (!wellFormed(k)) return ': key contains a lone surrogate';
+        const v = (value as Record<string, unknown>)[k];
+        if (v === undefined) return path.push(`.${k}`), ': undefined is not JSON';
+        const why = problem(v, path);
+        if (why !== null) return path.push(`.${k}`), why;
       }
-      for (const [k, v] of Object.entries(value)) {
-        if (LONE_SURROGATE.test(k)) throw new CanonicalError(`${path}: key contains a lone surrogate`);
-        if (v === undefined) throw new CanonicalError(`${path}.${k}: undefined is not JSON`);
-        assertJsonValue(v, `${path}.${k}`);
-      }
-      return;
+      return null;
+    }
     default:
-      throw new CanonicalError(`${path}: ${typeof value} is not JSON`);
+      return `: ${typeof value} is not JSON`;
   }
 }

@@ -110,6 +110,11 @@ export class LedgerAppender {
     this.#running = true;
     try {
       while (this.#queue.length > 0) {
+        // Wait one turn of the event loop first: whatever is appended in it (the callers the last
+        // commit just answered, requests read meanwhile) joins this batch. Without it, a batch holds
+        // only what queued while the last one was in flight, half the appenders under a steady load,
+        // and each batch pays a whole WAL flush.
+        await new Promise((r) => setImmediate(r));
         const batch = takeBatch(this.#queue, this.#maxBatch);
         try {
           const results = await this.#commit(batch.map((p) => p.item));

@@ -300,7 +300,12 @@ const Envelope = z.looseObject({ v: z.literal(EVENT_VERSION), id: z.string(), ty
  * fail were never written by this service: the ledger is damaged (LedgerError).
  */
 export function parseEvent(canonical: Uint8Array): AnyLedgerEvent {
-  const env = Envelope.safeParse(parseCanonical(canonical));
+  return eventOfValue(parseCanonical(canonical));
+}
+
+/** parseEvent's checks of the envelope and data, on the value of bytes already proven canonical (parseCanonical). */
+export function eventOfValue(value: unknown): AnyLedgerEvent {
+  const env = Envelope.safeParse(value);
   if (!env.success || !Object.prototype.hasOwnProperty.call(EVENT_DATA, env.data.type)) {
     throw new LedgerError('event_malformed', 'a stored ledger event lacks a valid envelope (v, id, type, time, data)');
   }
