@@ -88,6 +88,8 @@ describe('webhooks through the service', () => {
       assert.equal(p.data.record_id, acc.body.id);
       assert.equal(p.links.receipt, `/v1/acceptances/${acc.body.id}/receipt`);
       for (const personal of ['203.0.113.7', 'sess-1234', 'Firefox', 'I have read']) assert.ok(!r.body.includes(personal), `the payload carries ${personal}`);
+      // The receiver answered; the worker records the answer just after: wait for that, not for the receiver.
+      await waitUntil(async () => (await t.get(`/v1/admin/webhooks/${id}/deliveries?status=delivered`, 'admin')).body.deliveries?.length === 1, 'the delivery is recorded as delivered');
       const deliveries = await t.get(`/v1/admin/webhooks/${id}/deliveries`, 'admin');
       assert.equal(deliveries.status, 200, deliveries.text);
       exactly(DeliveryListJson, deliveries.body, 'GET deliveries');
@@ -126,6 +128,7 @@ describe('webhooks through the service', () => {
       const [a, b, c] = rx.requests.map((q) => q.at) as [number, number, number];
       assert.ok(b - a >= BASE_DELAY_MS, `first retry after ${b - a} ms`);
       assert.ok(c - b >= 2 * BASE_DELAY_MS, `second retry after ${c - b} ms`);
+      await waitUntil(async () => (await t.get(`/v1/admin/webhooks/${id}/deliveries?status=delivered`, 'admin')).body.deliveries?.length === 1, 'the delivery is recorded as delivered');
       const d = (await t.get(`/v1/admin/webhooks/${id}/deliveries?status=delivered`, 'admin')).body.deliveries;
       assert.equal(d.length, 1);
       assert.equal(d[0].attempts, 3);
