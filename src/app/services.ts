@@ -45,7 +45,7 @@ export interface Services {
 /** Where a dossier's evidence is read from (with the timestamps, its outside time). */
 export function evidenceSources(ctx: ServiceContext, eulas: EulaService, timestamps?: TimestampService): EvidenceSources {
   const { repos, ledger } = ctx;
-  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, timestamps };
+  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps };
 }
 
 export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unknown, what?: string) => void } = {}): Services {
@@ -68,7 +68,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   });
   const decisions = new DecisionService(keyCache);
   llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords }, ledger, watermarkKeys);
-  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
+  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications, samples: repos.verificationSamples }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
   let pool: RenderPool | null = null;
