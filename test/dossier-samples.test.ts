@@ -29,6 +29,8 @@ const compact = (s: string): string => s.replace(/\s+/g, '');
 interface Read {
   text: string;
   files: Map<string, { description: string; content: Buffer }>;
+  /** Per page: its height and the lowest baseline of its body text (above the footer), in points from the bottom. */
+  pages: Array<{ height: number; lowest: number }>;
 }
 
 async function readPdf(pdf: Buffer): Promise<Read> {
@@ -36,12 +38,21 @@ async function readPdf(pdf: Buffer): Promise<Read> {
   const doc = await pdfjs.getDocument({ data: new Uint8Array(pdf), useSystemFonts: false, isEvalSupported: false, disableFontFace: true, verbosity: 0 }).promise;
   try {
     let text = '';
+    const pages: Read['pages'] = [];
     for (let p = 1; p <= doc.numPages; p++) {
-      const tc = await (await doc.getPage(p)).getTextContent();
-      for (const it of tc.items as Array<{ str?: string; hasEOL?: boolean }>) if (typeof it.str === 'string') text += it.str + (it.hasEOL ? '\n' : '');
+      const page = await doc.getPage(p);
+      const tc = await page.getTextContent();
+      let lowest = Infinity;
+      for (const it of tc.items as Array<{ str?: string; hasEOL?: boolean; transform?: number[] }>) {
+        if (typeof it.str !== 'string') continue;
+        text += it.str + (it.hasEOL ? '\n' : '');
+        const y = it.transform?.[5] ?? 100;
+        if (it.str.trim() && y >= 60) lowest = Math.min(lowest, y);
+      }
+      pages.push({ height: page.getViewport({ scale: 1 }).height, lowest });
     }
     const raw = ((await doc.getAttachments()) ?? {}) as Record<string, { filename: string; description?: string; content: Uint8Array }>;
-    return { text, files: new Map(Object.values(raw).map((f) => [f.filename, { description: f.description ?? '', content: Buffer.from(f.content) }])) };
+    return { text, pages, files: new Map(Object.values(raw).map((f) => [f.filename, { description: f.description ?? '', content: Buffer.from(f.content) }])) };
   } finally {
     await doc.destroy();
   }
@@ -106,6 +117,13 @@ function printed(verificationId: string, key: string): string {
   assert.ok(m, `no "${key}" after verification ${verificationId}`);
   return m[1]!;
 }
+
+describe('a dossier of 1 acceptance and 3 verifications', () => {
+  test('has no mostly blank page: every page but the last is filled below its middle', () => {
+    assert.ok(read.pages.length >= 8, `${read.pages.length} pages`);
+    read.pages.slice(0, -1).forEach((p, i) => assert.ok(p.lowest < p.height / 2, `page ${i + 1} of ${read.pages.length} ends ${Math.round(p.height - p.lowest)} pt from its top (of ${p.height})`));
+  });
+});
 
 describe('sample lists attached as CSV', () => {
   test('one CSV per verification and one per plan, each a lettered exhibit the verification names with its SHA-256', () => {
