@@ -13,8 +13,18 @@
 import bidiModule from 'bidi-js';
 import type { FontRole } from './fonts.js';
 import { internals } from './pdfkit-internals.js';
-import type { PageLayout } from './layout.js';
-import { breaksAnywhere, isExtender } from './script-fonts.js';
+import { breaksAnywhere, isExtender, type ScriptFonts } from './script-fonts.js';
+
+/** What the layout needs of the page (PageLayout provides it; declared here so neither imports the other). */
+export interface RichHost {
+  readonly doc: PDFKit.PDFDocument;
+  readonly scripts: ScriptFonts;
+  readonly maxY: number;
+  newPage(): void;
+  useFont(name: string, size: number): void;
+  widthIn(font: string, size: number, text: string): number;
+  metricsOf(font: string, size: number): { ascent: number; descent: number };
+}
 
 // The package's module.exports is the factory itself (its typings call it the default export).
 const factory = bidiModule as unknown as typeof bidiModule.default;
@@ -48,7 +58,7 @@ export interface RichLayout {
 }
 
 /** Cuts the segments into runs: a new run at each change of font, bidi level or style, at each space and around each ideograph. */
-function runsOf(l: PageLayout, segments: readonly Segment[], size: number): { runs: Array<Run | 'newline'>; rtl: boolean } {
+function runsOf(l: RichHost, segments: readonly Segment[], size: number): { runs: Array<Run | 'newline'>; rtl: boolean } {
   const text = segments.map((s) => s.text).join('');
   const levels = bidi.getEmbeddingLevels(text, 'auto');
   const rtl = (levels.paragraphs[0]?.level ?? 0) % 2 === 1;
@@ -113,7 +123,7 @@ function visualOrder(runs: Run[]): Run[] {
 }
 
 /** Lines of at most `width` points. */
-export function layoutRich(l: PageLayout, segments: readonly Segment[], width: number, size: number, lineGap: number): RichLayout {
+export function layoutRich(l: RichHost, segments: readonly Segment[], width: number, size: number, lineGap: number): RichLayout {
   const { runs, rtl } = runsOf(l, segments, size);
   const fonts = new Set<string>(segments.map((s) => s.role));
   for (const r of runs) if (r !== 'newline') fonts.add(r.font);
@@ -178,7 +188,7 @@ export interface RichDrawOptions {
 }
 
 /** Draws a layout line by line; returns the y below it. */
-export function drawRich(l: PageLayout, layout: RichLayout, o: RichDrawOptions): number {
+export function drawRich(l: RichHost, layout: RichLayout, o: RichDrawOptions): number {
   const doc = l.doc;
   let y = o.y;
   for (const line of layout.lines) {
