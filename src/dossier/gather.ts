@@ -293,6 +293,8 @@ async function sampleExhibits(
     const bytes = verificationCsv(stored.lines, marks.get(v.id) ?? []);
     const st = v.outcome.statistic;
     const s = tie(name, bytes, { digest: v.outcome.samples_digest, count: st.samples_submitted, seq: v.ledgerSeq, n: st.n, m: st.m });
+    // A list of many samples takes a while to write and read back: let the event loop run between them.
+    await new Promise((r) => setImmediate(r));
     attach(name, 'text/csv', `Samples of verification ${v.id} (${s.rows} rows, n = ${s.n}, m = ${s.m}); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${v.ledgerSeq}`, 'Data', bytes);
     out.verifications.set(v.id, s);
   }
@@ -303,6 +305,7 @@ async function sampleExhibits(
     const bytes = planCsv(p.samples);
     const planned = parseEvent(bySeq.get(p.ledgerSeq)!.canonical).data as { samples_digest: string; sample_count: number };
     const s = tie(name, bytes, { digest: planned.samples_digest, count: planned.sample_count, seq: p.ledgerSeq });
+    await new Promise((r) => setImmediate(r));
     attach(name, 'text/csv', `Pre-registered samples of plan ${p.id} (${s.rows} rows); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${p.ledgerSeq}`, 'Data', bytes);
     out.plans.set(p.id, s);
   }
