@@ -6,8 +6,10 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { packageRoot } from '../src/util/paths.js';
 import { CLI_MAIN, useTestApp } from './helpers/app.js';
 import { buildEvidence, supertestHttp } from './helpers/evidence.js';
 import { bareEnv, byteRangeOf, runDoc } from './helpers/recipe.js';
@@ -81,3 +83,60 @@ describe("a byte flipped in the signature's zero padding", () => {
   });
 });
 
+
+/** [start, end) of the data of the embedded file stream holding `content` (inflated), or throws. */
+function embeddedStream(pdf: Buffer, content: Buffer): [number, number] {
+  const s = pdf.toString('latin1');
+  for (let at = s.indexOf('/Type /EmbeddedFile'); at >= 0; at = s.indexOf('/Type /EmbeddedFile', at + 1)) {
+    const start = s.indexOf('stream\n', at) + 'stream\n'.length;
+    const end = s.indexOf('\nendstream', start);
+    let data = pdf.subarray(start, end);
+    try {
+      data = inflateSync(data);
+    } catch {
+      // stored uncompressed
+    }
+    if (data.equals(content)) return [start, end];
+  }
+  throw new Error('no embedded file stream with that content');
+}
+
+describe('one changed byte in each region of the file', () => {
+  test('fails the OpenSSL recipe alone (the fixture script and the doc\'s step 1), as it fails assentmark dossier verify', async () => {
+    const script = path.join(packageRoot(), 'test', 'fixtures', 'pdf', 'verify-with-openssl.sh');
+    const [, a, b] = byteRangeOf(pdf);
+    const hex = pdf.subarray(a + 1, b - 1).toString('latin1');
+    const derLen = 4 + parseInt(hex.slice(4, 8), 16);
+    // A digit near the end of the DER (the ECDSA signature value): flipping bit 0 keeps it a hex digit.
+    let inDer = a + 1 + 2 * (derLen - 12);
+    while (!/[0-9]/.test(String.fromCharCode(pdf[inDer]!))) inDer++;
+    const padding = a + 1 + 2 * derLen + Math.floor((hex.length - 2 * derLen) / 2);
+    const receipt = [...(await import('../src/pdf/verify.js').then((m) => m.extractAttachments(pdf)))].find(([n]) => n.startsWith('receipt-'))!;
+    const [es, ee] = embeddedStream(pdf, receipt[1]);
+    const cases: Array<[string, Buffer]> = [
+      ['signed content (the file header)', flip(Buffer.from(pdf), 2)],
+      ['signed content (the middle of the first signed range)', flip(Buffer.from(pdf), Math.floor(a / 2))],
+      ['signed content (after the signature)', flip(Buffer.from(pdf), b + 10)],
+      ['an attachment (the receipt\'s embedded file stream)', flip(Buffer.from(pdf), Math.floor((es + ee) / 2))],
+      ['the signature\'s hex string (inside the CMS)', flip(Buffer.from(pdf), inDer)],
+      ['the signature\'s zero padding', (() => { const x = Buffer.from(pdf); x[padding] = 0x31; return x; })()],
+      ['the signature\'s delimiter', (() => { const x = Buffer.from(pdf); x[a] = 0x20; return x; })()],
+      ['bytes appended after signing', Buffer.concat([pdf, Buffer.from('\n% appended\n')])],
+    ];
+    for (const [what, bytes] of cases) {
+      assert.ok(!bytes.equals(pdf));
+      const d = mkdtempSync(path.join(work, 'region-'));
+      writeFileSync(path.join(d, 'dossier.pdf'), bytes);
+      const sh = run('bash', [script, 'dossier.pdf'], { cwd: d });
+      assert.notEqual(sh.status, 0, `${what}: verify-with-openssl.sh passed\n${sh.out}`);
+      const doc = runDoc('dossier-cms', d);
+      assert.notEqual(doc.status, 0, `${what}: the doc's OpenSSL recipe passed\n${doc.out}`);
+      const v = run(process.execPath, [CLI_MAIN, 'dossier', 'verify', 'dossier.pdf'], { cwd: d, env: bareEnv(mkdtempSync(path.join(d, 'data-'))) });
+      assert.equal(v.status, 1, `${what}: dossier verify\n${v.out}`);
+    }
+    // The genuine file passes both.
+    const ok = run('bash', [script, 'dossier.pdf'], { cwd: dir });
+    assert.equal(ok.status, 0, ok.out);
+    for (const line of ['ByteRange covers the whole file', 'the gap is one hex string', 'after the CMS signature, only zero padding', 'CMS Verification successful']) assert.ok(ok.out.includes(line), ok.out);
+  });
+});

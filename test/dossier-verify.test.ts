@@ -215,7 +215,9 @@ describe('verifying a genuine dossier with standard tools (docs/verifying-a-doss
   test('pdfdetach -saveall, then sha256sum: every exhibit matches the exhibit index on the cover', () => {
     const list = run('pdfdetach', ['-list', 'dossier.pdf'], { cwd: dir });
     const names = list.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.replace(/^\d+: /, ''));
-    assert.equal(names.length, 3 + ev.eulas.length + ev.records.length, list.stdout);
+    // The bundle, its signature, the key, the EULA texts, the receipts, the sample lists (per verification and per plan).
+    const plans = new Set(ev.verifications.map((v) => v.planId).filter(Boolean)).size;
+    assert.equal(names.length, 3 + ev.eulas.length + ev.records.length + ev.verifications.length + plans, list.stdout);
     const sums = run('sha256sum', names, { cwd: dir });
     assert.equal(sums.status, 0, sums.out);
     // pdftotext joins a word broken after a hyphen at a line end ("eula-model-api-" / "terms-1.0.txt"

@@ -17,6 +17,7 @@ import { buf } from '../src/db/bytes.js';
 import { buildApp, type BuiltApp } from '../src/server/build-app.js';
 import { NO_TIMESTAMP_STATEMENT } from '../src/dossier/bundle.js';
 import { extractAttachments } from '../src/pdf/verify.js';
+import { DRAFT_COLOR } from '../src/pdf/draft-mark.js';
 import { problemOf, useTestApp, type TestApp } from './helpers/app.js';
 import { buildEvidence, HIGHLIGHT_TRAINING, HIGHLIGHT_WATERMARK, supertestHttp, type Evidence } from './helpers/evidence.js';
 import { binary, run } from './helpers/tools.js';
@@ -85,19 +86,19 @@ async function readPdf(pdf: Buffer): Promise<ReadPdf> {
       for (const a of (await page.getAnnotations()) as Array<{ subtype?: string; dest?: unknown }>) {
         if (a.subtype === 'Link' && Array.isArray(a.dest)) links.push({ page: p - 1, to: await doc.getPageIndex(a.dest[0] as never) });
       }
+      // The DRAFT mark is glyph outlines (no text): found by its fill colour in the page's operators.
+      const ops = await page.getOperatorList();
+      const marked = ops.fnArray.some((f, i) => f === pdfjs.OPS.setFillRGBColor && (ops.argsArray[i] as unknown[])[0] === DRAFT_COLOR);
       const tc = await page.getTextContent();
       let body = '';
       let all = '';
       let low = Infinity;
-      let marked = false;
       for (const it of tc.items as Array<{ str?: string; hasEOL?: boolean; transform?: number[] }>) {
         if (typeof it.str !== 'string') continue;
         const s = it.str + (it.hasEOL ? '\n' : '');
         all += s;
         // The footer sits in the bottom margin (y < 60 pt from the bottom edge).
-        // The DRAFT mark is drawn across the page (rotated), under the content: not content.
-        if (it.str === 'DRAFT' && Math.abs(it.transform?.[1] ?? 0) > 0.1) marked = true;
-        else if ((it.transform?.[5] ?? 100) >= 60) {
+        if ((it.transform?.[5] ?? 100) >= 60) {
           body += s;
           if (it.str.trim()) low = Math.min(low, it.transform?.[5] ?? low);
         }
@@ -242,6 +243,11 @@ describe('issuing over HTTP', () => {
     const pdfRes = await t.get(`/v1/dossiers/${issued.id}/pdf`, 'counsel').buffer(true).parse(binary as never);
     assert.equal(pdfRes.headers['content-type'], 'application/pdf');
     assert.equal(pdfRes.headers['x-content-sha256'], issued.pdf_sha256);
+    // The detached signature is raw bytes (64, Ed25519), not an OpenPGP signature.
+    const sigRes = await t.get(`/v1/dossiers/${issued.id}/signature`, 'counsel').buffer(true).parse(binary as never);
+    assert.equal(sigRes.headers['content-type'], 'application/octet-stream');
+    assert.match(String(sigRes.headers['content-disposition']), /filename="?dossier-[0-9a-f-]{36}\.pdf\.sig"?/);
+    assert.equal((sigRes.body as Buffer).length, 64);
     const missing = await t.get('/v1/dossiers/00000000-0000-4000-8000-000000000000', 'counsel');
     assert.equal(missing.status, 404);
     assert.equal(problemOf(missing).code, 'dossier_not_found');
@@ -308,7 +314,7 @@ describe('the PDF, read back with pdfjs-dist', () => {
   });
 
   test('the table of contents gives each section the page its bookmark points at, and links to it', () => {
-    const first = norm(read.pages[0]! + read.pages[1]!);
+    const first = norm(`${read.pages[0]!}\n${read.pages[1]!}`);
     assert.ok(first.includes('Contents'));
     const targets = read.links.filter((l) => l.page <= 1).map((l) => l.to);
     for (const o of read.outline) {
@@ -365,9 +371,11 @@ describe('the PDF, read back with pdfjs-dist', () => {
     assert.ok(norm(read.pages[0]!).includes('Prepared for Alex Counsel, Counsel & Partners LLP'));
     assert.ok(norm(read.pages[0]!).includes('Requested by Jane Investigator (Trust & Safety)'));
     assert.ok(norm(read.pages[0]!).includes(`Issued ${issued.issued_at.replace('T', ' ').replace('.000Z', ' UTC')}`));
-    // Exhibits: bundle, its signature, the key, one text per EULA version acted on, one receipt per record.
+    // Exhibits: bundle, its signature, the key, one text per EULA version acted on, one receipt per
+    // record, the samples of each verification and of each plan.
     const names = [...attachments.keys()];
-    assert.equal(names.length, 3 + ev.eulas.length + ev.records.length, names.join(', '));
+    const plans = new Set(ev.verifications.map((v) => v.planId).filter(Boolean)).size;
+    assert.equal(names.length, 3 + ev.eulas.length + ev.records.length + ev.verifications.length + plans, names.join(', '));
     for (const n of ['evidence-bundle.json', 'evidence-bundle.json.sig', 'signing-key.pem', ...ev.eulas.map((e) => `eula-${ev.slug}-${e.version}.txt`)]) assert.ok(attachments.has(n), `exhibit ${n}`);
     for (const [name, bytes] of attachments) {
       const h = sha256(bytes);

@@ -17,6 +17,7 @@ import { DossierRepository } from '../dossier/repository.js';
 import { EulaRepository } from '../eula/repository.js';
 import { TimestampRepository } from '../timestamp/repository.js';
 import { PlanRepository } from '../verification/plan-repository.js';
+import { VerificationSamplesRepository } from '../verification/samples-repository.js';
 import { VerificationRepository } from '../verification/repository.js';
 import { WatermarkKeyRepository } from '../watermark-keys/repository.js';
 import { WebhookOutboxRepository } from '../webhooks/outbox-repository.js';
@@ -31,6 +32,7 @@ export interface Repositories {
   watermarkKeys: WatermarkKeyRepository;
   plans: PlanRepository;
   verifications: VerificationRepository;
+  verificationSamples: VerificationSamplesRepository;
   dossiers: DossierRepository;
   timestamps: TimestampRepository;
   webhookSubscriptions: WebhookSubscriptionRepository;
@@ -54,6 +56,7 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     watermarkKeys: new WatermarkKeyRepository(db),
     plans: new PlanRepository(db),
     verifications: new VerificationRepository(db),
+    verificationSamples: new VerificationSamplesRepository(db),
     dossiers: new DossierRepository(db),
     timestamps: new TimestampRepository(db),
     webhookSubscriptions: new WebhookSubscriptionRepository(db),

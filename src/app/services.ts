@@ -53,7 +53,7 @@ export interface Services {
 /** Where a dossier's evidence is read from (with the timestamps, its outside time). */
 export function evidenceSources(ctx: ServiceContext, eulas: EulaService, timestamps?: TimestampService): EvidenceSources {
   const { repos, ledger } = ctx;
-  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, timestamps,
+  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps,
     llm: { verifications: repos.llmVerifications, plans: repos.llmPlans, parameterSets: repos.llmParameterSets } };
 }
 
@@ -79,7 +79,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent);
   const decisions = new DecisionService(keyCache);
   llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords, globalKeys: repos.llmGlobalKeys, usage: repos.llmUsage }, ledger, watermarkKeys, kek);
-  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
+  const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications, samples: repos.verificationSamples }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
   // The PDF identity and the render workers start on first use: most processes never issue a dossier.
   let identity: Promise<SigningIdentity> | null = null;
   let pool: RenderPool | null = null;

@@ -158,6 +158,24 @@ export interface VerificationsTable {
   event_id: string;
 }
 
+/** The samples of one screening, as the lines of its samples digest (docs/watermark-spec.md). */
+export interface VerificationSamplesTable {
+  screening_id: string;
+  sample_count: number;
+  samples_digest: string;
+  lines: string;
+  created_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: SeqRef;
+  event_id: string;
+}
+
+/** Of one outcome: `<index>:<watermark label>\n` for each distinct submitted sample its key marks. */
+export interface VerificationMarksTable {
+  verification_id: string;
+  screening_id: string;
+  marks: string;
+}
+
 export interface DossiersTable {
   id: string;
   subject: string;
@@ -335,6 +353,8 @@ export interface Database {
   dossiers: DossiersTable;
   verification_plans: VerificationPlansTable;
   verifications: VerificationsTable;
+  verification_samples: VerificationSamplesTable;
+  verification_marks: VerificationMarksTable;
   ledger_entries: LedgerEntriesTable;
   ledger_head: LedgerHeadTable;
   ledger_checkpoints: LedgerCheckpointsTable;

@@ -4,7 +4,9 @@ import type { AssentRecordRepository } from '../assent/record-repository.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { parseEvent } from '../ledger/events.js';
 import type { PlanRepository } from '../verification/plan-repository.js';
-import type { VerificationRepository } from '../verification/repository.js';
+import type { VerificationRecord, VerificationRepository } from '../verification/repository.js';
+import type { VerificationSamplesRepository } from '../verification/samples-repository.js';
+import { planCsv, readSamplesCsv, verificationCsv } from './samples-csv.js';
 import type { WatermarkKeyRepository } from '../watermark-keys/repository.js';
 import type { LedgerEntry } from '../ledger/format.js';
 import { buildReceipt, receiptInclusion } from '../assent/receipt.js';
@@ -21,7 +23,7 @@ import { AppError } from '../problems/app-error.js';
 import { exhibitLetter } from './exhibits.js';
 import type { PaperSize } from '../config/config.js';
 import { gatherLlm, llmModel, type LlmEvidenceSources } from './llm-evidence.js';
-import type { DossierAssentRecord, DossierEula, DossierModel, DossierTimestamp } from './model.js';
+import type { DossierAssentRecord, DossierEula, DossierModel, DossierSamples, DossierTimestamp } from './model.js';
 
 export interface GatherInput {
   dossierId: string;
@@ -68,6 +70,8 @@ export interface EvidenceSources {
   keys: WatermarkKeyRepository;
   verifications: VerificationRepository;
   plans: PlanRepository;
+  /** The samples each verification ran on (attached as CSV). */
+  samples: VerificationSamplesRepository;
   /** Without it (or without a TSA) the dossier says that no outside timestamp exists. */
   timestamps?: DossierTimestamps | undefined;
   /** Text-watermark verifications (section 6A); without it the dossier has none. */
@@ -188,6 +192,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     return { ...eulaJson(v), text: v.text, attachment: name };
   });
   const pathOf = new Map(entries.map((e, n) => [e.seq, paths[n]!]));
+  const samples = await sampleExhibits(src, verifications, plans.map((p) => p.id), bySeq, attach);
   const assent: DossierAssentRecord[] = records.map((r, n) => {
     const e = bySeq.get(r.ledgerSeq)!;
     const name = `receipt-${String(n + 1).padStart(2, '0')}-${r.kind}.json`;
@@ -225,7 +230,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     }),
     verifications: verifications.map((v) => {
       const e = bySeq.get(v.ledgerSeq)!;
-      return { id: v.id, caseRef: v.caseRef, createdAt: v.createdAt.toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e) };
+      return { id: v.id, caseRef: v.caseRef, createdAt: v.createdAt.toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e), samples: samples.verifications.get(v.id) ?? null, planSamples: v.planId ? samples.plans.get(v.planId) ?? null : null };
     }),
     llmVerifications: llmModel(llm, bySeq),
     cited: entries.map((e, n) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex'), proofHashes: paths[n]!.length })),
@@ -261,6 +266,57 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     bundleSha256: sha256Hex(bundleBytes),
   };
   return { model, bundleBytes, citedSeqs };
+}
+
+/**
+ * One CSV per verification and per plan, attached as exhibits. Each is read back before it is
+ * attached: its digest must be the one the ledger event recorded (and, for a verification, n and m
+ * the recorded statistic), so a dossier never attaches samples that do not tie to the evidence.
+ */
+async function sampleExhibits(
+  src: EvidenceSources,
+  verifications: readonly VerificationRecord[],
+  planIds: readonly string[],
+  bySeq: ReadonlyMap<number, LedgerEntry>,
+  attach: (name: string, mimeType: string, description: string, relationship: 'Data' | 'Source' | 'Supplement', data: Buffer) => void,
+): Promise<{ verifications: Map<string, DossierSamples>; plans: Map<string, DossierSamples> }> {
+  const [screenings, marks] = await Promise.all([
+    src.samples.screenings([...new Set(verifications.map((v) => v.screeningId))]),
+    src.samples.marks(verifications.map((v) => v.id)),
+  ]);
+  const out = { verifications: new Map<string, DossierSamples>(), plans: new Map<string, DossierSamples>() };
+  const tie = (name: string, bytes: Buffer, recorded: { digest: string; count: number; seq: number; n?: number; m?: number }): DossierSamples => {
+    const f = readSamplesCsv(bytes);
+    if (f.digest !== recorded.digest || f.rows !== recorded.count || (recorded.n !== undefined && (f.n !== recorded.n || f.m !== recorded.m))) {
+      throw new Error(`the stored samples of ${name} do not reproduce ledger entry ${recorded.seq}`);
+    }
+    return { attachment: name, sha256: sha256Hex(bytes), rows: f.rows, digest: f.digest, n: f.n, m: f.m, ledgerSeq: recorded.seq };
+  };
+  for (const v of verifications) {
+    const stored = screenings.get(v.screeningId);
+    // Verifications recorded before their samples were kept have none to attach.
+    if (!stored) continue;
+    const name = `samples-verification-${v.id}.csv`;
+    const bytes = verificationCsv(stored.lines, marks.get(v.id) ?? []);
+    const st = v.outcome.statistic;
+    const s = tie(name, bytes, { digest: v.outcome.samples_digest, count: st.samples_submitted, seq: v.ledgerSeq, n: st.n, m: st.m });
+    // A list of many samples takes a while to write and read back: let the event loop run between them.
+    await new Promise((r) => setImmediate(r));
+    attach(name, 'text/csv', `Samples of verification ${v.id} (${s.rows} rows, n = ${s.n}, m = ${s.m}); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${v.ledgerSeq}`, 'Data', bytes);
+    out.verifications.set(v.id, s);
+  }
+  for (const id of planIds) {
+    const p = await src.plans.withSamples(id);
+    if (!p) continue;
+    const name = `samples-plan-${p.id}.csv`;
+    const bytes = planCsv(p.samples);
+    const planned = parseEvent(bySeq.get(p.ledgerSeq)!.canonical).data as { samples_digest: string; sample_count: number };
+    const s = tie(name, bytes, { digest: planned.samples_digest, count: planned.sample_count, seq: p.ledgerSeq });
+    await new Promise((r) => setImmediate(r));
+    attach(name, 'text/csv', `Pre-registered samples of plan ${p.id} (${s.rows} rows); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${p.ledgerSeq}`, 'Data', bytes);
+    out.plans.set(p.id, s);
+  }
+  return out;
 }
 
 function eulaJson(v: EulaVersion): DossierEula {

@@ -74,6 +74,22 @@ export interface DossierVerification {
   decision: 'detected' | 'not_detected' | 'insufficient';
   /** The `verification.recorded` event data as recorded. */
   outcome: Record<string, unknown>;
+  /** The attached CSV of its samples (null: recorded before samples were kept). */
+  samples: DossierSamples | null;
+  /** The attached CSV of its plan's samples, when it was pre-registered. */
+  planSamples: DossierSamples | null;
+}
+
+/** A sample list attached as CSV, and what it re-derives (checked against the ledger at issue). */
+export interface DossierSamples {
+  attachment: string;
+  sha256: string;
+  rows: number;
+  /** The samples digest recomputed from the CSV: equal to the one in ledger entry `ledgerSeq`. */
+  digest: string;
+  n: number;
+  m: number;
+  ledgerSeq: number;
 }
 
 export interface DossierExhibit {

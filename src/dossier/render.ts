@@ -282,6 +282,11 @@ function drawEulaText(pdf: DossierPdf, text: string, highlights: string[]): void
     pdf.setFont('body', 9.5);
     const oneLine = !para.includes('\n') && doc.widthOfString(pdf.safeText(para)) < pdf.contentWidth;
     pdf.ensureSpace((oneLine ? 4 : 2) * 14);
+    if (!pdf.plainText(para)) {
+      // Scripts DejaVu lacks, right-to-left text: the rich layout, highlights in bold and underlined.
+      pdf.richParagraph(segments.map((s) => ({ text: pdf.cleanText(s.text), role: s.bold ? 'bold' as const : 'body' as const, underline: s.bold })), { size: 9.5, lineGap: 2, paragraphGap: 6 });
+      continue;
+    }
     segments.forEach((s, i) => {
       pdf.setFont(s.bold ? 'bold' : 'body', 9.5);
       const opts = { width: pdf.contentWidth, lineGap: 2, paragraphGap: 6, continued: i < segments.length - 1, underline: s.bold };

@@ -8,6 +8,7 @@ import { keyIdOf, verifyEd25519 } from '../crypto/ed25519-verify.js';
 import { extractAttachments } from '../pdf/verify.js';
 import { verifyPdfSignature } from '../pdf/verify.js';
 import { verifyBundle } from './bundle.js';
+import { readSamplesCsv } from './samples-csv.js';
 
 export interface DossierCheck {
   name: string;
@@ -106,12 +107,62 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
     }
   }
 
+  if (b.bundle) for (const c of sampleChecks(b.bundle.entries as unknown[], attachments)) add(c.name, c.ok, c.detail);
+
   if (opts.signature) {
     const key = trusted ?? (b.bundle ? Buffer.from(b.bundle.signing_key.public_key, 'base64') : undefined);
     const ok = !!key && verifyEd25519(opts.signature, pdf, key);
     add('detached-signature', ok, ok ? `Ed25519 signature over the PDF (SHA-256 ${pdfSha256}) valid` : 'the detached signature does not verify over this PDF');
   }
   return finish(report);
+}
+
+const SAMPLES_CSV = /^samples-(verification|plan)-([0-9a-f-]{36})\.csv$/;
+
+/**
+ * Each attached sample list (CSV) must re-derive the samples digest, the count and, for a
+ * verification, n and m of its ledger event in the bundle (the bundle check proves the event).
+ */
+function sampleChecks(entries: unknown[], attachments: ReadonlyMap<string, Buffer>): DossierCheck[] {
+  const events = new Map<string, Record<string, any>>();
+  for (const e of entries) {
+    if (typeof e !== 'object' || e === null) continue;
+    const type = (e as { event_type?: unknown }).event_type;
+    if (type !== 'verification.recorded' && type !== 'verification.planned') continue;
+    try {
+      const data = (parseCanonical(Buffer.from(String((e as { canonical?: unknown }).canonical), 'base64')) as { data?: Record<string, any> }).data;
+      if (data) events.set(type === 'verification.recorded' ? `verification-${String(data.verification_id)}` : `plan-${String(data.plan_id)}`, data);
+    } catch {
+      // already reported by the bundle check
+    }
+  }
+  const checks: DossierCheck[] = [];
+  for (const [name, bytes] of attachments) {
+    const m = SAMPLES_CSV.exec(name);
+    if (!m) continue;
+    const check = (ok: boolean, detail: string) => checks.push({ name: `exhibit ${name}`, ok, detail });
+    const ev = events.get(`${m[1]}-${m[2]}`);
+    if (!ev) {
+      check(false, `no ${m[1] === 'plan' ? 'verification.planned' : 'verification.recorded'} event for ${m[2]} in the bundle`);
+      continue;
+    }
+    let f;
+    try {
+      f = readSamplesCsv(bytes);
+    } catch (e) {
+      check(false, `not a sample list: ${(e as Error).message}`);
+      continue;
+    }
+    const count = m[1] === 'plan' ? ev.sample_count : ev.statistic?.samples_submitted;
+    const wrong = [
+      f.kind !== m[1] ? `it is a ${f.kind} list` : '',
+      f.digest !== ev.samples_digest ? `its samples digest ${f.digest} is not the recorded ${String(ev.samples_digest)}` : '',
+      f.rows !== count ? `${f.rows} rows, the event records ${String(count)} samples` : '',
+      m[1] === 'verification' && (f.n !== ev.statistic?.n || f.m !== ev.statistic?.m) ? `n = ${f.n}, m = ${f.m} from the file, the event records n = ${String(ev.statistic?.n)}, m = ${String(ev.statistic?.m)}` : '',
+    ].filter(Boolean);
+    check(wrong.length === 0, wrong.length ? wrong.join('; ') : `${f.rows} samples; samples digest ${f.digest} as recorded${m[1] === 'verification' ? `; n = ${f.n}, m = ${f.m} as recorded` : ''}`);
+  }
+  return checks;
 }
 
 function pickKey(bundleBytes: Buffer, keys: Buffer[] | undefined): Buffer | undefined {

@@ -111,7 +111,7 @@ function assentRows(r: DossierAssentRecord): KeyValueRow[] {
   return rows;
 }
 
-function verificationRows(v: DossierVerification): KeyValueRow[] {
+function verificationRows(v: DossierVerification, exhibitRef: (name: string | undefined) => string): KeyValueRow[] {
   const o = v.outcome as Record<string, any>;
   const s = (o.statistic ?? {}) as Record<string, any>;
   const suspect = (o.suspect ?? {}) as Record<string, any>;
@@ -143,7 +143,18 @@ function verificationRows(v: DossierVerification): KeyValueRow[] {
     { key: 'Decision', value: decisionText(v) },
     { key: o.plan ? 'Samples digest (inputs and answers)' : 'Samples digest', value: str(o.samples_digest), mono: true },
   );
+  if (v.samples) rows.push(...samplesRows('Samples', v.samples, exhibitRef, `n = ${v.samples.n} and m = ${v.samples.m} are counted from it as printed above`));
+  else rows.push({ key: 'Samples', value: 'not attached: recorded before the service kept the samples of verifications' });
+  if (v.planSamples) rows.push(...samplesRows('Plan\'s samples', v.planSamples, exhibitRef, 'its first columns are the inputs of the samples above, in the same order'));
   return rows;
+}
+
+/** Where a sample list is attached, its SHA-256, and how it ties to the digest the ledger recorded. */
+function samplesRows(label: string, s: NonNullable<DossierVerification['samples']>, exhibitRef: (name: string | undefined) => string, counts: string): KeyValueRow[] {
+  return [
+    { key: `${label} attached`, value: `${exhibitRef(s.attachment)}, ${count(s.rows, 'row')}: the samples digest of ledger entry ${s.ledgerSeq} is recomputed from it (section 9, step 8); ${counts}` },
+    { key: `SHA-256 of the ${label.toLowerCase()} file`, value: s.sha256, mono: true },
+  ];
 }
 
 /**
@@ -181,9 +192,13 @@ function timestampView(t: DossierTimestamp): DossierTimestamp & { tsa: string } 
 }
 
 export function buildView(m: DossierModel): DossierView {
+  const exhibitRef = (name: string | undefined): string => {
+    const e = m.exhibits.find((x) => x.name === name);
+    return e ? `Exhibit ${e.letter} (${e.name})` : `exhibit ${name ?? '(none)'}`;
+  };
   const kv: Record<string, KeyValueRow[]> = {};
   m.assent.forEach((r, i) => (kv[`assent-${i}`] = flatten(assentRows(r))));
-  m.verifications.forEach((v, i) => (kv[`verification-${i}`] = flatten(verificationRows(v))));
+  m.verifications.forEach((v, i) => (kv[`verification-${i}`] = flatten(verificationRows(v, exhibitRef))));
   const accepted = m.assent.filter((a) => a.kind === 'accepted');
   const summary = [
     accepted.length
@@ -203,10 +218,6 @@ export function buildView(m: DossierModel): DossierView {
     [m.certification.certifierTitle, 'their position (ASSENTMARK_CERTIFIER_TITLE)'],
     [m.certification.jurisdiction, 'the jurisdiction of the declaration (ASSENTMARK_JURISDICTION)'],
   ].filter(([v]) => !v).map(([, what]) => what!);
-  const exhibitRef = (name: string | undefined): string => {
-    const e = m.exhibits.find((x) => x.name === name);
-    return e ? `Exhibit ${e.letter} (${e.name})` : `exhibit ${name ?? '(none)'}`;
-  };
   const rate = m.verifications.length ? Number((m.verifications[0]!.outcome as any).statistic?.rate) : NaN;
   const view = {
     ...m,

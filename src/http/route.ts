@@ -106,8 +106,9 @@ export function mountRoutes(routes: readonly AnyRoute[], authenticate: Authentic
       if (out.headers) res.set(out.headers);
       res.status(out.status ?? 200);
       if (out.raw) {
-        res.type(out.raw.contentType);
+        // attachment() sets the type from the file name's extension (".sig" is OpenPGP's): the route's type wins.
         if (out.raw.filename) res.attachment(out.raw.filename);
+        res.type(out.raw.contentType);
         res.send(out.raw.data);
       } else if (out.stream) {
         await sendStream(res, out.stream);

@@ -14,11 +14,11 @@ export interface ParagraphOptions {
 export function drawTitle(l: PageLayout, text: string, subtitle?: string): void {
   const doc = l.doc;
   l.setFont('bold', STYLE.titleSize);
-  doc.fillColor(STYLE.colors.accent).text(l.safeText(text), l.left, doc.y, { width: l.contentWidth, lineGap: 2 });
+  l.textBox(l.cleanText(text), l.left, doc.y, { width: l.contentWidth, lineGap: 2, size: STYLE.titleSize, role: 'bold', color: STYLE.colors.accent });
   if (subtitle) {
     l.setFont('body', 11);
     doc.moveDown(0.2);
-    doc.fillColor(STYLE.colors.muted).text(l.safeText(subtitle), l.left, doc.y, { width: l.contentWidth, lineGap: 2 });
+    l.textBox(l.cleanText(subtitle), l.left, doc.y, { width: l.contentWidth, lineGap: 2, size: 11, role: 'body', color: STYLE.colors.muted });
   }
   doc.moveDown(0.4);
   l.rule(STYLE.colors.accent, 1.2);
@@ -36,8 +36,8 @@ export function drawHeading(l: PageLayout, text: string, level: 1 | 2, currentH1
   const doc = l.doc;
   const size = level === 1 ? STYLE.h1Size : STYLE.h2Size;
   l.setFont('bold', size);
-  const clean = l.safeText(text).replace(/\n+/g, ' ');
-  const h = doc.heightOfString(clean, { width: l.contentWidth });
+  const clean = l.cleanText(text).replace(/\n+/g, ' ');
+  const h = l.textHeight(clean, { width: l.contentWidth, size, role: 'bold' });
   const atTop = doc.y <= doc.page.margins.top + 0.5;
   if (!atTop) doc.y += level === 1 ? 10 : 6;
   l.ensureSpace(h + 8 + 3 * (STYLE.bodySize * 1.2 + STYLE.lineGap));
@@ -48,7 +48,7 @@ export function drawHeading(l: PageLayout, text: string, level: 1 | 2, currentH1
   // pdfkit 0.20 writes /XYZ with left = page width; point at the heading instead.
   item.outlineData['Dest'] = [doc.page.dictionary, 'XYZ', null, doc.page.height - top + 4, null];
 
-  doc.fillColor(STYLE.colors.accent).text(clean, l.left, top, { width: l.contentWidth });
+  l.textBox(clean, l.left, top, { width: l.contentWidth, size, role: 'bold', color: STYLE.colors.accent });
   if (level === 1) {
     doc.y += 2;
     l.rule(STYLE.colors.rule, 0.6);
@@ -66,11 +66,15 @@ export function drawParagraph(l: PageLayout, text: string, opts: ParagraphOption
   doc.fillColor(opts.color ?? STYLE.colors.text);
   // Avoid a lone first line at the bottom of a page.
   l.ensureSpace(2 * (doc.currentLineHeight(true) + STYLE.lineGap));
-  doc.text(l.safeText(text), l.left, doc.y, {
+  l.textBox(l.safeText(text), l.left, doc.y, {
     width: l.contentWidth,
     align: opts.align ?? 'left',
     lineGap: STYLE.lineGap,
     paragraphGap: STYLE.paragraphGap,
+    size: opts.size ?? STYLE.bodySize,
+    role: opts.font ?? 'body',
+    color: opts.color ?? STYLE.colors.text,
+    flow: true,
   });
   l.setFont('body', STYLE.bodySize);
   doc.fillColor(STYLE.colors.text);

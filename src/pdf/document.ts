@@ -166,6 +166,11 @@ export class DossierPdf {
     return this.layout.safeText(text);
   }
 
+  /** As safeText, for text drawn through the rich layout: only characters no embedded font has are replaced. */
+  cleanText(text: string): string {
+    return this.layout.cleanText(text);
+  }
+
   /** Document title block (not bookmarked). */
   title(text: string, subtitle?: string): this {
     drawTitle(this.layout, text, subtitle);
@@ -202,6 +207,18 @@ export class DossierPdf {
   /** Body paragraph; flows across pages as needed (never truncated). */
   paragraph(text: string, opts: ParagraphOptions = {}): this {
     drawParagraph(this.layout, text, opts);
+    return this;
+  }
+
+  /** Whether body text needs no script font and no right-to-left layout (pdfkit's own wrapping draws it). */
+  plainText(text: string): boolean {
+    return !this.layout.needsRich(text, 'body') && !this.layout.needsRich(text, 'bold');
+  }
+
+  /** A flowing paragraph of styled segments through the rich layout (script fonts, bidi). */
+  richParagraph(segments: ReadonlyArray<{ text: string; role: FontRole; underline?: boolean }>, o: { size: number; lineGap: number; paragraphGap: number }): this {
+    this.layout.textBox(segments, this.layout.left, this.doc.y, { width: this.contentWidth, size: o.size, role: 'body', lineGap: o.lineGap, paragraphGap: o.paragraphGap, flow: true });
+    this.layout.setFont('body', STYLE.bodySize);
     return this;
   }
 

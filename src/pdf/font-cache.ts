@@ -1,4 +1,5 @@
 // Process-wide font caches shared by all dossier documents.
+import { create } from 'fontkit';
 import type { FontkitFont, PdfKitInternals } from './pdfkit-internals.js';
 
 /**
@@ -48,4 +49,14 @@ export function shareEmbeddedFont(src: Buffer, embedded: PdfKitInternals['_font'
   if (!embedded) return;
   if (!parsedFonts.has(src)) parsedFonts.set(src, embedded.font);
   if (embedded.layoutCache) embedded.layoutCache = sharedLayoutCache(embedded.font);
+}
+
+/** The parsed font of these bytes (parsed here once, then shared with pdfkit like any other). */
+export function parsedFont(src: Buffer): FontkitFont {
+  let f = parsedFonts.get(src);
+  if (!f) {
+    f = create(src) as unknown as FontkitFont;
+    parsedFonts.set(src, f);
+  }
+  return f;
 }

@@ -91,3 +91,19 @@ export function defaultFontSources(): FontSources {
     mono: loadFontFile(join(dir, FONT_FILE_NAMES.mono)),
   };
 }
+
+/** Fonts for scripts DejaVu does not cover (or not as well), embedded only when a text needs them. */
+export type ScriptFont = 'cjk' | 'arabic' | 'emoji';
+
+/** Noto fonts from npm (@expo-google-fonts: static TrueType, OFL), regular and bold. Emoji: monochrome outlines. */
+const SCRIPT_FONT_FILES: Readonly<Record<ScriptFont, { regular: string; bold: string }>> = {
+  cjk: { regular: '@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf', bold: '@expo-google-fonts/noto-sans-sc/700Bold/NotoSansSC_700Bold.ttf' },
+  arabic: { regular: '@expo-google-fonts/noto-sans-arabic/400Regular/NotoSansArabic_400Regular.ttf', bold: '@expo-google-fonts/noto-sans-arabic/700Bold/NotoSansArabic_700Bold.ttf' },
+  emoji: { regular: '@expo-google-fonts/noto-emoji/400Regular/NotoEmoji_400Regular.ttf', bold: '@expo-google-fonts/noto-emoji/700Bold/NotoEmoji_700Bold.ttf' },
+};
+
+/** The bytes of a script font (read once per process, on first use). */
+export function scriptFontSource(script: ScriptFont, bold: boolean): Buffer {
+  const require = createRequire(import.meta.url);
+  return loadFontFile(require.resolve(SCRIPT_FONT_FILES[script][bold ? 'bold' : 'regular']));
+}

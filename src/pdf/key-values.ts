@@ -18,8 +18,8 @@ const GAP = 10;
 function layoutRow(l: PageLayout, row: KeyValueRow, keyWidth: number, valueWidth: number): { key: string; valueText: string; h: number } {
   const doc = l.doc;
   l.setFont('bold', 9);
-  const key = l.safeText(row.key);
-  const kh = doc.heightOfString(key, { width: keyWidth, lineGap: 1.5 });
+  const key = l.cleanText(row.key);
+  const kh = l.textHeight(key, { width: keyWidth, lineGap: 1.5, size: 9, role: 'bold' });
   let valueText: string;
   let vh: number;
   if (row.mono) {
@@ -28,8 +28,8 @@ function layoutRow(l: PageLayout, row: KeyValueRow, keyWidth: number, valueWidth
     vh = doc.heightOfString(valueText, { width: valueWidth + 1, lineGap: 1.5 });
   } else {
     l.setFont('body', 9.5);
-    valueText = l.safeText(row.value);
-    vh = doc.heightOfString(valueText, { width: valueWidth, lineGap: 1.5 });
+    valueText = l.cleanText(row.value);
+    vh = l.textHeight(valueText, { width: valueWidth, lineGap: 1.5, size: 9.5, role: 'body' });
   }
   return { key, valueText, h: Math.max(kh, vh) + 4 };
 }
@@ -59,14 +59,12 @@ export function drawKeyValues(l: PageLayout, rows: readonly KeyValueRow[], opts:
     if (h <= l.usableHeight) {
       l.ensureSpace(h);
       const y = doc.y;
-      l.setFont('bold', 9);
-      doc.fillColor(STYLE.colors.muted).text(key, l.left, y, { width: keyWidth, lineGap: 1.5 });
+      l.textBox(key, l.left, y, { width: keyWidth, lineGap: 1.5, size: 9, role: 'bold', color: STYLE.colors.muted });
       if (row.mono) {
         l.setFont('mono', STYLE.monoSize);
         doc.fillColor(STYLE.colors.text).text(valueText, l.left + keyWidth + GAP, y, { width: valueWidth + 1, lineGap: 1.5 });
       } else {
-        l.setFont('body', 9.5);
-        doc.fillColor(STYLE.colors.text).text(valueText, l.left + keyWidth + GAP, y, { width: valueWidth, lineGap: 1.5 });
+        l.textBox(valueText, l.left + keyWidth + GAP, y, { width: valueWidth, lineGap: 1.5, size: 9.5, role: 'body', color: STYLE.colors.text });
       }
       doc.y = y + h;
     } else {

@@ -1,7 +1,22 @@
 // Page geometry and text primitives every dossier block is drawn with.
-import { shareEmbeddedFont } from './font-cache.js';
+import { parsedFont, shareEmbeddedFont } from './font-cache.js';
 import type { FontRole, FontSources } from './fonts.js';
 import { internals } from './pdfkit-internals.js';
+import { currentMetrics, drawRich, layoutRich, type RichLayout, type Segment } from './rich-text.js';
+import { ScriptFonts } from './script-fonts.js';
+
+/** How a block of text is set: the box and the text options pdfkit's wrapper takes too. */
+export interface TextBoxOptions {
+  width: number;
+  size: number;
+  role: FontRole;
+  lineGap?: number;
+  paragraphGap?: number;
+  align?: 'left' | 'justify' | 'center' | 'right';
+  color?: string;
+  /** Flowing text starts a new page when a line does not fit. */
+  flow?: boolean;
+}
 
 /** Visual constants (points). */
 export const STYLE = {
@@ -28,14 +43,17 @@ export const STYLE = {
 
 /** A pdfkit document with its page geometry, the current font role and text sanitising. */
 export class PageLayout {
-  private readonly glyphCache = new Map<string, Map<number, boolean>>();
-  private readonly fontsPrepared = new Set<FontRole>();
+  private readonly fontsPrepared = new Set<string>();
   private font: FontRole = 'body';
+  /** The font for each character, with the script fonts a text needs. */
+  readonly scripts: ScriptFonts;
 
   constructor(
     readonly doc: PDFKit.PDFDocument,
     private readonly fontSources: FontSources,
-  ) {}
+  ) {
+    this.scripts = new ScriptFonts(doc, (role) => parsedFont(this.fontSources[role]));
+  }
 
   get currentFont(): FontRole {
     return this.font;
@@ -88,26 +106,95 @@ export class PageLayout {
     this.font = role;
   }
 
+  /** Selects a role's font or a script font by its registered name (rich text runs). */
+  useFont(name: string, size: number): void {
+    if ((['body', 'bold', 'italic', 'mono'] as string[]).includes(name)) {
+      this.setFont(name as FontRole, size);
+      return;
+    }
+    this.doc.font(name);
+    if (!this.fontsPrepared.has(name)) {
+      this.fontsPrepared.add(name);
+      const src = this.scripts.source(name);
+      if (src) shareEmbeddedFont(src, internals(this.doc)._font);
+    }
+    this.doc.fontSize(size);
+  }
+
+  widthIn(font: string, size: number, text: string): number {
+    this.useFont(font, size);
+    return this.doc.widthOfString(text);
+  }
+
+  metricsOf(font: string, size: number): { ascent: number; descent: number } {
+    this.useFont(font, size);
+    return currentMetrics(this.doc, size);
+  }
+
+  /** Whether a text needs the rich path (script fonts, right-to-left runs) in a block of `role`. */
+  needsRich(text: string, role: FontRole): boolean {
+    return !this.scripts.plain(text, role);
+  }
+
+  private richLayout(text: string | readonly Segment[], o: TextBoxOptions): RichLayout {
+    const segments = typeof text === 'string' ? [{ text, role: o.role }] : text;
+    return layoutRich(this, segments, o.width, o.size, o.lineGap ?? 0);
+  }
+
+  /**
+   * Draws a block of text at (x, y) as pdfkit's doc.text would; text one font cannot draw
+   * left to right goes through the rich layout (script fonts, bidi). Leaves the role's font set.
+   */
+  textBox(text: string | readonly Segment[], x: number, y: number, o: TextBoxOptions): void {
+    const plainText = typeof text === 'string' && !this.needsRich(text, o.role);
+    if (plainText) {
+      this.setFont(o.role, o.size);
+      if (o.color) this.doc.fillColor(o.color);
+      const opts: PDFKit.Mixins.TextOptions = { width: o.width };
+      if (o.lineGap !== undefined) opts.lineGap = o.lineGap;
+      if (o.paragraphGap !== undefined) opts.paragraphGap = o.paragraphGap;
+      if (o.align !== undefined) opts.align = o.align;
+      this.doc.text(text, x, y, opts);
+      return;
+    }
+    const layout = this.richLayout(text, o);
+    drawRich(this, layout, { x, y, width: o.width, size: o.size, color: o.color ?? STYLE.colors.text, align: o.align, flow: o.flow });
+    this.doc.y += o.paragraphGap ?? 0;
+    this.setFont(o.role, o.size);
+  }
+
+  /** Height textBox(text, …, o) takes (no page breaks). */
+  textHeight(text: string, o: TextBoxOptions): number {
+    if (!this.needsRich(text, o.role)) {
+      this.setFont(o.role, o.size);
+      return this.doc.heightOfString(text, o.lineGap === undefined ? { width: o.width } : { width: o.width, lineGap: o.lineGap });
+    }
+    const layout = this.richLayout(text, o);
+    this.setFont(o.role, o.size);
+    return layout.lines.length * layout.lineHeight;
+  }
+
   /**
    * Make text safe for the current font: normalise newlines, expand tabs, drop control
    * characters, replace characters the font has no glyph for (PDF/A forbids .notdef).
    */
   safeText(text: string): string {
-    const font = internals(this.doc)._font?.font;
-    let cache = this.glyphCache.get(this.font);
-    if (!cache) {
-      cache = new Map();
-      this.glyphCache.set(this.font, cache);
-    }
-    const has = (cp: number): boolean => {
-      let v = cache.get(cp);
-      if (v === undefined) {
-        v = font ? font.hasGlyphForCodePoint(cp) : true;
-        cache.set(cp, v);
-      }
-      return v;
-    };
-    const replacement = has(0xfffd) ? '\ufffd' : '?';
+    const role = this.font;
+    return this.sanitise(text, (cp) => this.scripts.has(role, cp));
+  }
+
+  /**
+   * As safeText, for text drawn with textBox: a character is kept when any embedded font (the
+   * role's or a script font) has it; only one no font has becomes U+FFFD.
+   */
+  cleanText(text: string): string {
+    const role = this.font;
+    return this.sanitise(text, (cp) => this.scripts.has(role, cp) || this.scripts.fontFor(cp, role) !== null);
+  }
+
+  private sanitise(text: string, has: (cp: number) => boolean): string {
+    const role = this.font;
+    const replacement = this.scripts.has(role, 0xfffd) ? '\ufffd' : '?';
     let out = '';
     const src = text.replace(/\r\n?/g, '\n').replace(/\t/g, '    ');
     for (const ch of src) {

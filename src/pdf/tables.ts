@@ -34,9 +34,9 @@ export function drawTable(l: PageLayout, columns: readonly TableColumn[], rows: 
     let maxH = 0;
     const texts = columns.map((c, i) => {
       l.setFont(fontFor(c, header), header ? size : c.mono ? size - 0.5 : size);
-      const t = l.safeText(cells[i] ?? '');
+      const t = l.cleanText(cells[i] ?? '');
       const w = (widths[i] ?? 0) - 2 * padX;
-      const h = t.length === 0 ? doc.currentLineHeight(true) : doc.heightOfString(t, { width: w, lineGap });
+      const h = t.length === 0 ? doc.currentLineHeight(true) : l.textHeight(t, { width: w, lineGap, size: header ? size : c.mono ? size - 0.5 : size, role: fontFor(c, header) });
       maxH = Math.max(maxH, h);
       return t;
     });
@@ -55,11 +55,13 @@ export function drawTable(l: PageLayout, columns: readonly TableColumn[], rows: 
     let x = l.left;
     columns.forEach((c, i) => {
       const w = widths[i] ?? 0;
-      l.setFont(fontFor(c, header), header ? size : c.mono ? size - 0.5 : size);
-      doc.fillColor(header ? STYLE.colors.accent : STYLE.colors.text).text(texts[i] ?? '', x + padX, y + padY, {
+      l.textBox(texts[i] ?? '', x + padX, y + padY, {
         width: w - 2 * padX,
         lineGap,
         align: header ? 'left' : (c.align ?? 'left'),
+        size: header ? size : c.mono ? size - 0.5 : size,
+        role: fontFor(c, header),
+        color: header ? STYLE.colors.accent : STYLE.colors.text,
       });
       x += w;
     });

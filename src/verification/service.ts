@@ -13,7 +13,8 @@ import type { KeyRow } from '../idempotency/service.js';
 import type { WatermarkKeyService } from '../watermark-keys/service.js';
 import type { PlanInfo, PlanRepository } from './plan-repository.js';
 import type { VerificationRecord, VerificationRepository } from './repository.js';
-import { DEFAULT_ALPHA, verifyWatermark, type VerifyResult, type VerifySample } from '../watermark/verify.js';
+import type { VerificationSamplesRepository } from './samples-repository.js';
+import { DEFAULT_ALPHA, sampleLine, verifyWatermark, type VerifyResult, type VerifySample } from '../watermark/verify.js';
 import { WatermarkError } from '../watermark/decide.js';
 import { AppError } from '../problems/app-error.js';
 import type { PlanInput, VerificationInput } from './schemas.js';
@@ -61,6 +62,7 @@ export interface VerificationObserver {
 export interface VerificationRepositories {
   plans: PlanRepository;
   verifications: VerificationRepository;
+  samples: VerificationSamplesRepository;
 }
 
 export class VerificationService {
@@ -158,11 +160,16 @@ export class VerificationService {
       preregistered: !!plan,
       results: results.map((r, i) => ({ id: ids[i]!, subject: r.subject, result: r.result, key: r.key, position: positions[i]! })),
     });
+    // The samples as the lines of the recorded digest (the same for every subject), and each
+    // subject's marks, so that a dossier can attach them and n and m can be re-derived.
+    const lines = samples.map(sampleLine).join('');
     const rows = (pos: Position[]): WorkingRow[] => [
       ...results.map((r, i) => this.repos.verifications.row({
         id: ids[i]!, screeningId, caseRef: input.case_ref, subject: r.subject, planId: plan?.id ?? null,
         decision: r.result.decision, outcome: parseEventOf('verification.recorded', events[i]!.canonical).data, keyVersion: r.key.version, createdAt: now,
       }, pos[i]!)),
+      this.repos.samples.samplesRow({ screeningId, sampleCount: samples.length, samplesDigest: results[0]!.result.samplesDigest, lines, createdAt: now }, pos[0]!),
+      ...results.map((r, i) => this.repos.samples.marksRow(ids[i]!, screeningId, r.result.marked)),
       ...(keyRow ? [keyRow(screening(pos))] : []),
     ];
     return screening(await this.ledger.append({ events, rows }));

@@ -69,6 +69,8 @@ export interface VerifyResult {
   /** Smallest n for which m = n could reach pAdjusted < alpha; below it the result is 'insufficient'. */
   minMarkedSamplesNeeded: number;
   samplesDigest: string;
+  /** The distinct samples the key marks: index in submission order and watermark label (n of them). */
+  marked: Array<{ index: number; label: number }>;
 }
 
 /**
@@ -92,7 +94,8 @@ export function verifyWatermark(input: VerifyInput): VerifyResult {
   const groups = new Map<number, ClassGroup>();
   let duplicatesDropped = 0;
   const uniqueByK = new Map<number, number>();
-  for (const s of samples) {
+  const marked: Array<{ index: number; label: number }> = [];
+  for (const [index, s] of samples.entries()) {
     if (seen.has(s.inputDigest)) {
       duplicatesDropped++;
       continue;
@@ -101,6 +104,7 @@ export function verifyWatermark(input: VerifyInput): VerifyResult {
     uniqueByK.set(s.numClasses, (uniqueByK.get(s.numClasses) ?? 0) + 1);
     const d = decider.decide(parseDigestHex(s.inputDigest), s.ownerLabel, s.numClasses);
     if (!d.watermarked) continue;
+    marked.push({ index, label: d.label });
     let g = groups.get(s.numClasses);
     if (!g) groups.set(s.numClasses, (g = { numClasses: s.numClasses, p0: 1 / (s.numClasses - 1), n: 0, m: 0 }));
     g.n++;
@@ -144,6 +148,7 @@ export function verifyWatermark(input: VerifyInput): VerifyResult {
     log10PAdjusted: logPAdj / Math.LN10,
     minMarkedSamplesNeeded: minNeeded,
     samplesDigest: samplesDigest(samples),
+    marked,
   };
 }
 
@@ -183,9 +188,14 @@ export function samplesDigest(samples: readonly VerifySample[]): string {
   const h = createHash('sha256').update(`${SAMPLES_DOMAIN}\n`, 'ascii');
   samples.forEach((s, i) => {
     checkSample(s, i);
-    h.update(`${s.inputDigest}:${s.ownerLabel}:${s.suspectLabel}:${s.numClasses}\n`, 'ascii');
+    h.update(sampleLine(s), 'ascii');
   });
   return h.digest('hex');
+}
+
+/** One sample's line of the samples digest. */
+export function sampleLine(s: VerifySample): string {
+  return `${s.inputDigest}:${s.ownerLabel}:${s.suspectLabel}:${s.numClasses}\n`;
 }
 
 function checkSample(s: VerifySample, index: number): void {
