@@ -20,6 +20,10 @@ test('hash twins: the same digests, known answers, constant-time equality', () =
     }
     assert.deepEqual(webHash.sha256Of(data), nodeHash.sha256Of(data));
     assert.deepEqual(webHash.sha256(data, abc), nodeHash.sha256(data, abc));
+    // The streamed digest (sample lists): bytes and UTF-8 strings in pieces.
+    const text = `é東${n}\n`;
+    assert.equal(webHash.sha256Stream().update(data).update(text).hex(), nodeHash.sha256Stream().update(data).update(text).hex());
+    assert.equal(nodeHash.sha256Stream().update(data).update(text).hex(), nodeHash.sha256Hex(data, Buffer.from(text, 'utf8')));
   }
   const a = randomBytes(32);
   const b = Buffer.from(a);

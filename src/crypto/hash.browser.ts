@@ -26,6 +26,26 @@ export function sha256Of(data: Uint8Array): Buffer {
   return Buffer.from(nobleSha256(data));
 }
 
+export interface Sha256Stream {
+  update(data: Uint8Array | string): Sha256Stream;
+  hex(): string;
+}
+
+const utf8 = new TextEncoder();
+
+/** Strings are hashed as UTF-8, as node:crypto does. */
+export function sha256Stream(): Sha256Stream {
+  const h = nobleSha256.create();
+  const s: Sha256Stream = {
+    update: (data) => {
+      h.update(typeof data === 'string' ? utf8.encode(data) : data);
+      return s;
+    },
+    hex: () => Buffer.from(h.digest()).toString('hex'),
+  };
+  return s;
+}
+
 /** Constant-time equality: every byte is compared whatever the earlier ones were. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

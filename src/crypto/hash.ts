@@ -22,6 +22,25 @@ export function sha256Of(data: Uint8Array): Buffer {
   return Buffer.from(hash('sha256', data, 'binary'), 'latin1');
 }
 
+/** An incremental SHA-256 (streamed digests such as a sample list's). */
+export interface Sha256Stream {
+  update(data: Uint8Array | string): Sha256Stream;
+  hex(): string;
+}
+
+/** Strings are hashed as UTF-8. */
+export function sha256Stream(): Sha256Stream {
+  const h = createHash('sha256');
+  const s: Sha256Stream = {
+    update: (data) => {
+      h.update(data);
+      return s;
+    },
+    hex: () => h.digest('hex'),
+  };
+  return s;
+}
+
 /** SHA-256, SHA-384 or SHA-512 (or SHA-1, which only an ESS v1 certificate id may use) of the parts. */
 export function digestOf(name: DigestName | 'sha1', ...parts: Uint8Array[]): Buffer {
   const h = createHash(name);

@@ -3,7 +3,7 @@
 // exactly the fields of that sample's line of the digest recorded in the ledger event, so the
 // digest, n and m can be re-derived from the CSV alone (docs/verifying-a-dossier.md, step 2).
 // Pure: no database, no files. Read back strictly (a CSV in a dossier is hostile input).
-import { createHash } from 'node:crypto';
+import { sha256Stream } from '../crypto/hash.js';
 import { TAG } from '../crypto/domains.js';
 import type { PlanSample } from '../db/schema.js';
 
@@ -57,7 +57,7 @@ export function readSamplesCsv(bytes: Buffer): CsvFacts {
   const kind = header === VERIFICATION_CSV_HEADER ? 'verification' : header === PLAN_CSV_HEADER ? 'plan' : null;
   if (!kind) throw new Error(`unknown header "${header?.slice(0, 120)}"`);
   if (rows.length === 0) throw new Error('no samples');
-  const h = createHash('sha256').update(`${kind === 'plan' ? TAG.wmPlan : TAG.wmSamples}\n`, 'ascii');
+  const h = sha256Stream().update(`${kind === 'plan' ? TAG.wmPlan : TAG.wmSamples}\n`);
   const seen = new Set<string>();
   let n = 0;
   let m = 0;
@@ -66,10 +66,10 @@ export function readSamplesCsv(bytes: Buffer): CsvFacts {
     if (!r || Number(r[1]) !== i) throw new Error(`row ${i + 1} is malformed or out of order`);
     const input = r[2]!;
     if (kind === 'plan') {
-      h.update(`${input}:${r[3]}:${r[4]}\n`, 'ascii');
+      h.update(`${input}:${r[3]}:${r[4]}\n`);
       return;
     }
-    h.update(`${input}:${r[3]}:${r[4]}:${r[5]}\n`, 'ascii');
+    h.update(`${input}:${r[3]}:${r[4]}:${r[5]}\n`);
     const dup = row.endsWith(',1,,,');
     if (dup !== seen.has(input)) throw new Error(`row ${i + 1}: the duplicate column is wrong`);
     seen.add(input);
@@ -80,5 +80,5 @@ export function readSamplesCsv(bytes: Buffer): CsvFacts {
       if (match) m++;
     }
   });
-  return { kind, rows: rows.length, digest: h.digest('hex'), n, m };
+  return { kind, rows: rows.length, digest: h.hex(), n, m };
 }
