@@ -46,7 +46,7 @@ export interface ChunkOutcome {
 
 /**
  * Streams `tasks` through the pool and `v`. Stops at the first fault or format error (chunks
- * still in flight are dropped). `onItem(i)` is called for each entry accepted, with its index in
+ * still in flight are dropped, once they have finished). `onItem(i)` is called for each entry accepted, with its index in
  * the task (export files report line numbers with it).
  */
 export async function verifyChunks(v: LedgerVerifier, tasks: AsyncIterable<VerifyTask>, onAccepted?: (task: VerifyTask, index: number) => void): Promise<ChunkOutcome> {
@@ -108,6 +108,9 @@ export async function verifyChunks(v: LedgerVerifier, tasks: AsyncIterable<Verif
     }
     return { formatError: null };
   } finally {
+    // After an early stop (a fault) the dropped chunks still run: wait for them, so that no
+    // answer reaches a pool that was closed meanwhile (piscina reports those as uncaught errors).
+    await Promise.allSettled(inFlight.map((f) => f.result));
     inFlight.length = 0;
   }
 }
