@@ -6,7 +6,7 @@ import { parseEvent } from '../ledger/events.js';
 import type { PlanRepository } from '../verification/plan-repository.js';
 import type { VerificationRecord, VerificationRepository } from '../verification/repository.js';
 import type { VerificationSamplesRepository } from '../verification/samples-repository.js';
-import { planCsv, readSamplesCsv, verificationCsv } from './samples-csv.js';
+import { buildSamplesCsv, type SamplesCsv, type SamplesCsvTask } from './samples-csv.js';
 import type { WatermarkKeyRepository } from '../watermark-keys/repository.js';
 import type { LedgerEntry } from '../ledger/format.js';
 import { buildReceipt, receiptInclusion } from '../assent/receipt.js';
@@ -76,6 +76,8 @@ export interface EvidenceSources {
   timestamps?: DossierTimestamps | undefined;
   /** Text-watermark verifications (section 6A); without it the dossier has none. */
   llm?: LlmEvidenceSources | undefined;
+  /** Builds a sample-list CSV (on a worker in the service); without it, on this thread. */
+  samplesCsv?: ((task: SamplesCsvTask) => Promise<SamplesCsv>) | undefined;
 }
 
 /** Each perfect subtree read once: the cited entries' audit paths share their upper nodes. */
@@ -285,35 +287,33 @@ async function sampleExhibits(
     src.samples.marks(verifications.map((v) => v.id)),
   ]);
   const out = { verifications: new Map<string, DossierSamples>(), plans: new Map<string, DossierSamples>() };
-  const tie = (name: string, bytes: Buffer, recorded: { digest: string; count: number; seq: number; n?: number; m?: number }): DossierSamples => {
-    const f = readSamplesCsv(bytes);
+  const build = src.samplesCsv ?? (async (t: SamplesCsvTask) => buildSamplesCsv(t));
+  const tie = (name: string, csv: SamplesCsv, recorded: { digest: string; count: number; seq: number; n?: number; m?: number }): DossierSamples => {
+    const f = csv.facts;
     if (f.digest !== recorded.digest || f.rows !== recorded.count || (recorded.n !== undefined && (f.n !== recorded.n || f.m !== recorded.m))) {
       throw new Error(`the stored samples of ${name} do not reproduce ledger entry ${recorded.seq}`);
     }
-    return { attachment: name, sha256: sha256Hex(bytes), rows: f.rows, digest: f.digest, n: f.n, m: f.m, ledgerSeq: recorded.seq };
+    return { attachment: name, sha256: csv.sha256, rows: f.rows, digest: f.digest, n: f.n, m: f.m, ledgerSeq: recorded.seq };
   };
   for (const v of verifications) {
     const stored = screenings.get(v.screeningId);
     // Verifications recorded before their samples were kept have none to attach.
     if (!stored) continue;
     const name = `samples-verification-${v.id}.csv`;
-    const bytes = verificationCsv(stored.lines, marks.get(v.id) ?? []);
+    const csv = await build({ kind: 'verification', lines: stored.lines, marks: marks.get(v.id) ?? [] });
     const st = v.outcome.statistic;
-    const s = tie(name, bytes, { digest: v.outcome.samples_digest, count: st.samples_submitted, seq: v.ledgerSeq, n: st.n, m: st.m });
-    // A list of many samples takes a while to write and read back: let the event loop run between them.
-    await new Promise((r) => setImmediate(r));
-    attach(name, 'text/csv', `Samples of verification ${v.id} (${s.rows} rows, n = ${s.n}, m = ${s.m}); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${v.ledgerSeq}`, 'Data', bytes);
+    const s = tie(name, csv, { digest: v.outcome.samples_digest, count: st.samples_submitted, seq: v.ledgerSeq, n: st.n, m: st.m });
+    attach(name, 'text/csv', `Samples of verification ${v.id} (${s.rows} rows, n = ${s.n}, m = ${s.m}); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${v.ledgerSeq}`, 'Data', Buffer.from(csv.bytes.buffer, csv.bytes.byteOffset, csv.bytes.byteLength));
     out.verifications.set(v.id, s);
   }
   for (const id of planIds) {
     const p = await src.plans.withSamples(id);
     if (!p) continue;
     const name = `samples-plan-${p.id}.csv`;
-    const bytes = planCsv(p.samples);
+    const csv = await build({ kind: 'plan', samples: p.samples });
     const planned = parseEvent(bySeq.get(p.ledgerSeq)!.canonical).data as { samples_digest: string; sample_count: number };
-    const s = tie(name, bytes, { digest: planned.samples_digest, count: planned.sample_count, seq: p.ledgerSeq });
-    await new Promise((r) => setImmediate(r));
-    attach(name, 'text/csv', `Pre-registered samples of plan ${p.id} (${s.rows} rows); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${p.ledgerSeq}`, 'Data', bytes);
+    const s = tie(name, csv, { digest: planned.samples_digest, count: planned.sample_count, seq: p.ledgerSeq });
+    attach(name, 'text/csv', `Pre-registered samples of plan ${p.id} (${s.rows} rows); the SHA-256 of its digest lines is the samples digest ${s.digest} of ledger entry ${p.ledgerSeq}`, 'Data', Buffer.from(csv.bytes.buffer, csv.bytes.byteOffset, csv.bytes.byteLength));
     out.plans.set(p.id, s);
   }
   return out;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { SignerMaterial } from '../pdf/sign.js';
 import type { DossierModel } from './model.js';
+import type { SamplesCsv, SamplesCsvTask } from './samples-csv.js';
 import type { RenderWorkerData, RenderWorkerResult } from './render-worker.js';
 
 export interface RenderedDossier {
@@ -58,6 +59,13 @@ export class RenderPool {
       throw new Error(`rendering dossier ${model.dossierId} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     return { pdf: Buffer.from(r.pdf.buffer, r.pdf.byteOffset, r.pdf.byteLength), unsignedSha256: r.unsignedSha256, pages: r.pages };
+  }
+
+  /** Writes and reads back one sample-list CSV in a worker (samples-csv.ts buildSamplesCsv). */
+  async samplesCsv(task: SamplesCsvTask): Promise<SamplesCsv> {
+    if (this.#closing) throw closedError();
+    const r = (await this.#pool.run(task as never, { name: 'samplesCsv' })) as unknown as SamplesCsv;
+    return { ...r, bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) };
   }
 
   /** Renders waiting for a worker. */

@@ -6,6 +6,7 @@ import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import { signPdf, type SignerMaterial } from '../pdf/sign.js';
 import type { DossierModel } from './model.js';
 import { renderDossier } from './render.js';
+import { buildSamplesCsv, type SamplesCsvTask } from './samples-csv.js';
 import { lowerThreadPriority } from '../util/thread-priority.js';
 
 /**
@@ -60,6 +61,20 @@ export default async function renderAndSign(model: DossierModel): Promise<unknow
     },
     get [valueSymbol]() {
       return result;
+    },
+  });
+}
+
+/** Named task `samplesCsv`: a dossier's sample-list CSV written and read back off the request thread. */
+export function samplesCsv(task: SamplesCsvTask): unknown {
+  const r = buildSamplesCsv(task);
+  const bytes = ownBytes(r.bytes);
+  return Piscina.move({
+    get [transferableSymbol]() {
+      return bytes.buffer;
+    },
+    get [valueSymbol]() {
+      return { ...r, bytes };
     },
   });
 }

@@ -82,3 +82,24 @@ export function readSamplesCsv(bytes: Buffer): CsvFacts {
   });
   return { kind, rows: rows.length, digest: h.hex(), n, m };
 }
+
+/** What to build one sample-list CSV from: a verification's digest lines and marks, or a plan's samples. */
+export type SamplesCsvTask =
+  | { kind: 'verification'; lines: string; marks: ReadonlyArray<{ index: number; label: number }> }
+  | { kind: 'plan'; samples: readonly PlanSample[] };
+
+export interface SamplesCsv {
+  bytes: Uint8Array;
+  sha256: string;
+  /** Re-derived from the bytes as a reader would (readSamplesCsv), not from the input. */
+  facts: CsvFacts;
+}
+
+/**
+ * Writes the CSV and reads it back. CPU-heavy for long lists (a 25,000-sample list takes ~100 ms),
+ * so the service runs it on a render worker thread (render-worker.ts, task `samplesCsv`).
+ */
+export function buildSamplesCsv(task: SamplesCsvTask): SamplesCsv {
+  const bytes = task.kind === 'verification' ? verificationCsv(task.lines, task.marks) : planCsv(task.samples);
+  return { bytes, sha256: sha256Stream().update(bytes).hex(), facts: readSamplesCsv(bytes) };
+}

@@ -50,7 +50,9 @@ export class DossierService {
     // Whole seconds: the PDF date format has no fractions, so every date in the dossier agrees.
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
     const identity = await this.identity();
-    const { model, citedSeqs } = await gatherDossier(this.sources, identity, {
+    // Sample lists are written and read back on a render worker, off the request thread.
+    const sources: EvidenceSources = { ...this.sources, samplesCsv: async (t) => (await this.pool()).samplesCsv(t) };
+    const { model, citedSeqs } = await gatherDossier(sources, identity, {
       dossierId: id, subject: input.subject, caseRef: input.case_ref, verificationIds: input.verification_ids,
       requestedBy: input.requested_by, preparedFor: input.prepared_for, issuedAt, ...this.settings,
     });
