@@ -36,7 +36,7 @@ export function checkedDisplayed(record: LedgerEntry, ref: DisplayedRef, shown: 
     throw new AppError('display_record_inconsistent', `ledger entry ${record.seq} (${record.eventType}, event ${record.eventId}) names display record ${ref.event_id} at entry ${ref.seq}, but ${why}. No dossier was issued; run \`assentmark ledger verify\`.`);
   };
   if (!shown) return fail(`there is no entry ${ref.seq}`);
-  if (shown.eventType !== 'acceptance.displayed') return fail(`entry ${ref.seq} is a ${shown.eventType} event`);
+  if (shown.eventType !== 'acceptance.displayed') return fail(`entry ${ref.seq} is of type ${shown.eventType}, not acceptance.displayed`);
   if (shown.eventId !== ref.event_id) return fail(`entry ${ref.seq} is event ${shown.eventId}`);
   if (shown.seq >= record.seq) return fail(`entry ${ref.seq} does not precede the record`);
   const rec = parseEvent(record.canonical);
