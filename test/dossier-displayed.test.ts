@@ -17,7 +17,8 @@ import { parseEvent } from '../src/ledger/events.js';
 import type { LedgerEntry } from '../src/ledger/format.js';
 import { extractAttachments } from '../src/pdf/verify.js';
 import { AppError } from '../src/problems/app-error.js';
-import { CLI_MAIN, eulaText, sha256OfText, useTestApp } from './helpers/app.js';
+import { sql } from 'kysely';
+import { CLI_MAIN, eulaText, problemOf, sha256OfText, useTestApp } from './helpers/app.js';
 import { bareEnv } from './helpers/recipe.js';
 import { binary, run } from './helpers/tools.js';
 
@@ -46,9 +47,9 @@ function manifest(o: Json): Json {
 }
 
 /** A session created by the signup backend, then the widget's read and decision, as the browser makes them. */
-async function throughWidget(decision: 'accept' | 'decline', m: Json): Promise<void> {
+async function throughWidget(decision: 'accept' | 'decline', m: Json, subject = SUBJECT): Promise<(typeof uses)[number]> {
   const s = await t.post('/v1/acceptance-sessions', 'signup').send({
-    subject: SUBJECT, slug: 'api-terms', origin: ORIGIN, auth: { method: 'password', session_id: 'site-sess-7', mfa: true },
+    subject, slug: 'api-terms', origin: ORIGIN, auth: { method: 'password', session_id: 'site-sess-7', mfa: true },
     consent_text: m.consent_text, accept_text: m.accept_text, decline_text: m.decline_text,
   });
   assert.equal(s.status, 201, s.text);
@@ -58,7 +59,9 @@ async function throughWidget(decision: 'accept' | 'decline', m: Json): Promise<v
   const r = await t.post(`/v1/widget/sessions/${s.body.session}/decision`).set('Origin', ORIGIN).set('User-Agent', 'Mozilla/5.0 dossier test')
     .send({ decision, manifest: m, page_url: `${ORIGIN}/signup`, locale: 'en-GB', client_time: new Date().toISOString() });
   assert.equal(r.status, 201, r.text);
-  uses.push({ decision, sessionId: s.body.id, displayedSeq: r.body.displayed.seq, manifest: m, recordSeq: r.body.record.ledger.seq });
+  const use = { decision, sessionId: s.body.id, displayedSeq: r.body.displayed.seq, manifest: m, recordSeq: r.body.record.ledger.seq };
+  if (subject === SUBJECT) uses.push(use);
+  return use;
 }
 
 async function issue(subject: string): Promise<{ body: Json; pdf: Buffer }> {
@@ -69,7 +72,7 @@ async function issue(subject: string): Promise<{ body: Json; pdf: Buffer }> {
   return { body: res.body as Json, pdf: p.body as Buffer };
 }
 
-/** The text of section 4 (from its bookmark's page to section 5's), read with pdfjs-dist. */
+/** The text of section 4 (from its bookmark's page to section 5's), read with pdfjs-dist, whitespace removed. */
 async function section4Of(bytes: Buffer): Promise<string> {
   const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
   const doc = await pdfjs.getDocument({ data: new Uint8Array(bytes), useSystemFonts: false, isEvalSupported: false, disableFontFace: true, verbosity: 0 }).promise;
@@ -86,10 +89,12 @@ async function section4Of(bytes: Buffer): Promise<string> {
       const tc = await (await doc.getPage(p)).getTextContent();
       for (const it of tc.items as Array<{ str?: string; hasEOL?: boolean }>) if (typeof it.str === 'string') text += it.str + (it.hasEOL ? '\n' : ' ');
     }
-    const start = text.indexOf('4. Acceptances, declines and withdrawals');
-    const end = text.indexOf("5. Linkage: the subject's watermark key");
-    assert.ok(start >= 0 && end > start, 'section 4 found');
-    return text.slice(start, end);
+    // Whitespace removed: values, hashes and ids wrap across lines in the tables.
+    const c = compact(text);
+    const start = c.indexOf(compact('4. Acceptances, declines and withdrawals'));
+    const end = c.indexOf(compact("5. Linkage: the subject's watermark key"), start);
+    assert.ok(start >= 0 && end > start, `section 4 found in:\n${text}`);
+    return c.slice(start, end);
   } finally {
     await doc.destroy();
   }
@@ -228,5 +233,28 @@ describe('a display record that does not tie to its record refuses the dossier',
     const otherSession = parseCanonical(shown.canonical) as Json;
     otherSession.data.session_id = decline.sessionId;
     refused(() => checkedDisplayed(record, ref, { ...shown, canonical: canonicalBytes(otherSession) }), new RegExp(`of session ${decline.sessionId}`));
+  });
+});
+
+// Last: it rewrites a ledger entry behind the service's back, which no later test could live with.
+describe('over HTTP, an acceptance naming another display record', () => {
+  test('the dossier issue answers display_record_inconsistent (500) and records nothing', async () => {
+    const use = await throughWidget('accept', manifest({}), 'widget-tampered');
+    const shown = await entry(use.displayedSeq);
+    const other = await entry(uses[0]!.displayedSeq);
+    // As the database owner, triggers off: the acceptance now names the decline's display record.
+    await t.db.superuser('ALTER TABLE ledger_entries DISABLE TRIGGER ALL');
+    await t.db.superuser(`UPDATE ledger_entries SET canonical = convert_to(replace(convert_from(canonical, 'UTF8'), '${shown.eventId}', '${other.eventId}'), 'UTF8') WHERE seq = ${use.recordSeq}`);
+    await t.db.superuser('ALTER TABLE ledger_entries ENABLE TRIGGER ALL');
+    await t.db.superuser('ALTER TABLE ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_no_update_delete');
+    await t.db.superuser('ALTER TABLE ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_no_truncate');
+    const count = async () => (await sql<{ d: string; l: string }>`SELECT (SELECT count(*) FROM dossiers) AS d, (SELECT count(*) FROM ledger_entries) AS l`.execute(t.ctx.handle.db)).rows[0]!;
+    const before = await count();
+    const res = await t.post('/v1/dossiers', 'investigator').send({ subject: 'widget-tampered', case_ref: 'CASE-SHOWN-2', requested_by: 'Jane Investigator', prepared_for: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' } });
+    assert.equal(res.status, 500, res.text);
+    const p = problemOf(res);
+    assert.equal(p.code, 'display_record_inconsistent');
+    assert.match(p.detail, new RegExp(`ledger entry ${use.recordSeq} .*names display record ${other.eventId} at entry ${use.displayedSeq}, but entry ${use.displayedSeq} is event ${shown.eventId}`));
+    assert.deepEqual(await count(), before, 'no dossier and no ledger entry written');
   });
 });

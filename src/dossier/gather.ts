@@ -137,9 +137,13 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
   const planIds = [...new Set(verifications.map((v) => v.planId).filter((x): x is string => !!x))];
   const plans = await src.plans.many(planIds);
 
-  // Acceptances and declines made through a consent widget: what it showed is cited too.
+  // Acceptances and declines made through a consent widget: what it showed is cited too, once
+  // checked against the record (before anything is stamped or proven).
   const recordEntries = await ledger.entriesBySeq([...new Set(records.map((r) => r.ledgerSeq))]);
   const shownRefs = displayedRefs(recordEntries);
+  const early = [...recordEntries, ...(await ledger.entriesBySeq([...new Set([...shownRefs.values()].map((d) => d.seq))]))];
+  const earlyBySeq = new Map(early.map((e) => [e.seq, e]));
+  const displayed = new Map([...shownRefs].map(([seq, ref]) => [seq, checkedDisplayed(earlyBySeq.get(seq)!, ref, earlyBySeq.get(ref.seq))]));
 
   const citedSeqs = [...new Set([
     ...records.map((r) => r.ledgerSeq),
@@ -166,11 +170,8 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     ? { stamp: earlierStamp, cp: earlierCp, consistency: await ledger.consistencyProof(earlierCp.size, cp.size) }
     : null;
   const report = await ledger.verifyIncrementally();
-  const have = new Map(recordEntries.map((e) => [e.seq, e]));
-  const entries = [...recordEntries, ...(await ledger.entriesBySeq(citedSeqs.filter((s) => !have.has(s))))].sort((a, b) => a.seq - b.seq);
+  const entries = [...earlyBySeq.values(), ...(await ledger.entriesBySeq(citedSeqs.filter((s) => !earlyBySeq.has(s))))].sort((a, b) => a.seq - b.seq);
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
-  // Each display record must be the one its record names, showing the text the record is about.
-  const displayed = new Map([...shownRefs].map(([seq, ref]) => [seq, checkedDisplayed(bySeq.get(seq)!, ref, bySeq.get(ref.seq))]));
   // RFC 9162 inclusion proofs of the cited entries in the tree of the checkpoint's size.
   const read = memoized(ledger.nodeReader());
   const [treeRoot, paths] = await Promise.all([rootHash(cp.size, read), Promise.all(entries.map((e) => inclusionProof(e.seq - 1, cp.size, read)))]);
