@@ -165,7 +165,7 @@ describe('a dossier shows what the consent widget showed', () => {
       const want: Array<[string, string]> = [
         ['display record', `Display record ledger entry ${stored.seq} (event ${stored.eventId})`],
         ['session', `Acceptance session ${ev.data.session_id}`],
-        ['text hash', `Text shown (SHA-256) ${m.text_sha256}, equal to the published version's`],
+        ['text hash', `Text shown (SHA-256) ${m.text_sha256} Equal to the published yes: the published version's SHA-256`],
         ['scrolling', `Scrolled to the end ${m.scrolled_to_end ? 'yes: the end of the text was in view' : 'no: the end of the text was never in view'}`],
         ['time on screen', `Time on screen ${(m.time_on_screen_ms / 1000).toFixed(1)} seconds (${m.time_on_screen_ms} ms)`],
         ['viewport', `Viewport ${m.viewport.width} × ${m.viewport.height} CSS pixels, device pixel ratio ${m.viewport.device_pixel_ratio}`],

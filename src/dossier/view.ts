@@ -128,7 +128,8 @@ function displayedRows(r: DossierAssentRecord): KeyValueRow[] {
   return [
     { key: 'Display record', value: `ledger entry ${d.ledgerSeq} (event ${d.eventId}), recorded by the service ${formatTime((d.data as any).server_time)}` },
     { key: 'Acceptance session', value: d.sessionId },
-    { key: 'Text shown (SHA-256)', value: `${str(m.text_sha256)}${m.text_sha256 === published ? ', equal to the published version\'s' : ' (NOT the published version\'s)'}`, mono: true },
+    { key: 'Text shown (SHA-256)', value: str(m.text_sha256), mono: true },
+    { key: 'Equal to the published', value: m.text_sha256 === published ? 'yes: the published version\'s SHA-256' : 'NO: not the published version\'s SHA-256' },
     { key: 'Scrolled to the end', value: m.scrolled_to_end === true ? 'yes: the end of the text was in view' : 'no: the end of the text was never in view' },
     { key: 'Time on screen', value: `${(ms / 1000).toFixed(1)} seconds (${str(m.time_on_screen_ms)} ms)` },
     { key: 'Viewport', value: `${str(vp.width)} × ${str(vp.height)} CSS pixels, device pixel ratio ${str(vp.device_pixel_ratio)}` },
