@@ -23,6 +23,7 @@ import { AppError } from '../problems/app-error.js';
 import { exhibitLetter } from './exhibits.js';
 import type { PaperSize } from '../config/config.js';
 import { gatherLlm, llmModel, type LlmEvidenceSources } from './llm-evidence.js';
+import { checkedDisplayed, displayedRefs } from './displayed.js';
 import type { DossierAssentRecord, DossierEula, DossierModel, DossierSamples, DossierTimestamp } from './model.js';
 
 export interface GatherInput {
@@ -138,8 +139,17 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
   const planIds = [...new Set(verifications.map((v) => v.planId).filter((x): x is string => !!x))];
   const plans = await src.plans.many(planIds);
 
+  // Acceptances and declines made through a consent widget: what it showed is cited too, once
+  // checked against the record (before anything is stamped or proven).
+  const recordEntries = await ledger.entriesBySeq([...new Set(records.map((r) => r.ledgerSeq))]);
+  const shownRefs = displayedRefs(recordEntries);
+  const early = [...recordEntries, ...(await ledger.entriesBySeq([...new Set([...shownRefs.values()].map((d) => d.seq))]))];
+  const earlyBySeq = new Map(early.map((e) => [e.seq, e]));
+  const displayed = new Map([...shownRefs].map(([seq, ref]) => [seq, checkedDisplayed(earlyBySeq.get(seq)!, ref, earlyBySeq.get(ref.seq))]));
+
   const citedSeqs = [...new Set([
     ...records.map((r) => r.ledgerSeq),
+    ...[...shownRefs.values()].map((d) => d.seq),
     ...keys.map((k) => k.ledgerSeq),
     ...verifications.map((v) => v.ledgerSeq),
     ...eulaList.map((v) => v.ledgerSeq),
@@ -162,7 +172,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     ? { stamp: earlierStamp, cp: earlierCp, consistency: await ledger.consistencyProof(earlierCp.size, cp.size) }
     : null;
   const report = await ledger.verifyIncrementally();
-  const entries = await ledger.entriesBySeq(citedSeqs);
+  const entries = [...earlyBySeq.values(), ...(await ledger.entriesBySeq(citedSeqs.filter((s) => !earlyBySeq.has(s))))].sort((a, b) => a.seq - b.seq);
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
   // RFC 9162 inclusion proofs of the cited entries in the tree of the checkpoint's size.
   const read = memoized(ledger.nodeReader());
@@ -201,7 +211,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     // As the service serves receipts: the signed receipt, and its inclusion proof in the dossier's checkpoint.
     const served = { ...receipts[n]!, inclusion: receiptInclusion({ leafIndex: e.seq - 1, treeSize: cp.size, proof: pathOf.get(e.seq)! }, cp.body) };
     attach(name, 'application/json', `Signed receipt of the ${r.kind} record ${r.id}, with its inclusion proof in the checkpoint at size ${cp.size}`, 'Supplement', Buffer.from(JSON.stringify(served, null, 2) + '\n'));
-    return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: r.serverTime.toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name };
+    return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: r.serverTime.toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name, ...(r.kind === 'withdrawn' ? {} : { displayed: displayed.get(e.seq) ?? null }) };
   });
 
   const model: DossierModel = {

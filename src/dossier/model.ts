@@ -54,6 +54,21 @@ export interface DossierAssentRecord {
   data: Record<string, unknown>;
   receipt: Receipt;
   receiptAttachment: string;
+  /**
+   * What a consent widget showed before this acceptance or decline: its `acceptance.displayed`
+   * entry (cited, and checked against this record at issue). Null: recorded without a widget;
+   * absent for withdrawals.
+   */
+  displayed?: DossierDisplayed | null;
+}
+
+/** An `acceptance.displayed` entry an acceptance or decline points back at. */
+export interface DossierDisplayed {
+  ledgerSeq: number;
+  eventId: string;
+  sessionId: string;
+  /** The event's data as recorded (manifest, page, client facts, session). */
+  data: Record<string, unknown>;
 }
 
 export interface DossierKey {

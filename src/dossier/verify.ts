@@ -108,6 +108,7 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
   }
 
   if (b.bundle) for (const c of sampleChecks(b.bundle.entries as unknown[], attachments)) add(c.name, c.ok, c.detail);
+  if (b.bundle) for (const c of displayChecks(b.bundle.entries as unknown[])) add(c.name, c.ok, c.detail);
 
   if (opts.signature) {
     const key = trusted ?? (b.bundle ? Buffer.from(b.bundle.signing_key.public_key, 'base64') : undefined);
@@ -161,6 +162,45 @@ function sampleChecks(entries: unknown[], attachments: ReadonlyMap<string, Buffe
       m[1] === 'verification' && (f.n !== ev.statistic?.n || f.m !== ev.statistic?.m) ? `n = ${f.n}, m = ${f.m} from the file, the event records n = ${String(ev.statistic?.n)}, m = ${String(ev.statistic?.m)}` : '',
     ].filter(Boolean);
     check(wrong.length === 0, wrong.length ? wrong.join('; ') : `${f.rows} samples; samples digest ${f.digest} as recorded${m[1] === 'verification' ? `; n = ${f.n}, m = ${f.m} as recorded` : ''}`);
+  }
+  return checks;
+}
+
+/**
+ * Each cited acceptance or decline made through a consent widget must have its display record
+ * cited too: the `acceptance.displayed` entry at the seq it names, with its event id, session and
+ * subject, showing the text (SHA-256) the record is about. The bundle check proves the entries.
+ */
+function displayChecks(entries: unknown[]): DossierCheck[] {
+  const events = new Map<number, { type: string; id: string; data: Record<string, any> }>();
+  for (const e of entries) {
+    if (typeof e !== 'object' || e === null) continue;
+    try {
+      const ev = parseCanonical(Buffer.from(String((e as { canonical?: unknown }).canonical), 'base64')) as { id?: unknown; type?: unknown; data?: unknown };
+      if (typeof ev.data === 'object' && ev.data !== null) events.set(Number((e as { seq?: unknown }).seq), { type: String(ev.type), id: String(ev.id), data: ev.data as Record<string, any> });
+    } catch {
+      // already reported by the bundle check
+    }
+  }
+  const checks: DossierCheck[] = [];
+  for (const [seq, ev] of events) {
+    if (ev.type !== 'acceptance.recorded' && ev.type !== 'acceptance.declined') continue;
+    const ref = ev.data.presentation?.displayed as { session_id?: unknown; event_id?: unknown; seq?: unknown } | undefined;
+    if (!ref) continue;
+    const shown = events.get(Number(ref.seq));
+    const text = ev.data.eula?.text_sha256;
+    const wrong = !shown
+      ? [`entry ${String(ref.seq)} is not cited in the bundle`]
+      : [
+          shown.type !== 'acceptance.displayed' ? `entry ${String(ref.seq)} is a ${shown.type} event` : '',
+          shown.id !== ref.event_id ? `entry ${String(ref.seq)} is event ${shown.id}, the record names ${String(ref.event_id)}` : '',
+          shown.data.session_id !== ref.session_id || shown.data.subject !== ev.data.subject ? `entry ${String(ref.seq)} is of another session or subject` : '',
+          shown.data.manifest?.text_sha256 !== text ? `the text it shows has SHA-256 ${String(shown.data.manifest?.text_sha256)}, the record's EULA text ${String(text)}` : '',
+        ].filter(Boolean);
+    checks.push({
+      name: `display record of entry ${seq}`, ok: wrong.length === 0,
+      detail: wrong.length ? wrong.join('; ') : `entry ${String(ref.seq)} (acceptance.displayed, session ${String(ref.session_id)}) is cited and shows the text the ${ev.type === 'acceptance.recorded' ? 'acceptance' : 'decline'} is about (SHA-256 ${String(text)})`,
+    });
   }
   return checks;
 }

@@ -111,6 +111,35 @@ function assentRows(r: DossierAssentRecord): KeyValueRow[] {
   return rows;
 }
 
+/** What the browser measured, and what the service checked itself (docs/widget.md). */
+export const DISPLAY_MEASURED = 'The consent widget in the user\'s browser measured the scrolling, the time on screen, the viewport and the markup hash; the service cannot observe them and records them as reported. The service checked the text hash (against the published text) and the consent and button wordings (against those the session set) before recording anything.';
+
+/** Without a widget, the signup backend reports the acceptance: no record of the display exists. */
+export const NO_DISPLAY_RECORD = 'recorded by the signup backend; no display record';
+
+/** What the user saw, as the widget's `acceptance.displayed` entry records it. */
+function displayedRows(r: DossierAssentRecord): KeyValueRow[] {
+  const d = r.displayed;
+  if (!d) return [];
+  const m = ((d.data as Record<string, any>).manifest ?? {}) as Record<string, any>;
+  const published = (r.data as Record<string, any>).eula?.text_sha256;
+  const vp = (m.viewport ?? {}) as Record<string, any>;
+  const ms = Number(m.time_on_screen_ms);
+  return [
+    { key: 'Display record', value: `ledger entry ${d.ledgerSeq} (event ${d.eventId}), recorded by the service ${formatTime((d.data as any).server_time)}` },
+    { key: 'Acceptance session', value: d.sessionId },
+    { key: 'Text shown (SHA-256)', value: str(m.text_sha256), mono: true },
+    { key: 'Equal to the published', value: m.text_sha256 === published ? 'yes: the published version\'s SHA-256' : 'NO: not the published version\'s SHA-256' },
+    { key: 'Scrolled to the end', value: m.scrolled_to_end === true ? 'yes: the end of the text was in view' : 'no: the end of the text was never in view' },
+    { key: 'Time on screen', value: `${(ms / 1000).toFixed(1)} seconds (${str(m.time_on_screen_ms)} ms)` },
+    { key: 'Viewport', value: `${str(vp.width)} × ${str(vp.height)} CSS pixels, device pixel ratio ${str(vp.device_pixel_ratio)}` },
+    { key: 'Consent wording shown', value: str(m.consent_text) },
+    { key: 'Button texts shown', value: `accept: "${str(m.accept_text)}"; decline: "${str(m.decline_text)}"` },
+    { key: 'Markup SHA-256', value: str(m.markup_sha256), mono: true },
+    { key: 'Widget', value: str(m.widget) },
+  ];
+}
+
 function verificationRows(v: DossierVerification, exhibitRef: (name: string | undefined) => string): KeyValueRow[] {
   const o = v.outcome as Record<string, any>;
   const s = (o.statistic ?? {}) as Record<string, any>;
@@ -197,7 +226,10 @@ export function buildView(m: DossierModel): DossierView {
     return e ? `Exhibit ${e.letter} (${e.name})` : `exhibit ${name ?? '(none)'}`;
   };
   const kv: Record<string, KeyValueRow[]> = {};
-  m.assent.forEach((r, i) => (kv[`assent-${i}`] = flatten(assentRows(r))));
+  m.assent.forEach((r, i) => {
+    kv[`assent-${i}`] = flatten(assentRows(r));
+    kv[`displayed-${i}`] = flatten(displayedRows(r));
+  });
   m.verifications.forEach((v, i) => (kv[`verification-${i}`] = flatten(verificationRows(v, exhibitRef))));
   const accepted = m.assent.filter((a) => a.kind === 'accepted');
   const summary = [
@@ -244,7 +276,12 @@ export function buildView(m: DossierModel): DossierView {
     },
     eulas: m.eulas.map((e) => ({ ...e, text: undefined, exhibit: exhibitRef(e.attachment), effectiveAt: formatTime(e.effectiveAt), publishedAt: formatTime(e.publishedAt) })),
     histories: Object.entries(m.eulaHistory).map(([slug, versions]) => ({ slug, versions })),
-    assent: m.assent.map((a) => ({ ...a, receiptExhibit: exhibitRef(a.receiptAttachment), heading: `${KIND_TITLE[a.kind]} of ${a.slug} ${a.version}, ${formatTime(a.serverTime)}` })),
+    assent: m.assent.map((a) => ({
+      ...a, receiptExhibit: exhibitRef(a.receiptAttachment), heading: `${KIND_TITLE[a.kind]} of ${a.slug} ${a.version}, ${formatTime(a.serverTime)}`,
+      // Withdrawals have no display; an acceptance or decline either has a widget's record or says it has none.
+      shown: a.displayed ? { widget: true, none: false, kind: KIND_TITLE[a.kind].toLowerCase(), measured: DISPLAY_MEASURED } : { widget: false, none: a.displayed === null, kind: '', measured: '' },
+    })),
+    noDisplayRecord: NO_DISPLAY_RECORD,
     keys: m.keys,
     verifications: m.verifications.map((v, i) => ({ ...v, index: i + 1, suspectName: str((v.outcome as any).suspect?.name) })),
     checkpoint: { ...m.checkpoint, timestamp: formatTime(m.checkpoint.timestamp) },

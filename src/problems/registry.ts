@@ -100,6 +100,7 @@ export const PROBLEMS = {
   nothing_to_issue: { status: 422, title: 'No evidence for this subject' },
   verification_not_of_subject: { status: 422, title: 'Verification not of this subject' },
   render_failed: { status: 500, title: 'Dossier rendering failed' },
+  display_record_inconsistent: { status: 500, title: 'Display record does not match the acceptance' },
   timestamp_unavailable: { status: 502, title: 'No timestamp from the time-stamping authority' },
 
   // The ledger

@@ -142,6 +142,13 @@ export function plainChecks(r: DossierReport, keysGiven: boolean, sigGiven: bool
         title: `The Terms of Service text (${file})`, status: st(c.ok), technical: [c.detail],
         meaning: c.ok ? 'The attached text is exactly the version recorded in the ledger.' : 'The attached text is not a version recorded in the ledger: it was changed.',
       });
+    } else if (c.name.startsWith('display record of entry ')) {
+      out.push({
+        title: `What the consent form showed (${c.name.slice('display record of '.length)})`, status: st(c.ok), technical: [c.detail],
+        meaning: c.ok
+          ? 'The record of what the consent form showed before this acceptance or decline is in the signed evidence, and it shows the same text the person answered.'
+          : 'The acceptance names a record of what the consent form showed that is missing from the evidence, or that shows other text: the evidence contradicts itself.',
+      });
     } else if (c.name === 'detached-signature') {
       out.push({
         title: 'The separate signature file (.sig)', status: st(c.ok), technical: [c.detail],
