@@ -57,6 +57,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
     logger,
     observeRequest: (o) => ctx.metrics.observeHttp(o),
     bodyLimit: ctx.config.bodyLimit,
+    trustProxy: ctx.config.trustProxy,
     largeBodies: { paths: largeBodyPaths(routes), limit: ctx.config.largeBodyLimit },
     routers: [
       docsRouter(() => openApiDocument(routes, {
