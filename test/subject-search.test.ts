@@ -8,6 +8,7 @@ import request from 'supertest';
 import { CompiledQuery, sql } from 'kysely';
 import { AssentRecordRepository } from '../src/assent/record-repository.js';
 import { likePrefix } from '../src/assent/record-repository.js';
+import { SubjectSearchJson } from '../src/http/presenters/subject-search.js';
 import { acceptanceBody, isRealPostgres, problemOf, useTestApp, type TestApp } from './helpers/app.js';
 
 const NAMED = ['user-1', 'user-10', 'user-2', 'USER-3', 'usex', 'us%er', 'us_er', 'us\\er', 'usAer', 'u s'];
@@ -37,6 +38,9 @@ describe('subject search', () => {
     assert.deepEqual(names(res), ['user-1', 'user-10', 'user-2']);
     assert.equal(res.body.prefix, 'user-');
     assert.equal(res.body.more, false);
+    const parsed = SubjectSearchJson.safeParse(res.body);
+    assert.ok(parsed.success);
+    assert.deepEqual(parsed.data, res.body, 'the body is exactly its documented schema');
     const ten = (res.body.subjects as Array<{ subject: string; records: number; last_recorded_at: string }>).find((s) => s.subject === 'user-10')!;
     const records = await t.get('/v1/subjects/user-10/records', 'investigator');
     assert.equal(ten.records, records.body.records.length);

@@ -82,7 +82,9 @@ export function subjectSuggestions(input: HTMLInputElement, pick: (subject: stri
     const n = found.subjects.length;
     status.textContent = n === 0
       ? `No subject starts with “${found.prefix}”.`
-      : `${found.more ? `The first ${n}` : n} ${n === 1 && !found.more ? 'subject starts' : 'subjects start'} with “${found.prefix}”${found.more ? '; type more to narrow them down' : ''}. Use the down arrow to choose.`;
+      : found.more
+        ? `More than ${n} subjects start with “${found.prefix}”; the first ${n} are listed (type more to narrow them down). Use the down arrow to choose.`
+        : `${n} ${n === 1 ? 'subject starts' : 'subjects start'} with “${found.prefix}”. Use the down arrow to choose.`;
     if (n) open();
     else close();
   };
