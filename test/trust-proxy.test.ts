@@ -84,6 +84,7 @@ describe('behind a trusted proxy (ASSENTMARK_TRUST_PROXY=loopback)', () => {
     assert.equal((await widgetAcceptance(url, t, 'proxied-3', { 'X-Forwarded-For': '2001:db8::17' })).displayedIp, '2001:db8::17');
     // Not an address (a proxy that passed a client's header through): the peer's address is recorded, not the text.
     assert.equal((await widgetAcceptance(url, t, 'proxied-4', { 'X-Forwarded-For': '<script>' })).displayedIp, '127.0.0.1');
+    assert.equal((await widgetAcceptance(url, t, 'proxied-5', { 'X-Forwarded-For': 'fe80::1%eth0' })).displayedIp, '127.0.0.1');
     await s.close();
   });
 });

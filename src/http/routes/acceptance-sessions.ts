@@ -22,7 +22,8 @@ const TokenParams = z.strictObject({ token: SessionToken });
  */
 function widgetRequest(req: Request): WidgetRequest {
   const peer = req.socket.remoteAddress ?? '';
-  const ip = (req.ip !== undefined && isIP(req.ip) ? req.ip : peer).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  // (A zone index, fe80::1%eth0, is an address to node:net but not to the assent record's schema.)
+  const ip = (req.ip !== undefined && isIP(req.ip) && !req.ip.includes('%') ? req.ip : peer).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   return { origin: req.get('origin'), ip, userAgent: req.get('user-agent') || '(none sent)' };
 }
 
