@@ -76,7 +76,7 @@ describe('behind a trusted proxy (ASSENTMARK_TRUST_PROXY=loopback)', () => {
     const one = await widgetAcceptance(url, t, 'proxied-1', { 'X-Forwarded-For': '198.51.100.23', 'X-Forwarded-Proto': 'https' });
     assert.equal(one.displayedIp, '198.51.100.23');
     assert.equal(one.acceptedIp, '198.51.100.23');
-    assert.match(one.embed, /^<script src="https:\/\//, 'the embed names the scheme the client used');
+    assert.match(one.embed, /<script src="https:\/\//, 'the embed names the scheme the client used');
     // A client's own X-Forwarded-For, with the proxy's address for it appended: the proxy's word counts.
     const forged = await widgetAcceptance(url, t, 'proxied-2', { 'X-Forwarded-For': '203.0.113.66, 198.51.100.24' });
     assert.equal(forged.displayedIp, '198.51.100.24');
@@ -100,7 +100,7 @@ describe('without ASSENTMARK_TRUST_PROXY (the default), the forwarding headers a
     const w = await widgetAcceptance(url, t, 'direct-1', { 'X-Forwarded-For': '198.51.100.23', 'X-Forwarded-Proto': 'https' });
     assert.equal(w.displayedIp, '127.0.0.1');
     assert.equal(w.acceptedIp, '127.0.0.1');
-    assert.match(w.embed, /^<script src="http:\/\//);
+    assert.match(w.embed, /<script src="http:\/\//);
   });
 
   test('a proxy list that does not name the peer: ignored as well', async () => {
