@@ -1,5 +1,6 @@
 // The investigator console in a real browser (Debian's chromium, driven by playwright-core) against
-// the real service over real HTTP: an investigator signs in with an API key, finds a subject, runs
+// the real service over real HTTP: an investigator signs in with an API key, finds a subject (typing
+// the start of its identifier and picking it from the suggestions by keyboard), runs
 // a verification from an uploaded CSV file and another from a pre-registered plan, issues a dossier
 // and downloads it (the bytes are parsed back with pdfjs), checks the ledger, and signs out; a
 // signup key is refused; an admin sees the ledger's verification status. The page's CSP blocks an
@@ -26,6 +27,9 @@ const SHOTS = '/tmp';
 
 const t = await openTestApp();
 await buildEvidence(supertestHttp(() => t.app, t.tokens), { subject: SUBJECT, acceptances: 2, declines: 1, withdrawals: 1, verifications: 0, decideQueries: 0, k: K });
+// Two more subjects for the search box: one shares the prefix "acct-7", one only "acct-".
+await t.publishEula();
+for (const subject of ['acct-7790', 'acct-1000']) assert.equal((await t.accept({ subject })).status, 201);
 
 let server: { url: string; close(): Promise<void> };
 let browser: Browser;
@@ -145,8 +149,22 @@ test('an investigator does the whole case in the console; a signup key is refuse
   assert.ok(await page.getByText(/Signed in as/).isVisible());
   await shot(page, '03-find');
 
-  // Find the subject.
-  await page.getByLabel('Subject identifier').fill(SUBJECT);
+  // Find the subject by the start of its identifier: suggestions as one types, picked by keyboard.
+  const box = page.getByRole('combobox', { name: 'Subject identifier' });
+  await box.pressSequentially('acct-7', { delay: 30 });
+  const suggestions = page.getByRole('listbox', { name: 'Matching subjects' });
+  await suggestions.getByRole('option').first().waitFor();
+  assert.deepEqual(await suggestions.locator('.suggestion-id').allInnerTexts(), [SUBJECT, 'acct-7790'], 'byte order; acct-1000 does not start with acct-7');
+  assert.equal(await box.getAttribute('aria-expanded'), 'true');
+  await page.getByText('2 subjects start with “acct-7”.').waitFor();
+  const recordCount = (await t.get(`/v1/subjects/${SUBJECT}/records`, 'investigator')).body.records.length as number;
+  assert.match(await suggestions.getByRole('option').first().innerText(), new RegExp(`\\b${recordCount} records, latest `));
+  await page.keyboard.press('ArrowDown');
+  const activeId = await box.getAttribute('aria-activedescendant');
+  assert.ok(activeId, 'the active option is named to assistive technology');
+  assert.equal(await page.locator(`[id="${activeId}"]`).getAttribute('aria-selected'), 'true');
+  assert.equal(await page.evaluate('document.activeElement.getAttribute("role")'), 'combobox', 'the focus stays in the input');
+  await shot(page, '03b-find-suggestions');
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: `Subject ${SUBJECT}` }).waitFor();
   await page.getByRole('heading', { name: 'Timeline' }).waitFor();
@@ -309,6 +327,22 @@ test('an admin sees the ledger\'s verification status and the timeline, but cann
   await page.keyboard.press('Enter');
   await page.getByText('Nothing is recorded for the subject “nobody-here”').waitFor();
   await shot(page, '13-unknown-subject');
+
+  // A suggestion picked with the mouse; Escape closes the list and leaves the typed text.
+  const box = page.getByRole('combobox', { name: 'Subject identifier' });
+  await box.fill('');
+  await box.pressSequentially('acct-', { delay: 30 });
+  const suggestions = page.getByRole('listbox', { name: 'Matching subjects' });
+  await page.getByText('3 subjects start with “acct-”.').waitFor();
+  assert.deepEqual(await suggestions.locator('.suggestion-id').allInnerTexts(), ['acct-1000', SUBJECT, 'acct-7790']);
+  await page.keyboard.press('Escape');
+  assert.equal(await suggestions.isVisible(), false);
+  assert.equal(await box.getAttribute('aria-expanded'), 'false');
+  await page.keyboard.press('ArrowDown');
+  await suggestions.getByRole('option', { name: /acct-7790/ }).click();
+  await page.getByRole('heading', { level: 1, name: 'Subject acct-7790' }).waitFor();
+  await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+  await shot(page, '14-picked-with-mouse');
   assert.deepEqual(seen.errors, []);
   assert.deepEqual(seen.violations, []);
   await context.close();

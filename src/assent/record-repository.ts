@@ -15,6 +15,14 @@ export interface AssentRecord {
   eventId: string;
 }
 
+/** A subject found by the console's search, with how much is recorded about it. */
+export interface SubjectMatch {
+  subject: string;
+  /** Its acceptances, declines and withdrawals. */
+  records: number;
+  lastRecordedAt: Date;
+}
+
 export interface NewAssentRecord {
   id: string;
   kind: AssentKind;
@@ -60,12 +68,39 @@ export class AssentRecordRepository {
     return rows.map(toRecord);
   }
 
+  /**
+   * Distinct subjects starting with `prefix` (taken literally: its %, _ and \ are escaped), in
+   * byte order, at most `limit`. In the "C" collation of assent_records_subject_c_idx, so the
+   * LIKE prefix is an index range scan, not a scan of every record.
+   */
+  async subjectsWithPrefix(prefix: string, limit: number): Promise<SubjectMatch[]> {
+    const rows = await this.subjectsWithPrefixQuery(prefix, limit).execute();
+    return rows.map((r) => ({ subject: r.subject, records: Number(r.records), lastRecordedAt: new Date(r.last_at) }));
+  }
+
+  /** The query of subjectsWithPrefix, also for EXPLAIN (the test that it is an index range scan). */
+  subjectsWithPrefixQuery(prefix: string, limit: number) {
+    const subject = sql<string>`subject COLLATE "C"`;
+    return this.db
+      .selectFrom('assent_records')
+      .select([subject.as('subject'), sql<string>`count(*)`.as('records'), sql<Date>`max(server_time)`.as('last_at')])
+      .where(sql<boolean>`${subject} LIKE ${likePrefix(prefix)} ESCAPE '\\'`)
+      .groupBy(subject)
+      .orderBy(subject)
+      .limit(limit);
+  }
+
   row(r: NewAssentRecord, pos: { seq: number; eventId: string }): WorkingRow {
     return workingRow('assent_records', {
       id: r.id, kind: r.kind, subject: r.subject, eula_id: r.eulaId, slug: r.slug, version: r.version, server_time: r.serverTime,
       record: JSON.stringify(r.record), key_version: r.keyVersion, key_commitment: r.keyCommitment, ledger_seq: pos.seq, event_id: pos.eventId,
     });
   }
+}
+
+/** A LIKE pattern matching strings that start with `prefix`, its own wildcards and escape taken literally. */
+export function likePrefix(prefix: string): string {
+  return prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
 }
 
 function toRecord(r: { id: string; kind: AssentKind; subject: string; slug: string; version: string; server_time: Date; key_version: number | null; ledger_seq: string; event_id: string }): AssentRecord {

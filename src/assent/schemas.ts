@@ -41,3 +41,19 @@ export const RotateBody = z.strictObject({
   reason: Text(500).min(1, 'must not be empty'),
   from_version: KeyVersion.optional().describe('Rotate only if this is the current version (else 409 subject_state_changed)'),
 });
+
+/** GET /v1/subjects: the console's search by the start of a subject identifier. */
+export const SUBJECT_SEARCH_MAX = 50;
+export const SubjectSearchQuery = z.strictObject({
+  prefix: z.string()
+    .min(2, 'must be at least 2 characters (the start of a subject identifier)')
+    .max(256, 'must be at most 256 characters')
+    .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII, as subject identifiers are')
+    .describe('The start of the subject identifier, matched literally and case-sensitively (% and _ are not wildcards)'),
+  limit: z.string()
+    .regex(/^[1-9][0-9]?$/, `must be a whole number from 1 to ${SUBJECT_SEARCH_MAX}`)
+    .transform(Number)
+    .pipe(z.number().max(SUBJECT_SEARCH_MAX, `must be a whole number from 1 to ${SUBJECT_SEARCH_MAX}`))
+    .optional()
+    .describe(`How many subjects to list, 1 to ${SUBJECT_SEARCH_MAX} (default 10)`),
+});

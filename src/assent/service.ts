@@ -21,7 +21,7 @@ import { priorRecordId, requestDigest } from '../idempotency/digest.js';
 import type { IdempotencyRepository, PriorUse } from '../idempotency/repository.js';
 import { assentData, withdrawalData, type DisplayedLink, type KeyLinkInput, type Recording } from './payloads.js';
 import { buildReceipt, inclusionPromise, receiptInclusion, type CheckpointSchedule, type ServedReceipt } from './receipt.js';
-import type { AssentRecord, AssentRecordRepository } from './record-repository.js';
+import type { AssentRecord, AssentRecordRepository, SubjectMatch } from './record-repository.js';
 import type { AssentInput, WithdrawalInput } from './schemas.js';
 import { standingAcceptance } from './standing.js';
 
@@ -270,6 +270,15 @@ export class AssentService {
 
   listForSubject(subject: string): Promise<AssentRecord[]> {
     return this.repos.records.forSubject(subject);
+  }
+
+  /**
+   * Subjects whose identifier starts with `prefix`, in byte order: at most `limit`, and `more` when
+   * others match too (one row more is read to know).
+   */
+  async searchSubjects(prefix: string, limit: number): Promise<{ subjects: SubjectMatch[]; more: boolean }> {
+    const found = await this.repos.records.subjectsWithPrefix(prefix, limit + 1);
+    return { subjects: found.slice(0, limit), more: found.length > limit };
   }
 
   /** Compliance gate: does the subject's standing acceptance cover the latest major version in effect? */

@@ -2,6 +2,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../problems/app-error.js';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
+
+export type { TrustProxy } from './trust-proxy.js';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -10,6 +13,15 @@ const EnvSchema = z.object({
   ASSENTMARK_DATA_DIR: z.string().min(1).default('./data'),
   PORT: intFrom(8080).pipe(z.number().max(65535)),
   HOST: z.string().default('0.0.0.0'),
+  // Which reverse proxies may tell the client's address and scheme (trust-proxy.ts); unset: none.
+  ASSENTMARK_TRUST_PROXY: z.string().optional().transform((v, ctx) => {
+    const r = parseTrustProxy(v);
+    if ('error' in r) {
+      ctx.addIssue({ code: 'custom', message: r.error });
+      return z.NEVER;
+    }
+    return r.value;
+  }),
   // The log's identity, also its checkpoints' note key name: C2SP signed notes forbid spaces and "+".
   ASSENTMARK_ORIGIN: z.string().min(1).max(200).regex(/^[\x21-\x2a\x2c-\x7e]+$/, 'printable ASCII without spaces or "+" (e.g. example.com/ledger)').default('assentmark.local/ledger'),
   ASSENTMARK_SIGNING_KEY_FILE: z.string().min(1).optional(),
@@ -65,6 +77,8 @@ export interface Config {
   dataDir: string;
   port: number;
   host: string;
+  /** Express's `trust proxy`: false, or the proxies whose X-Forwarded-For/-Proto are believed. */
+  trustProxy: TrustProxy;
   origin: string;
   signingKeyFile: string | undefined;
   masterKeyFile: string | undefined;
@@ -133,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.ASSENTMARK_DATA_DIR),
     port: e.PORT,
     host: e.HOST,
+    trustProxy: e.ASSENTMARK_TRUST_PROXY,
     origin: e.ASSENTMARK_ORIGIN,
     signingKeyFile: e.ASSENTMARK_SIGNING_KEY_FILE,
     masterKeyFile: e.ASSENTMARK_MASTER_KEY_FILE,

@@ -14,6 +14,11 @@ export interface AppDeps {
   /** Route modules, mounted in order. */
   routers: Router[];
   ready: () => Promise<boolean>;
+  /**
+   * Express's `trust proxy` (config/trust-proxy.ts): the proxies whose X-Forwarded-For and
+   * X-Forwarded-Proto decide req.ip and req.secure. Off (false) by default: those headers are ignored.
+   */
+  trustProxy?: false | number | string;
   /** Told of every answered request (metrics): the route template that handled it, never the URL. */
   observeRequest?: (o: { method: string; route: string | null; status: number; seconds: number }) => void;
 }
@@ -23,6 +28,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();

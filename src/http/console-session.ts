@@ -13,6 +13,7 @@ export const CSRF_HEADER = 'X-CSRF-Token';
  * bearer key). Their role lists are unchanged, so a session can do what its key can, no more.
  */
 export const CONSOLE_API: ReadonlySet<string> = new Set([
+  'GET /v1/subjects',
   'GET /v1/subjects/:subject/timeline',
   'GET /v1/verification-plans/:id',
   'POST /v1/verifications',

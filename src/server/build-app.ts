@@ -16,6 +16,7 @@ import { ledgerRoutes } from '../http/routes/ledger.js';
 import { webhookRoutes } from '../http/routes/webhooks.js';
 import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
 import { timelineRoutes } from '../http/routes/timeline.js';
+import { subjectSearchRoutes } from '../http/routes/subject-search.js';
 import { consoleRouter } from '../http/console.js';
 import { sessionAuth } from '../http/console-session.js';
 import { acceptanceSessionRoutes } from '../http/routes/acceptance-sessions.js';
@@ -43,6 +44,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...llmWatermarkRoutes(s.llmWatermark, s.idempotency),
     ...timelineRoutes({ assent: s.assent, watermarkKeys: s.watermarkKeys, verifications: s.verifications, dossiers: s.dossiers, llmWatermark: s.llmWatermark }),
     ...acceptanceSessionRoutes(s.acceptanceSessions),
+    ...subjectSearchRoutes(s.assent),
   ];
 }
 
@@ -57,6 +59,7 @@ export async function buildApp(ctx: ServiceContext, logger: Logger): Promise<Bui
     logger,
     observeRequest: (o) => ctx.metrics.observeHttp(o),
     bodyLimit: ctx.config.bodyLimit,
+    trustProxy: ctx.config.trustProxy,
     largeBodies: { paths: largeBodyPaths(routes), limit: ctx.config.largeBodyLimit },
     routers: [
       docsRouter(() => openApiDocument(routes, {

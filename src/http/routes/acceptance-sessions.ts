@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Request } from 'express';
 import { CreateSessionBody, DecisionBody, SessionToken } from '../../acceptance-sessions/schemas.js';
@@ -13,9 +14,16 @@ export const WIDGET_API_PREFIX = '/v1/widget/';
 
 const TokenParams = z.strictObject({ token: SessionToken });
 
-/** What the service observes of a widget request itself: its origin, address and user agent. */
+/**
+ * What the service observes of a widget request itself: its origin, address and user agent. The
+ * address is the peer's, or with ASSENTMARK_TRUST_PROXY the client's as the trusted proxies forwarded
+ * it; an entry there that is not an address (a proxy passing a client's header through) is not
+ * recorded: the peer's address is.
+ */
 function widgetRequest(req: Request): WidgetRequest {
-  const ip = (req.ip ?? req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  const peer = req.socket.remoteAddress ?? '';
+  // (A zone index, fe80::1%eth0, is an address to node:net but not to the assent record's schema.)
+  const ip = (req.ip !== undefined && isIP(req.ip) && !req.ip.includes('%') ? req.ip : peer).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   return { origin: req.get('origin'), ip, userAgent: req.get('user-agent') || '(none sent)' };
 }
 

@@ -4,6 +4,7 @@
 import { ApiError, call, setSession, signIn, signOut, whoAmI, type Me } from './api';
 import { ago, append, byId, clear, field, h, messageBox, when } from './dom';
 import { FileProblem, parseSamples, parseSuspectLabels } from './samples';
+import { subjectSuggestions } from './subject-search';
 import type { Checkpoint, IssuedDossier, LedgerJob, LedgerStatus, Screening, Timeline } from './types';
 import { decisionLabel, decisionWords, eventWords } from './words';
 
@@ -110,7 +111,16 @@ function renderSignIn(notice?: string): void {
 
 function findForm(initial = ''): HTMLFormElement {
   const input = h('input', { type: 'text', name: 'subject', required: true, value: initial, autocomplete: 'off', spellcheck: 'false', maxlength: 256 });
-  const form = h('form', { role: 'search', class: 'find' }, field('Subject identifier', input, 'The user id your service recorded with the acceptance, exactly (letters are case-sensitive).'), h('button', { type: 'submit' }, 'Show timeline'));
+  const wrap = field('Subject identifier', input, 'The user id your service recorded with the acceptance (letters are case-sensitive). Type its first characters to see the subjects that start with them.');
+  const go = (s: string) => {
+    location.hash = `#/subject/${encodeURIComponent(s)}`;
+  };
+  const { list, status } = subjectSuggestions(input, go, (e) => failed(e, status));
+  // The popup list sits under the input, over what follows.
+  const combo = h('div', { class: 'combo' });
+  input.replaceWith(combo);
+  append(combo, input, list);
+  const form = h('form', { role: 'search', class: 'find' }, wrap, h('button', { type: 'submit' }, 'Show timeline'), status);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const s = input.value.trim();
@@ -118,13 +128,13 @@ function findForm(initial = ''): HTMLFormElement {
       input.focus();
       return;
     }
-    location.hash = `#/subject/${encodeURIComponent(s)}`;
+    go(s);
   });
   return form;
 }
 
 function renderFind(): void {
-  show('Find a subject', h('p', {}, 'Enter a subject to see everything recorded about it: acceptances, declines and withdrawals of the terms, watermark keys, verifications and dossiers.'), findForm());
+  show('Find a subject', h('p', {}, 'Enter a subject, or the start of one to choose from the matches, to see everything recorded about it: acceptances, declines and withdrawals of the terms, watermark keys, verifications and dossiers.'), findForm());
 }
 
 // ---- a subject ----
