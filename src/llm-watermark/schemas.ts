@@ -64,7 +64,8 @@ export const UsageBody = z.strictObject({
 
 export const GlobalKeyBody = z.strictObject({
   reason: Text(500).min(1, 'must not be empty').describe('Why a (new) global key is created, recorded in the ledger'),
-  from_version: z.number().int().min(0).optional().describe('The version this replaces (0: none yet); refused with 409 if another is current'),
+  // Required: without it, N parallel copies of one request would each replace the key before (N versions).
+  from_version: z.number().int().min(0).describe('The version this replaces (0: none yet); refused with 409 if another is current, so parallel copies of one request make one key'),
 });
 
 export type GlobalKeyInput = z.infer<typeof GlobalKeyBody>;
