@@ -107,7 +107,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const webhooks = new WebhookService({ subscriptions: repos.webhookSubscriptions, outbox: repos.webhookOutbox, index: ctx.webhookIndex, kek, post }, { allowPrivate: w.allowPrivate });
   const webhookDelivery = new DeliveryWorker(
     { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
-    { pollMs: w.pollMs, batch: w.batch, timeoutMs: w.timeoutMs, baseDelayMs: w.baseDelayMs, maxDelayMs: w.maxDelayMs, maxAttempts: w.maxAttempts, maxAgeMs: w.maxAgeMs },
+    w,
   );
   return {
     apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark, acceptanceSessions,

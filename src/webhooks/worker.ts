@@ -3,6 +3,7 @@
 // until the attempts or the age run out (then failed). A kill between the POST and the record
 // means the same delivery (same webhook-id, same body) is sent again after its lease: receivers
 // de-duplicate by webhook-id.
+import type { WebhookConfig } from '../config/config.js';
 import type { LedgerEntry } from '../ledger/format.js';
 import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
 import { retryDelayMs } from './backoff.js';
@@ -13,16 +14,8 @@ import { unwrapSecret } from './secrets.js';
 import { signDelivery } from './signer.js';
 import type { WebhookSubscriptionRepository } from './subscription-repository.js';
 
-export interface DeliveryOptions {
-  pollMs: number;
-  /** Deliveries claimed (and sent side by side) per round. */
-  batch: number;
-  timeoutMs: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  maxAttempts: number;
-  maxAgeMs: number;
-}
+/** The delivery settings of the configuration (`batch`: deliveries claimed, and sent side by side, per round). */
+export type DeliveryOptions = Pick<WebhookConfig, 'pollMs' | 'batch' | 'timeoutMs' | 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'maxAgeMs'>;
 
 export interface DeliveryDeps {
   outbox: WebhookOutboxRepository;
