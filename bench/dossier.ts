@@ -145,7 +145,7 @@ export async function benchDossier(): Promise<void> {
       const v = await s.ctx.ledger.verify();
       const verifyMs = performance.now() - t;
       t = performance.now();
-      const { model } = await gatherDossier(evidenceSources(s.ctx, s.built.services.eulas), identity, {
+      const { model } = await gatherDossier(evidenceSources(s.ctx, s.built.services.eulas, s.built.services.pseudonyms), identity, {
         dossierId: '00000000-0000-4000-8000-0000000000b1', subject: typical.subject, caseRef: 'BENCH', requestedBy: 'bench',
         preparedFor: { name: 'Counsel', firm: 'Firm LLP' }, issuedAt: new Date(), organisation: '', certifierName: '', certifierTitle: '',
       });

@@ -48,7 +48,7 @@ after(() => {
 
 async function gather(subject: string): Promise<DossierModel> {
   const identity = await loadPdfIdentity(t.config);
-  const { model } = await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas), identity, {
+  const { model } = await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas, t.built.services.pseudonyms), identity, {
     dossierId: '00000000-0000-4000-8000-00000000d055', subject, caseRef: 'CASE-DET', requestedBy: 'Jane Investigator',
     preparedFor: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' }, issuedAt: new Date('2026-11-29T12:00:00Z'),
     organisation: '', certifierName: '', certifierTitle: '',

@@ -208,7 +208,7 @@ describe('sample lists attached as CSV', () => {
     const identity = await loadPdfIdentity(t.config);
     const pool = new RenderPool(identity, 1);
     try {
-      const { model } = await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas), identity, {
+      const { model } = await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas, t.built.services.pseudonyms), identity, {
         dossierId: '00000000-0000-4000-8000-00000000c5c5', subject: ev.subject, caseRef: CASE_REF, requestedBy: 'A Forger',
         preparedFor: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' }, issuedAt: new Date(Math.floor(Date.now() / 1000) * 1000),
         organisation: '', certifierName: '', certifierTitle: '',

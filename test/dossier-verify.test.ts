@@ -91,7 +91,7 @@ class Forger {
     const t = this.app();
     const identity = await loadPdfIdentity(t.config);
     this.#pool ??= new RenderPool(identity, 1);
-    this.#carrier ??= (await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas), identity, {
+    this.#carrier ??= (await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas, t.built.services.pseudonyms), identity, {
       dossierId: '00000000-0000-4000-8000-00000000f0e9', subject: this.subject(), caseRef: 'CASE-FORGED', requestedBy: 'A Forger',
       preparedFor: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' }, issuedAt: new Date(Math.floor(Date.now() / 1000) * 1000),
       organisation: '', certifierName: '', certifierTitle: '',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { ConfigError, loadConfig } from '../src/config/config.js';
-import { parseEvent } from '../src/ledger/events.js';
+import { openedEvent } from './helpers/opened.js';
 import { packageRoot } from '../src/util/paths.js';
 import { eulaText, sha256OfText, useTestApp, type TestApp } from './helpers/app.js';
 import { runAsync } from './helpers/tools.js';
@@ -41,12 +41,12 @@ async function widgetAcceptance(url: string, t: TestApp, subject: string, header
     },
   });
   assert.equal(r.status, 201, r.text);
-  const displayed = parseEvent((await t.ctx.ledger.entry(r.body.displayed.seq as number))!.canonical);
-  const accepted = parseEvent((await t.ctx.ledger.entry((r.body.displayed.seq as number) + 1))!.canonical);
+  const displayed = await openedEvent(t.ctx, r.body.displayed.seq as number);
+  const accepted = await openedEvent(t.ctx, (r.body.displayed.seq as number) + 1);
   assert.equal(displayed.type, 'acceptance.displayed');
   assert.equal(accepted.type, 'acceptance.recorded');
   if (displayed.type !== 'acceptance.displayed' || accepted.type !== 'acceptance.recorded') throw new Error('unreachable');
-  return { displayedIp: displayed.data.client.ip, acceptedIp: accepted.data.client.ip, embed: created.body.embed as string };
+  return { displayedIp: (displayed.data.client as { ip: string }).ip, acceptedIp: (accepted.data.client as { ip: string }).ip, embed: created.body.embed as string };
 }
 
 /** The suite's app on a port of 127.0.0.1, started at first use and closed when the suite ends. */

@@ -9,7 +9,7 @@ import { TAG, tagBytes } from '../crypto/domains.js';
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
-import { buildEvent } from '../ledger/events.js';
+import { buildSealedEvent, type Sealer } from '../ledger/events.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { AppError } from '../problems/app-error.js';
 import { validate } from '../validation/validate.js';
@@ -80,6 +80,8 @@ export class AcceptanceSessionService {
     private readonly ledger: Ledger,
     private readonly eulas: EulaService,
     private readonly assent: AssentService,
+    /** Seals the personal facts of acceptance.displayed (docs/personal-data.md). */
+    private readonly sealer: Sealer,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -158,13 +160,13 @@ export class AcceptanceSessionService {
     const serverTime = this.now();
     if (kind === 'accepted') this.eulas.refuseNotInEffect(eula, serverTime);
 
-    const event = buildEvent('acceptance.displayed', {
+    const event = buildSealedEvent(this.sealer, 'acceptance.displayed', {
       session_id: session.id, subject: session.subject, eula: eulaRef(eula), manifest: m,
       page_url: body.page_url, locale: body.locale, client_time: new Date(body.client_time).toISOString(),
       client: { ip: req.ip, user_agent: req.userAgent }, auth: session.auth,
       session: { created_at: session.createdAt.toISOString(), expires_at: session.expiresAt.toISOString(), origin: session.origin },
       recorded_by: { api_key_id: session.createdBy.keyId, name: session.createdBy.name }, server_time: serverTime.toISOString(),
-    }, { time: serverTime });
+    }, session.subject, { time: serverTime });
     let seq: number;
     try {
       const positions = await this.ledger.append({ events: [event], rows: (pos) => [this.repos.uses.row({ sessionId: session.id, decision: kind, usedAt: serverTime }, pos[0]!)] });

@@ -70,6 +70,11 @@ export async function openContext(config: Config, opts: OpenOptions = {}): Promi
     // Every process that appends writes the outbox rows of subscribed events, in the event's transaction.
     await webhookIndex.reload();
     ledger.addRowsHook((events, positions) => webhookIndex.outboxRows(events, positions));
+    // The openings of an event's committed personal facts go into its transaction (docs/personal-data.md).
+    ledger.addRowsHook((events, positions) => {
+      const now = new Date();
+      return events.flatMap((e, i) => (e.openings?.length ? repos.openings.rows(e.openings, positions[i]!, now) : []));
+    });
     if (opts.timers !== false) {
       ledgerVerifications.startTimer(config.fullVerifyIntervalMs);
       webhookIndex.startReloading(config.webhooks.reloadMs);

@@ -6,6 +6,7 @@ import { AcceptanceSessionRepository } from '../acceptance-sessions/repository.j
 import { AcceptanceSessionUseRepository } from '../acceptance-sessions/use-repository.js';
 import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../idempotency/repository.js';
+import { OpeningRepository } from '../privacy/opening-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
@@ -44,6 +45,8 @@ export interface Repositories {
   acceptanceSessionUses: AcceptanceSessionUseRepository;
   llmGlobalKeys: GlobalKeyRepository;
   llmUsage: LlmUsageRepository;
+  /** Openings of committed personal facts (docs/personal-data.md). */
+  openings: OpeningRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -68,5 +71,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     acceptanceSessionUses: new AcceptanceSessionUseRepository(db),
     llmGlobalKeys: new GlobalKeyRepository(db),
     llmUsage: new LlmUsageRepository(db),
+    openings: new OpeningRepository(db),
   };
 }

@@ -12,6 +12,8 @@ import { IdempotencyService } from '../idempotency/service.js';
 import { DecisionService } from '../gateway/decisions.js';
 import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
+import { loadPseudonymKey } from '../keys/pseudonym-key.js';
+import { Pseudonyms } from '../privacy/pseudonyms.js';
 import { LlmWatermarkService } from '../llm-watermark/service.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
@@ -46,20 +48,23 @@ export interface Services {
   acceptanceSessions: AcceptanceSessionService;
   /** Idempotency-Keys of the evidence routes other than assent (one per process: it serialises a key's parallel requests). */
   idempotency: IdempotencyService;
+  /** Subject pseudonyms and the sealing of personal facts (docs/personal-data.md). */
+  pseudonyms: Pseudonyms;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
 
 /** Where a dossier's evidence is read from (with the timestamps, its outside time). */
-export function evidenceSources(ctx: ServiceContext, eulas: EulaService, timestamps?: TimestampService): EvidenceSources {
+export function evidenceSources(ctx: ServiceContext, eulas: EulaService, pseudonyms: Pseudonyms, timestamps?: TimestampService): EvidenceSources {
   const { repos, ledger } = ctx;
-  return { ledger, eulas, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps,
+  return { ledger, eulas, sealer: pseudonyms, openings: repos.openings, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps,
     llm: { verifications: repos.llmVerifications, plans: repos.llmPlans, parameterSets: repos.llmParameterSets } };
 }
 
 export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unknown, what?: string) => void } = {}): Services {
   const { repos, ledger, config } = ctx;
   const kek = loadKek(config);
+  const pseudonyms = new Pseudonyms(loadPseudonymKey(config.pseudonymKeyFile, kek));
   const apiKeys = new ApiKeyStore(repos.apiKeys);
   const consoleSessions = new ConsoleSessions(repos.sessions, apiKeys);
   const eulas = new EulaService(repos.eulas, ledger);
@@ -71,12 +76,12 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     keyCache?.invalidate(subject);
     llmWatermark?.invalidate(subject);
   };
-  const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, changed);
+  const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, pseudonyms, changed);
   keyCache = new SubjectKeyCache(watermarkKeys, repos.assentRecords, threshold);
-  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, changed, {
+  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, pseudonyms, changed, {
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
-  const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent);
+  const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent, pseudonyms);
   const decisions = new DecisionService(keyCache);
   llmWatermark = new LlmWatermarkService({ parameterSets: repos.llmParameterSets, plans: repos.llmPlans, verifications: repos.llmVerifications, records: repos.assentRecords, globalKeys: repos.llmGlobalKeys, usage: repos.llmUsage }, ledger, watermarkKeys, kek);
   const verifications = new VerificationService({ plans: repos.plans, verifications: repos.verifications, samples: repos.verificationSamples }, ledger, watermarkKeys, threshold, ctx.metrics.verification);
@@ -94,7 +99,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   }, opts.onError);
   const dossiers = new DossierService(
     repos.dossiers,
-    evidenceSources(ctx, eulas, timestamps),
+    evidenceSources(ctx, eulas, pseudonyms, timestamps),
     getIdentity,
     getPool,
     {
@@ -112,6 +117,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   return {
     apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark, acceptanceSessions,
     idempotency: new IdempotencyService(repos.idempotency, kek),
+    pseudonyms,
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

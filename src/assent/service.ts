@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { WorkingRow } from '../db/rows.js';
 import type { EulaService, EulaVersion } from '../eula/service.js';
 import type { Position } from '../ledger/appender.js';
-import { ASSENT_EVENT, buildEvent, eventOfValue, parseEvent, type AnyLedgerEvent, type EventDataInput } from '../ledger/events.js';
+import { ASSENT_EVENT, buildSealedEvent, eventOfValue, parseEvent, type AnyLedgerEvent, type EventDataInput, type Sealer } from '../ledger/events.js';
 import type { LedgerEntry, PreparedEvent } from '../ledger/format.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { assentScope, isStateRefusal, KEY_SCOPE, type StateChange } from '../ledger/subject-state.js';
@@ -91,6 +91,8 @@ export class AssentService {
     private readonly ledger: Ledger,
     private readonly eulas: EulaService,
     private readonly keys: WatermarkKeyService,
+    /** Seals the personal facts of assent events (docs/personal-data.md). */
+    private readonly sealer: Sealer,
     /** Told when a subject's assent changes, so caches drop it. */
     private readonly onSubjectChanged: (subject: string) => void = () => {},
     private readonly options: AssentOptions = {},
@@ -123,12 +125,11 @@ export class AssentService {
     }
     const eula = await this.eulas.get(input.slug, standing.version);
     const recording = this.#recording(principal, idemKey);
-    const data = withdrawalData(input, eula, recording);
-    const event = buildEvent(ASSENT_EVENT.withdrawn, data, { time: recording.serverTime });
+    const event = buildSealedEvent(this.sealer, ASSENT_EVENT.withdrawn, withdrawalData(input, eula, recording), input.subject, { time: recording.serverTime });
     // It ends the acceptance it read as standing: refused if any other record of this EULA came after.
     const state: StateChange = { subject: input.subject, scope: assentScope(input.slug), expected: last.ledgerSeq };
     try {
-      return await this.#append('withdrawn', input.subject, eula, { event, data, link: null }, recording, null, digest, state);
+      return await this.#append('withdrawn', input.subject, eula, { event, data: event.data, link: null }, recording, null, digest, state);
     } catch (e) {
       if (!isStateRefusal(e)) throw e;
       throw new AppError('subject_state_changed', `another acceptance, decline or withdrawal of "${input.slug}" by this subject was recorded while this withdrawal was being made, so it may no longer end the acceptance of ${standing.version} it was made for. Nothing was recorded; read the subject's status and withdraw again if its assent still stands.`);
@@ -156,10 +157,9 @@ export class AssentService {
       ? { version: newKey.version, key_id: newKey.keyId, commitment: newKey.commitment, event_id: keyEventId }
       : currentKey && kind === 'accepted' ? { version: currentKey.version, key_id: currentKey.keyId, commitment: currentKey.commitment, event_id: currentKey.eventId } : null;
     const recording = this.#recording(principal, idemKey);
-    const data = assentData(input, eula, link, recording, displayed);
-    const event = buildEvent(ASSENT_EVENT[kind], data, { time: recording.serverTime });
+    const event = buildSealedEvent(this.sealer, ASSENT_EVENT[kind], assentData(input, eula, link, recording, displayed), input.subject, { time: recording.serverTime });
     try {
-      return await this.#append(kind, input.subject, eula, { event, data, link }, recording, newKey && { key: newKey, eventId: keyEventId }, digest);
+      return await this.#append(kind, input.subject, eula, { event, data: event.data, link }, recording, newKey && { key: newKey, eventId: keyEventId }, digest);
     } catch (e) {
       // Two first acceptances of one subject raced for key version 1: the loser retries and finds the key.
       if (attempt === 0 && (isStateRefusal(e) || isUniqueViolation(e, 'watermark_keys'))) return this.#record(kind, input, principal, idemKey, displayed, 1);
@@ -179,7 +179,7 @@ export class AssentService {
     const { event, data, link } = what;
     const events: PreparedEvent[] = [event];
     if (assigned) {
-      events.push(buildEvent('watermark_key.assigned', {
+      events.push(buildSealedEvent(this.sealer, 'watermark_key.assigned', {
         subject,
         key_version: assigned.key.version,
         key_id: assigned.key.keyId,
@@ -187,7 +187,7 @@ export class AssentService {
         commitment_scheme: SCHEME.keyCommitment,
         acceptance_event_id: event.id,
         kek_id: assigned.key.kekId,
-      }, { id: assigned.eventId, time: r.serverTime }));
+      }, subject, { id: assigned.eventId, time: r.serverTime }));
     }
     const rows = (pos: Position[]): WorkingRow[] => {
       const out = [this.repos.records.row({

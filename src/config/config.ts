@@ -58,6 +58,10 @@ const EnvSchema = z.object({
   ASSENTMARK_WEBHOOK_MAX_AGE_MS: intFrom(259_200_000, 1),
   ASSENTMARK_WEBHOOK_RELOAD_MS: intFrom(5_000),
   ASSENTMARK_METRICS_TOKEN_FILE: z.string().min(1).optional(),
+  // Personal data (docs/personal-data.md): the pseudonym key (default: derived from the master key) and
+  // the retention limit of openings in days (off when unset).
+  ASSENTMARK_PSEUDONYM_KEY_FILE: z.string().min(1).optional(),
+  ASSENTMARK_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -111,6 +115,10 @@ export interface Config {
   webhooks: WebhookConfig;
   /** A file with the bearer token that may scrape /metrics (besides admin keys). */
   metricsTokenFile: string | undefined;
+  /** ASSENTMARK_PSEUDONYM_KEY_FILE; unset: the pseudonym key is derived from the master key. */
+  pseudonymKeyFile: string | undefined;
+  /** ASSENTMARK_RETENTION_DAYS: openings older than this are erased unless held; unset: kept. */
+  retentionDays: number | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -183,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reloadMs: e.ASSENTMARK_WEBHOOK_RELOAD_MS,
     },
     metricsTokenFile: e.ASSENTMARK_METRICS_TOKEN_FILE,
+    pseudonymKeyFile: e.ASSENTMARK_PSEUDONYM_KEY_FILE,
+    retentionDays: e.ASSENTMARK_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -51,6 +51,18 @@ export const TAG = {
   llmGlobalKey: 'assentmark/llm-wm-global-key/v1',
   /** AES-GCM additional data of the wrapped global key: tag || 0x00 || version || 0x00 || key_id */
   llmGlobalWrap: 'assentmark/llm-wm-global-wrap/v1',
+  /** Commitment to a subject identifier: SHA-256(tag || 0x00 || 32-byte salt || canonical(value)) (docs/personal-data.md) */
+  pdSubject: 'assentmark/pd-subject/v1',
+  /** Commitment to network facts (IP address, user agent, page URL): as pdSubject */
+  pdNetwork: 'assentmark/pd-network/v1',
+  /** Commitment to session and authentication facts (method, session id, MFA): as pdSubject */
+  pdSession: 'assentmark/pd-session/v1',
+  /** Commitment to free text a client supplies that may name people: as pdSubject */
+  pdFreeText: 'assentmark/pd-free-text/v1',
+  /** Subject pseudonym, the ledger's lookup key: HMAC-SHA256(pseudonym key, tag || 0x00 || subject) */
+  subjectPseudonym: 'assentmark/subject-pseudonym/v1',
+  /** Pseudonym key derived from the master key when none is configured: HKDF-SHA256(master key, salt "", info = tag, 32 bytes) */
+  pseudonymKey: 'assentmark/subject-pseudonym-key/v1',
 } as const;
 
 /** `tag || 0x00` as bytes, the prefix most tags are used with. */
@@ -66,5 +78,7 @@ export const SCHEME = {
   llmPromptsDigest: `SHA-256("${TAG.llmPrompts}\\n" || for each prompt its token ids in decimal, comma-separated, then "\\n")`,
   llmOutputsDigest: `SHA-256("${TAG.llmOutputs}\\n" || for each output its token ids in decimal, comma-separated, then "\\n")`,
   llmTextKey: `HKDF-SHA256(watermark key, salt = "", info = "${TAG.llmKey}" || 0x00 || parameter_set_id, 8 bytes); PRF key integer = little-endian`,
+  personalCommitment: 'SHA-256(tag || 0x00 || salt || canonical(value)), tag "assentmark/pd-<group>/v1", salt 32 random bytes, canonical = RFC 8785',
+  subjectPseudonym: `HMAC-SHA256(pseudonym key, "${TAG.subjectPseudonym}" || 0x00 || subject)`,
   llmGlobalTextKey: `HKDF-SHA256(global key, salt = "", info = "${TAG.llmGlobalKey}" || 0x00 || parameter_set_id, 8 bytes); PRF key integer = little-endian`,
 } as const;

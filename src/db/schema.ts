@@ -204,6 +204,48 @@ export interface CheckpointTimestampsTable {
   created_at: Timestamp;
 }
 
+/** An opening of a personal fact of one event (privacy/): erased in place, the commitment kept. */
+export interface PersonalOpeningsTable {
+  event_id: string;
+  field: string;
+  grp: 'subject' | 'network' | 'session' | 'free_text';
+  subject_pseudonym: string;
+  ledger_seq: ColumnType<string, number | string, never>;
+  commitment: string;
+  salt: Buffer | null;
+  value: Buffer | null;
+  recorded_at: ColumnType<Date, Date | string, never>;
+  erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  erasure_event_id: string | null;
+}
+
+/** A legal hold on a subject (legal_hold.placed; released by legal_hold.released). */
+export interface LegalHoldsTable {
+  id: string;
+  subject_pseudonym: string;
+  case_ref: string;
+  placed_by_key_id: string;
+  placed_at: ColumnType<Date, Date | string, never>;
+  placed_seq: ColumnType<string, number | string, never>;
+  placed_event_id: string;
+  released_by_key_id: string | null;
+  released_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  released_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  released_event_id: string | null;
+}
+
+/** An erasure of a subject's personal data (erasure.performed). */
+export interface ErasuresTable {
+  id: string;
+  subject_pseudonym: string;
+  basis: 'data_subject_request' | 'retention' | 'court_order' | 'other';
+  request_ref: string;
+  performed_by_key_id: string | null;
+  performed_at: ColumnType<Date, Date | string, never>;
+  ledger_seq: ColumnType<string, number | string, never>;
+  event_id: string;
+}
+
 /** The ledger entry that last changed a subject's state in one scope (ledger/subject-state.ts). */
 export interface SubjectStatesTable {
   subject: string;
@@ -367,6 +409,9 @@ export interface Database {
   assent_records: AssentRecordsTable;
   idempotency_keys: IdempotencyKeysTable;
   subject_states: SubjectStatesTable;
+  personal_openings: PersonalOpeningsTable;
+  legal_holds: LegalHoldsTable;
+  erasures: ErasuresTable;
 }
 
 export type { Generated };

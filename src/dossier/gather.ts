@@ -1,6 +1,8 @@
 // Gathers a subject's evidence into a DossierModel and the signed evidence bundle.
 import { createHash, X509Certificate } from 'node:crypto';
 import type { AssentRecordRepository } from '../assent/record-repository.js';
+import type { Sealer } from '../ledger/events.js';
+import type { OpeningRepository } from '../privacy/opening-repository.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { parseEvent } from '../ledger/events.js';
 import type { PlanRepository } from '../verification/plan-repository.js';
@@ -67,6 +69,10 @@ export interface DossierTimestamps {
 export interface EvidenceSources {
   ledger: Ledger;
   eulas: EulaService;
+  /** Seals the dossier.issued event's personal facts (docs/personal-data.md). */
+  sealer: Sealer;
+  /** The openings of the cited events' personal facts (the bundle carries them). */
+  openings: OpeningRepository;
   records: AssentRecordRepository;
   keys: WatermarkKeyRepository;
   verifications: VerificationRepository;

@@ -34,7 +34,7 @@ function decisionText(v: DossierLlmVerification): string {
   return `INSUFFICIENT: too few distinct tuples to decide (${int(s.n)} scored, at least ${int(s.min_tuples_needed)} needed even if every one were green); the test was run and recorded, and it neither shows nor excludes copying`;
 }
 
-function rows(v: DossierLlmVerification): KeyValueRow[] {
+function rows(v: DossierLlmVerification, subject: string): KeyValueRow[] {
   const o = v.outcome;
   const s = o.statistic;
   const p = v.parameterSet.params;
@@ -49,7 +49,7 @@ function rows(v: DossierLlmVerification): KeyValueRow[] {
   if (sus.artefact_sha256) r.push({ key: 'Model artefact SHA-256', value: sus.artefact_sha256, mono: true });
   r.push(
     { key: 'What was tested', value: `whether the suspect's outputs follow the green lists of the subject's text key, derived from watermark key version ${o.key.version} (commitment ${o.key.commitment}) for this parameter set; the key itself is not disclosed` },
-    { key: 'Subject tested', value: o.subject ?? '(the global key)' },
+    { key: 'Subject tested', value: v.outcome.subject === null || v.outcome.layer === 'global' ? '(the global key)' : subject },
     { key: 'Parameter set', value: `red/green text watermark, context window h = ${p.window} tokens, green share gamma = ${p.gamma}, bias delta = ${p.delta}, tokenizer ${p.tokenizer.name} revision ${p.tokenizer.revision}, ${int(p.vocab_size)} token ids; registered in ledger entry ${v.parameterSet.ledgerSeq}` },
     { key: 'Parameter set id', value: v.parameterSet.id, mono: true },
     {
@@ -93,7 +93,7 @@ export function withLlmSection(view: DossierView, m: DossierModel): DossierView 
   const vs = m.llmVerifications ?? [];
   const first = m.verifications.length;
   const llm = vs.map((v, i) => {
-    view.kv[`llm-${i}`] = rows(v);
+    view.kv[`llm-${i}`] = rows(v, m.subject);
     return { index: first + i + 1, heading: oneLine(`${v.outcome.suspect.name} ${v.outcome.suspect.version} (text watermark)`), kv: `llm-${i}`, table: `llm-power-${i}` };
   });
   const p0s = [...new Set(vs.map((v) => v.outcome.statistic.p0))];

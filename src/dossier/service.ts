@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { PaperSize } from '../config/config.js';
 import type { Position } from '../ledger/appender.js';
 import type { KeyRow } from '../idempotency/service.js';
-import { buildEvent } from '../ledger/events.js';
+import { buildSealedEvent } from '../ledger/events.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
 import { AppError } from '../problems/app-error.js';
 import { gatherDossier, type EvidenceSources } from './gather.js';
@@ -65,7 +65,7 @@ export class DossierService {
     const pdfSha256 = createHash('sha256').update(rendered.pdf).digest('hex');
     const signature = ledger.signingKey.sign(rendered.pdf);
     const verificationIds = [...model.verifications, ...(model.llmVerifications ?? [])].map((v) => v.id);
-    const ev = buildEvent('dossier.issued', {
+    const ev = buildSealedEvent(this.sources.sealer, 'dossier.issued', {
       dossier_id: id,
       subject: input.subject,
       case_ref: input.case_ref,
@@ -80,7 +80,7 @@ export class DossierService {
       bundle_sha256: model.bundleSha256,
       pdf_certificate_sha256: identity.fingerprintSha256,
       pages: rendered.pages,
-    }, { time: issuedAt });
+    }, input.subject, { time: issuedAt });
     const dossier = {
       id, subject: input.subject, caseRef: input.case_ref, requestedBy: input.requested_by, preparedFor: input.prepared_for, verificationIds,
       issuedAt, pdfSha256, signature, bundleSha256: model.bundleSha256, pages: rendered.pages,

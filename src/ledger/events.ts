@@ -4,12 +4,24 @@
 // a parsed event is exactly what was signed.
 import { z } from 'zod';
 import { parseCanonical } from '../canonical/jcs.js';
+import { clearPersonalField, type SealedOpening } from '../privacy/fields.js';
 import { LedgerError } from './errors.js';
 import { prepareEvent, EVENT_VERSION, type EventType, type PreparedEvent } from './format.js';
 
 const Int = z.number().int();
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const Actor = z.looseObject({ api_key_id: z.string(), name: z.string() });
+
+// Personal facts (docs/personal-data.md). Events written since personal data left the log hold, in
+// place of each personal field's value, a salted commitment to it; the subject identifier also
+// carries its keyed pseudonym, the ledger's lookup key. Earlier events hold the values in clear
+// (the string or object forms below), and are read as they were written.
+/** A committed personal fact: SHA-256(tag || 0x00 || salt || canonical(value)); the opening is kept beside the ledger. */
+export const Committed = z.looseObject({ commitment: Hex64 });
+/** A subject, as events name it since personal data left the log: its pseudonym and a commitment to its identifier. */
+export const SubjectRef = z.looseObject({ pseudonym: Hex64, commitment: Hex64 });
+const Subject = z.union([SubjectRef, z.string()]);
+const FreeText = z.union([Committed, z.string()]);
 
 export const EulaRef = z.looseObject({
   id: z.string(),
@@ -22,20 +34,21 @@ export const EulaRef = z.looseObject({
 
 const ClientFacts = {
   client_time: z.string(),
-  client: z.looseObject({ ip: z.string(), user_agent: z.string() }),
-  auth: z.looseObject({ method: z.string(), session_id: z.string(), mfa: z.boolean() }),
+  client: z.union([Committed, z.looseObject({ ip: z.string(), user_agent: z.string() })]),
+  auth: z.union([Committed, z.looseObject({ method: z.string(), session_id: z.string(), mfa: z.boolean() })]),
 };
+const PageUrl = z.union([Committed, z.string()]);
 
 /** The key an acceptance is linked to: its version, id and commitment (never the key). */
 export const KeyLink = z.looseObject({ version: Int, key_id: z.string(), commitment: Hex64, event_id: z.string() });
 
 const AssentData = z.looseObject({
   record_id: z.string(),
-  subject: z.string(),
+  subject: Subject,
   eula: EulaRef,
   shown_text_sha256: Hex64,
   presentation: z.looseObject({
-    consent_text: z.string(), button_text: z.string(), page_url: z.string(), locale: z.string(),
+    consent_text: z.string(), button_text: z.string(), page_url: PageUrl, locale: z.string(),
     // Recorded through an acceptance session (docs/widget.md): the acceptance.displayed event of what the widget showed.
     displayed: z.looseObject({ session_id: z.string(), event_id: z.string(), seq: Int }).optional(),
   }),
@@ -49,9 +62,9 @@ const AssentData = z.looseObject({
 
 const WithdrawalData = z.looseObject({
   record_id: z.string(),
-  subject: z.string(),
+  subject: Subject,
   eula: EulaRef,
-  reason: z.string(),
+  reason: FreeText,
   ...ClientFacts,
   method: z.string(),
   recorded_by: Actor,
@@ -74,10 +87,10 @@ const PresentationManifest = z.looseObject({
 
 const DisplayedData = z.looseObject({
   session_id: z.string(),
-  subject: z.string(),
+  subject: Subject,
   eula: EulaRef,
   manifest: PresentationManifest,
-  page_url: z.string(),
+  page_url: PageUrl,
   locale: z.string(),
   ...ClientFacts,
   session: z.looseObject({ created_at: z.string(), expires_at: z.string(), origin: z.string() }),
@@ -131,7 +144,7 @@ export const EVENT_DATA = {
   'acceptance.withdrawn': WithdrawalData,
   'acceptance.displayed': DisplayedData,
   'watermark_key.assigned': z.looseObject({
-    subject: z.string(),
+    subject: Subject,
     key_version: Int,
     key_id: z.string(),
     commitment: Hex64,
@@ -140,7 +153,7 @@ export const EVENT_DATA = {
     kek_id: z.string(),
   }),
   'watermark_key.rotated': z.looseObject({
-    subject: z.string(),
+    subject: Subject,
     key_version: Int,
     key_id: z.string(),
     commitment: Hex64,
@@ -152,7 +165,7 @@ export const EVENT_DATA = {
   'verification.planned': z.looseObject({
     plan_id: z.string(),
     case_ref: z.string(),
-    subjects: z.array(z.string()),
+    subjects: z.array(Subject),
     sample_count: Int,
     samples_digest: Hex64,
     samples_digest_scheme: z.string(),
@@ -167,7 +180,7 @@ export const EVENT_DATA = {
     screening_id: z.string(),
     case_ref: z.string(),
     suspect: z.looseObject({ name: z.string(), version: z.string(), observed_at: z.string(), observed_on: z.string().optional(), artefact_sha256: Hex64.optional() }),
-    subject: z.string(),
+    subject: Subject,
     key: KeyRef,
     preregistered: z.boolean(),
     plan: z.looseObject({ id: z.string(), event_id: z.string(), seq: Int, samples_digest: Hex64 }).nullable(),
@@ -180,10 +193,10 @@ export const EVENT_DATA = {
   }),
   'dossier.issued': z.looseObject({
     dossier_id: z.string(),
-    subject: z.string(),
+    subject: Subject,
     case_ref: z.string(),
-    requested_by: z.string(),
-    prepared_for: z.looseObject({ name: z.string(), firm: z.string() }),
+    requested_by: FreeText,
+    prepared_for: z.union([Committed, z.looseObject({ name: z.string(), firm: z.string() })]),
     issued_by: Actor,
     verification_ids: z.array(z.string()),
     cited_seqs: z.array(Int),
@@ -214,7 +227,7 @@ export const EVENT_DATA = {
     plan_id: z.string(),
     case_ref: z.string(),
     parameter_set_id: Hex64,
-    subjects: z.array(z.string()),
+    subjects: z.array(Subject),
     prompt_count: Int,
     prompts_sha256: Hex64,
     prompts_digest_scheme: z.string(),
@@ -230,7 +243,7 @@ export const EVENT_DATA = {
     screening_id: z.string(),
     case_ref: z.string(),
     suspect: z.looseObject({ name: z.string(), version: z.string(), observed_at: z.string() }),
-    subject: z.string().nullable(),
+    subject: Subject.nullable(),
     /** Absent in outcomes recorded before the global layer: a subject's key. */
     layer: z.enum(['subject', 'global']).optional(),
     key: KeyRef,
@@ -260,12 +273,39 @@ export const EVENT_DATA = {
     created_by: Actor,
   }),
   'llm_watermark.usage_reported': z.looseObject({
-    subject: z.string(),
+    subject: Subject,
     parameter_set_id: Hex64,
     key: KeyRef,
     tokens_served: Int,
     period: z.looseObject({ start: z.string(), end: z.string() }),
     reported_by: Actor,
+  }),
+  'legal_hold.placed': z.looseObject({
+    hold_id: z.string(),
+    subject: SubjectRef,
+    case_ref: z.string(),
+    reason: Committed,
+    placed_by: Actor,
+  }),
+  'legal_hold.released': z.looseObject({
+    hold_id: z.string(),
+    subject: SubjectRef,
+    placed: z.looseObject({ event_id: z.string(), seq: Int }),
+    reason: Committed,
+    released_by: Actor,
+  }),
+  /** What an erasure removed, by commitment (the values are gone), and why. */
+  'erasure.performed': z.looseObject({
+    erasure_id: z.string(),
+    subject_pseudonym: Hex64,
+    basis: z.enum(['data_subject_request', 'retention', 'court_order', 'other']),
+    request_ref: z.string(),
+    erased: z.array(z.looseObject({ event_id: z.string(), seq: Int, field: z.string(), group: z.string(), commitment: Hex64 })),
+    /** Events before personal data left the log, whose clear personal facts this erasure could not remove. */
+    clear_events: z.array(z.looseObject({ event_id: z.string(), seq: Int })),
+    working_rows: z.record(z.string(), Int),
+    watermark_keys: z.looseObject({ action: z.enum(['destroyed', 'none']), versions: z.array(Int) }),
+    performed_by: Actor,
   }),
 } as const satisfies Record<EventType, z.ZodType>;
 
@@ -290,6 +330,9 @@ export type AnyLedgerEvent = { [T in EventType]: LedgerEvent<T> }[EventType];
 
 /** A typed event ready to append (its canonical bytes are fixed here). */
 export function buildEvent<T extends EventType>(type: T, data: EventDataInput<T>, opts: { id?: string; time?: Date } = {}): PreparedEvent {
+  // Personal facts enter the log only as commitments (docs/personal-data.md): seal the data first (Pseudonyms.seal).
+  const clear = clearPersonalField(type, data);
+  if (clear !== null) throw new Error(`the ${clear} field of a ${type} event is a personal fact in clear: seal the event's data before building it`);
   return prepareEvent(type, data, opts);
 }
 
@@ -301,6 +344,21 @@ const Envelope = z.looseObject({ v: z.literal(EVENT_VERSION), id: z.string(), ty
  */
 export function parseEvent(canonical: Uint8Array): AnyLedgerEvent {
   return eventOfValue(parseCanonical(canonical));
+}
+
+/** What seals an event's personal facts (privacy/pseudonyms.ts): commitments in place, openings aside. */
+export interface Sealer {
+  seal<D extends object>(type: string, clear: D, subject: string | null): { data: D; openings: SealedOpening[] };
+}
+
+/**
+ * A typed event whose personal facts are sealed: `clear` holds them in clear, the event commitments,
+ * and the prepared event carries the openings the appender writes beside it. `subject`: whom the
+ * event is about (null when only its subject fields name anyone).
+ */
+export function buildSealedEvent<T extends EventType>(sealer: Sealer, type: T, clear: EventDataInput<T>, subject: string | null, opts: { id?: string; time?: Date } = {}): PreparedEvent & { data: EventDataInput<T> } {
+  const { data, openings } = sealer.seal(type, clear as object, subject);
+  return { ...buildEvent(type, data as EventDataInput<T>, opts), openings, data: data as EventDataInput<T> };
 }
 
 /** parseEvent's checks of the envelope and data, on the value of bytes already proven canonical (parseCanonical). */

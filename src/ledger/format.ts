@@ -2,6 +2,7 @@
 import { canonicalBytes } from '../canonical/jcs.js';
 import { sha256, sha256Of } from '../crypto/hash.js';
 import { CHAIN_PREFIX, LEAF_PREFIX, TAG, tagBytes } from '../crypto/domains.js';
+import type { SealedOpening } from '../privacy/fields.js';
 
 // RFC 6962's leaf prefix keeps Merkle inclusion proofs possible; the chain's 0x02 is distinct from 0x00 and 0x01.
 export { CHAIN_PREFIX, LEAF_PREFIX } from '../crypto/domains.js';
@@ -25,7 +26,10 @@ export type EventType =
   | 'llm_verification.planned'
   | 'llm_verification.recorded'
   | 'llm_watermark.usage_reported'
-  | 'llm_watermark.global_key_created';
+  | 'llm_watermark.global_key_created'
+  | 'legal_hold.placed'
+  | 'legal_hold.released'
+  | 'erasure.performed';
 
 export const EVENT_TYPES: readonly EventType[] = [
   'ledger.genesis',
@@ -45,6 +49,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   'llm_verification.recorded',
   'llm_watermark.usage_reported',
   'llm_watermark.global_key_created',
+  'legal_hold.placed',
+  'legal_hold.released',
+  'erasure.performed',
 ];
 
 /** The envelope every event has; `data` is the event's own content. */
@@ -62,6 +69,8 @@ export interface PreparedEvent {
   type: EventType;
   canonical: Buffer;
   leafHash: Buffer;
+  /** The openings of the event's committed personal facts, written beside it in its transaction. */
+  openings?: readonly SealedOpening[];
 }
 
 export function prepareEvent<D extends object>(type: EventType, data: D, opts: { id?: string; time?: Date } = {}): PreparedEvent {

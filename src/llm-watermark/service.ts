@@ -10,7 +10,7 @@ import { SCHEME, TAG } from '../crypto/domains.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { KeyRow } from '../idempotency/service.js';
 import type { Position } from '../ledger/appender.js';
-import { buildEvent, parseEventOf, type EventDataInput } from '../ledger/events.js';
+import { buildEvent, buildSealedEvent, parseEventOf, type EventDataInput } from '../ledger/events.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PreparedEvent } from '../ledger/format.js';
 import { AppError } from '../problems/app-error.js';
@@ -244,10 +244,10 @@ export class LlmWatermarkService {
     const now = new Date();
     const events = input.items.map((it) => {
       const k = keys.get(it.subject)!;
-      return buildEvent('llm_watermark.usage_reported', {
+      return buildSealedEvent(this.watermarkKeys.sealer, 'llm_watermark.usage_reported', {
         subject: it.subject, parameter_set_id: set.id, key: { version: k.version, key_id: k.keyId, commitment: k.commitment }, tokens_served: it.tokens_served,
         period: { start: start.toISOString(), end: end.toISOString() }, reported_by: { api_key_id: principal.keyId, name: principal.name },
-      }, { time: now });
+      }, it.subject, { time: now });
     });
     const report = (pos: Position[]): UsageReport => ({ reportId, recorded: input.items.map((it, i) => ({ subject: it.subject, keyVersion: keys.get(it.subject)!.version, position: pos[i]! })) });
     const rows = (pos: Position[]) => [
@@ -286,11 +286,11 @@ export class LlmWatermarkService {
     const now = new Date();
     const digest = sequencesDigest(TAG.llmPrompts, input.prompts);
     const alpha = input.alpha ?? DEFAULT_ALPHA;
-    const ev = buildEvent('llm_verification.planned', {
+    const ev = buildSealedEvent(this.watermarkKeys.sealer, 'llm_verification.planned', {
       plan_id: id, case_ref: input.case_ref, parameter_set_id: set.id, subjects, prompt_count: input.prompts.length,
       prompts_sha256: digest, prompts_digest_scheme: SCHEME.llmPromptsDigest, alpha, subjects_screened: screened, global_key: globalKey,
       ...(input.note ? { note: input.note } : {}), planned_by: { api_key_id: principal.keyId, name: principal.name },
-    }, { time: now });
+    }, null, { time: now });
     const draft = { id, caseRef: input.case_ref, parameterSetId: set.id, subjects, prompts: input.prompts, promptsSha256: digest, alpha, subjectsScreened: screened, globalKey, createdAt: now };
     const planned = (p: Position): LlmPlan => ({ ...draft, ledgerSeq: p.seq, eventId: p.eventId });
     const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!), ...(keyRow ? [keyRow(planned(pos!))] : [])] });
@@ -340,7 +340,7 @@ export class LlmWatermarkService {
     const promptsSha = r.plan?.promptsSha256 ?? sequencesDigest(TAG.llmPrompts, r.prompts);
     const outputsSha = sequencesDigest(TAG.llmOutputs, input.outputs);
     const power = powerTable(nullGreenRate(set.params));
-    const events: PreparedEvent[] = results.map((x, i) => buildEvent('llm_verification.recorded', {
+    const events: PreparedEvent[] = results.map((x, i) => buildSealedEvent(this.watermarkKeys.sealer, 'llm_verification.recorded', {
       verification_id: ids[i]!, screening_id: screeningId, case_ref: r.caseRef, suspect: input.suspect, subject: x.subject, layer: x.layer,
       key: { version: x.key.version, key_id: x.key.keyId, commitment: x.key.commitment }, parameter_set_id: set.id,
       preregistered: !!r.plan, plan: r.plan ? { id: r.plan.id, event_id: r.plan.eventId, seq: r.plan.ledgerSeq, prompts_sha256: r.plan.promptsSha256 } : null,
@@ -348,7 +348,7 @@ export class LlmWatermarkService {
       statistic: statistic(x.result, counts, input.outputs.length, r.prompts.length, power),
       prompts_sha256: promptsSha, outputs_sha256: outputsSha, digest_scheme: `${SCHEME.llmPromptsDigest}; ${SCHEME.llmOutputsDigest}`,
       decision: x.result.decision, requested_by: { api_key_id: principal.keyId, name: principal.name },
-    } satisfies EventDataInput<'llm_verification.recorded'>, { time: now }));
+    } satisfies EventDataInput<'llm_verification.recorded'>, x.subject, { time: now }));
     const { tuples: _t, ...c } = counts;
     const screening = (pos: Position[]): LlmScreening => ({ screeningId, caseRef: r.caseRef, parameterSetId: set.id, preregistered: !!r.plan, counts: c, results: results.map((x, i) => ({ ...x, id: ids[i]!, position: pos[i]! })) });
     const positions = await this.ledger.append({

@@ -6,7 +6,7 @@ import type { PlanSample } from '../db/schema.js';
 import type { WorkingRow } from '../db/rows.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PreparedEvent } from '../ledger/format.js';
-import { buildEvent, parseEventOf, type EventDataInput, type VerificationStatistic } from '../ledger/events.js';
+import { buildSealedEvent, parseEventOf, type EventDataInput, type VerificationStatistic } from '../ledger/events.js';
 import type { Position } from '../ledger/appender.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { KeyRow } from '../idempotency/service.js';
@@ -89,7 +89,7 @@ export class VerificationService {
     const id = randomUUID();
     const now = new Date();
     const digest = planDigest(input.samples);
-    const ev = buildEvent('verification.planned', {
+    const ev = buildSealedEvent(this.keys.sealer, 'verification.planned', {
       plan_id: id,
       case_ref: input.case_ref,
       subjects,
@@ -101,7 +101,7 @@ export class VerificationService {
       threshold: this.threshold.toString(),
       ...(input.note ? { note: input.note } : {}),
       planned_by: { api_key_id: principal.keyId, name: principal.name },
-    }, { time: now });
+    }, null, { time: now });
     const draft = { id, caseRef: input.case_ref, subjects, samples: input.samples, samplesDigest: digest, createdAt: now };
     const recorded = (p: Position): RecordedPlan => ({ plan: { id, caseRef: input.case_ref, subjects, sampleCount: input.samples.length, samplesDigest: digest, createdAt: now, ledgerSeq: p.seq, eventId: p.eventId }, alpha: input.alpha ?? DEFAULT_ALPHA, position: p });
     const [p] = await this.ledger.append({ events: [ev], rows: ([pos]) => [this.repos.plans.row(draft, pos!), ...(keyRow ? [keyRow(recorded(pos!))] : [])] });
@@ -153,7 +153,7 @@ export class VerificationService {
     const screeningId = randomUUID();
     const now = new Date();
     const ids = results.map(() => randomUUID());
-    const events: PreparedEvent[] = results.map((r, i) => buildEvent('verification.recorded', outcomeData(ids[i]!, screeningId, input, r, plan, principal), { time: now }));
+    const events: PreparedEvent[] = results.map((r, i) => buildSealedEvent(this.keys.sealer, 'verification.recorded', outcomeData(ids[i]!, screeningId, input, r, plan, principal), r.subject, { time: now }));
     const screening = (positions: Position[]): Screening => ({
       screeningId,
       caseRef: input.case_ref,

@@ -1,5 +1,5 @@
 // The key-encryption key that wraps every subject's watermark key (AES-256-GCM).
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { sha256 } from '../crypto/hash.js';
 import { TAG, tagBytes } from '../crypto/domains.js';
 import { AppError } from '../problems/app-error.js';
@@ -33,6 +33,11 @@ export class KeyEncryptionKey {
     d.setAAD(aad);
     d.setAuthTag(w.subarray(w.length - TAG_BYTES));
     return Buffer.concat([d.update(w.subarray(NONCE, w.length - TAG_BYTES)), d.final()]);
+  }
+
+  /** A 32-byte key for another purpose: HKDF-SHA256(master key, salt "", info, 32), `info` a domain tag. */
+  derive(info: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), Buffer.from(info, 'utf8'), 32));
   }
 
   toJSON(): string {

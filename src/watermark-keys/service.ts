@@ -3,7 +3,7 @@
 import type { Principal } from '../auth/api-keys.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Position } from '../ledger/appender.js';
-import { buildEvent } from '../ledger/events.js';
+import { buildSealedEvent, type Sealer } from '../ledger/events.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { isStateRefusal, KEY_SCOPE } from '../ledger/subject-state.js';
 import { AppError } from '../problems/app-error.js';
@@ -28,6 +28,8 @@ export class WatermarkKeyService {
     readonly repo: WatermarkKeyRepository,
     private readonly ledger: Ledger,
     private readonly kek: KeyEncryptionKey,
+    /** Seals the subject of key events (docs/personal-data.md). */
+    readonly sealer: Sealer,
     /** Told when a subject's key changes, so caches drop it. */
     private readonly onSubjectChanged: (subject: string) => void = () => {},
   ) {}
@@ -57,7 +59,7 @@ export class WatermarkKeyService {
     if (fromVersion !== undefined && fromVersion !== prev.version) throw await this.#rotatedMeanwhile(subject, fromVersion);
     const k = this.create(subject, prev.version + 1);
     const now = new Date();
-    const ev = buildEvent('watermark_key.rotated', {
+    const ev = buildSealedEvent(this.sealer, 'watermark_key.rotated', {
       subject,
       key_version: k.version,
       key_id: k.keyId,
@@ -66,7 +68,7 @@ export class WatermarkKeyService {
       reason,
       rotated_by: { api_key_id: principal.keyId, name: principal.name },
       kek_id: k.kekId,
-    }, { time: now });
+    }, subject, { time: now });
     let p: Position;
     try {
       [p] = (await this.ledger.append({
