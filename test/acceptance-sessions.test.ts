@@ -4,6 +4,7 @@
 // status endpoint says when a new (re-)acceptance is needed.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { openedEvent } from './helpers/opened.js';
 import { parseEvent } from '../src/ledger/events.js';
 import { eulaText, problemOf, sha256OfText, useTestApp } from './helpers/app.js';
 
@@ -36,10 +37,12 @@ async function refused(res: { status: number; headers: Record<string, string | u
   return p.detail;
 }
 
+/** The entry's event with its personal facts opened (they are commitments in the log). */
 async function eventAt(seq: number) {
   const e = await t.ctx.ledger.entry(seq);
   assert.ok(e, `entry ${seq}`);
-  return parseEvent(e.canonical);
+  assert.equal(typeof (parseEvent(e.canonical).data as { subject: unknown }).subject, 'object', 'the log holds the subject as a pseudonym and commitment');
+  return openedEvent(t.ctx, seq);
 }
 
 describe('acceptance sessions', () => {

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { verifyReceipt, verifyReceiptInclusion, type Receipt } from '../src/assent/receipt.js';
 import { buf } from '../src/db/bytes.js';
 import { acceptanceBody, eulaText, sha256OfText, useTestApp, withdrawalBody } from './helpers/app.js';
+import { openedEvent } from './helpers/opened.js';
 
 type Json = Record<string, any>;
 
@@ -89,11 +90,17 @@ describe('acceptance, receipt and watermark key', () => {
     const ev = receipt.payload.event as Json;
     assert.equal(ev.type, 'acceptance.recorded');
     assert.equal(ev.data.record_id, accepted.id);
-    assert.equal(ev.data.subject, 'alice');
+    // Personal facts are commitments in the signed event (docs/personal-data.md); their openings open them.
+    assert.equal(ev.data.subject.pseudonym, t.built.services.pseudonyms.of('alice'));
+    assert.deepEqual(Object.keys(ev.data.client), ['commitment']);
+    assert.deepEqual(Object.keys(ev.data.auth), ['commitment']);
     assert.equal(ev.data.shown_text_sha256, sha256OfText(eulaText()));
     assert.equal(ev.data.presentation.consent_text, acceptanceBody().consent_text);
-    assert.equal(ev.data.client.ip, '203.0.113.7');
-    assert.deepEqual(ev.data.auth, { method: 'password', session_id: 'sess-1234', mfa: true });
+    const opened = (await openedEvent(t.ctx, accepted.ledger.seq)).data as Json;
+    assert.equal(opened.subject, 'alice');
+    assert.equal(opened.client.ip, '203.0.113.7');
+    assert.deepEqual(opened.auth, { method: 'password', session_id: 'sess-1234', mfa: true });
+    assert.equal(opened.presentation.page_url, acceptanceBody().page_url);
     assert.equal(ev.data.watermark_key.commitment, accepted.watermark_key.commitment);
     assert.deepEqual(receipt.payload.ledger, accepted.ledger);
     assert.equal(receipt.payload.type, 'assentmark.receipt/v2');
@@ -150,7 +157,8 @@ describe('acceptance, receipt and watermark key', () => {
     const a = assigned[0]!;
     assert.equal(a.seq, acc.seq + 1, 'assigned right after the acceptance, in the same append');
     assert.equal(a.event.data.acceptance_event_id, accepted.ledger.event_id);
-    assert.equal(a.event.data.subject, 'alice');
+    assert.equal(a.event.data.subject.pseudonym, t.built.services.pseudonyms.of('alice'));
+    assert.equal((await openedEvent(t.ctx, a.seq)).data.subject, 'alice');
     assert.equal(a.event.data.key_version, 1);
     assert.equal(a.event.data.commitment, ((accepted.receipt as Receipt).payload.event as Json).data.watermark_key.commitment, "the assignment's commitment is the receipt's");
     assert.equal(a.event.data.commitment, accepted.watermark_key.commitment);
@@ -182,7 +190,7 @@ describe('acceptance, receipt and watermark key', () => {
     const ev = (res.body.receipt as Receipt).payload.event as Json;
     assert.equal(ev.data.client_time, '2026-11-29T11:30:00.000Z', 'client time normalised to UTC');
     const afterCounts = await t.countRows();
-    assert.deepEqual(afterCounts, { ...before, ledger_entries: before.ledger_entries + 1, assent_records: before.assent_records + 1, idempotency_keys: before.idempotency_keys + 1 });
+    assert.deepEqual(afterCounts, { ...before, ledger_entries: before.ledger_entries + 1, assent_records: before.assent_records + 1, idempotency_keys: before.idempotency_keys + 1, personal_openings: before.personal_openings + 4 });
     const events = await ledgerEvents();
     assert.equal(events.filter((e) => e.type === 'watermark_key.assigned').length, 1);
     const recs = seen(await t.get('/v1/subjects/alice/records', 'investigator'));
@@ -219,8 +227,9 @@ describe('declines and withdrawals', () => {
     assert.equal(w.body.version, '1.0', 'withdraws the version accepted');
     const ev = (w.body.receipt as Receipt).payload.event as Json;
     assert.equal(ev.type, 'acceptance.withdrawn');
-    assert.equal(ev.data.reason, 'closing my account');
-    assert.equal(ev.data.client.ip, '2001:db8::7');
+    const opened = (await openedEvent(t.ctx, w.body.ledger.seq)).data as Json;
+    assert.equal(opened.reason, 'closing my account');
+    assert.equal(opened.client.ip, '2001:db8::7');
     assert.equal(verifyReceipt(w.body.receipt, t.ctx.ledger.signingKey.publicKey).ok, true);
     const s = await status('carol');
     assert.equal(s.compliant, false);
@@ -295,7 +304,7 @@ describe('watermark key rotation', () => {
     const r = rotated[0]!;
     assert.equal(r.seq, rot.body.ledger.seq);
     assert.equal(r.event.id, rot.body.ledger.event_id);
-    assert.equal(r.event.data.subject, 'alice');
+    assert.equal((await openedEvent(t.ctx, r.seq)).data.subject, 'alice');
     assert.equal(r.event.data.key_version, 2);
     assert.equal(r.event.data.commitment, rot.body.commitment);
     assert.equal(r.event.data.reason, 'suspected key exposure');

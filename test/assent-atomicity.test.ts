@@ -30,8 +30,8 @@ async function traces(subject: string, idemKey?: string): Promise<{ records: num
   return {
     records: await q('SELECT count(*) AS n FROM assent_records WHERE subject = $1'),
     keys: await q('SELECT count(*) AS n FROM watermark_keys WHERE subject = $1'),
-    // Events are JSON; the subject appears as a quoted string in the canonical bytes.
-    events: await q(`SELECT count(*) AS n FROM ledger_entries WHERE position(convert_to('"' || $1::text || '"', 'UTF8') in canonical) > 0`),
+    // Events name the subject by its pseudonym (docs/personal-data.md), a quoted hex string in the canonical bytes.
+    events: await q(`SELECT count(*) AS n FROM ledger_entries WHERE position(convert_to('"' || $1::text || '"', 'UTF8') in canonical) > 0`, [t.built.services.pseudonyms.of(subject)]),
     idem: idemKey === undefined
       ? await q('SELECT count(*) AS n FROM idempotency_keys k JOIN assent_records r ON r.id = k.record_id WHERE r.subject = $1')
       : await q('SELECT count(*) AS n FROM idempotency_keys WHERE key = $1', [idemKey]),
@@ -53,18 +53,20 @@ async function assertVerifies(): Promise<void> {
 }
 
 describe('a fault at any table leaves no trace', () => {
-  const cases: Array<{ name: string; table: string; check: string; subject: string }> = [
+  const ps = (subject: string) => t.built.services.pseudonyms.of(subject);
+  const cases: Array<{ name: string; table: string; check: string | (() => string); subject: string }> = [
     { name: 'watermark_keys insert (first acceptance)', table: 'watermark_keys', check: "subject <> 'doomed'", subject: 'doomed' },
     { name: 'assent_records insert', table: 'assent_records', check: "subject <> 'doomed-record'", subject: 'doomed-record' },
     { name: 'idempotency_keys insert (the last row written)', table: 'idempotency_keys', check: "key <> 'doomed-doomed-idem'", subject: 'doomed-idem' },
-    { name: 'ledger_entries insert', table: 'ledger_entries', check: `position(convert_to('"doomed-ledger"', 'UTF8') in canonical) = 0`, subject: 'doomed-ledger' },
+    { name: 'ledger_entries insert', table: 'ledger_entries', check: () => `position(convert_to('"${ps('doomed-ledger')}"', 'UTF8') in canonical) = 0`, subject: 'doomed-ledger' },
+    { name: 'personal_openings insert', table: 'personal_openings', check: () => `subject_pseudonym <> '${ps('doomed-opening')}'`, subject: 'doomed-opening' },
   ];
   for (const c of cases) {
     test(`${c.name}: 500 problem, nothing written, and a retry after the fault succeeds`, async () => {
       const key = `doomed-${c.subject}`;
       const body = acceptanceBody({ subject: c.subject });
       const before = await t.countRows();
-      await withConstraint(c.table, 'test_reject', c.check, async () => {
+      await withConstraint(c.table, 'test_reject', typeof c.check === 'string' ? c.check : c.check(), async () => {
         const res = await t.post('/v1/acceptances', 'signup').set('Idempotency-Key', key).send(body);
         assertServerFault(res);
         assert.deepEqual(await t.countRows(), before);
@@ -188,6 +190,8 @@ describe('one doomed request in a group-commit batch', () => {
       idempotency_keys: before.idempotency_keys + 11,
       watermark_keys: before.watermark_keys + 11,
       ledger_entries: before.ledger_entries + 22,
+      // Per first acceptance: subject, client, page URL and auth of the acceptance, the subject of the key assignment.
+      personal_openings: before.personal_openings + 55,
     } satisfies RowCounts);
     for (let i = 0; i < 10; i++) assert.deepEqual(await traces(`batch-good-${i}`), { records: 1, keys: 1, events: 2, idem: 1 });
     assert.deepEqual(await traces('doomed-batch', 'doomed-batch-key'), { records: 0, keys: 0, events: 0, idem: 0 });

@@ -142,6 +142,7 @@ describe('concurrency', () => {
       idempotency_keys: before.idempotency_keys + 1,
       watermark_keys: before.watermark_keys + 1,
       ledger_entries: before.ledger_entries + 2, // the acceptance and its key assignment
+      personal_openings: before.personal_openings + 5, // subject, client, page URL, auth; the assignment's subject
     });
     const recs = await t.get('/v1/subjects/concurrent-same/records', 'admin');
     assert.equal(recs.body.records.length, 1);

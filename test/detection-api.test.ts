@@ -4,6 +4,7 @@
 // events, pre-registered plans are referenced by their outcomes). No response carries a key.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { openedEvent } from './helpers/opened.js';
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { buf } from '../src/db/bytes.js';
@@ -324,7 +325,8 @@ describe('verification end to end', () => {
     const d = ev.event.data as Json;
     assert.equal(d.verification_id, a!.id);
     assert.equal(d.screening_id, stolen.screening_id);
-    assert.equal(d.subject, 'thief');
+    assert.equal(d.subject.pseudonym, t.built.services.pseudonyms.of('thief'));
+    assert.equal((await openedEvent(t.ctx, ev.seq)).data.subject, 'thief');
     assert.equal(d.case_ref, 'CASE-1');
     assert.deepEqual(d.suspect, suspect);
     assert.equal(d.decision, 'detected');
@@ -394,7 +396,7 @@ describe('verification end to end', () => {
     assert.equal(pev.event.data.plan_id, planId);
     assert.equal(pev.event.data.samples_digest, planDigest(planned));
     assert.equal(pev.event.data.sample_count, planned.length);
-    assert.deepEqual(pev.event.data.subjects, ['thief']);
+    assert.deepEqual(pev.event.data.subjects.map((x: Json) => x.pseudonym), [t.built.services.pseudonyms.of('thief')]);
     assert.ok(!pev.canonical.includes('suspect_label'), 'a plan has no suspect labels');
     const gp = seen(await t.get(`/v1/verification-plans/${planId}`, 'investigator'));
     assert.equal(gp.status, 200, gp.text);

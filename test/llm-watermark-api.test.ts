@@ -131,7 +131,8 @@ describe('POST /v1/llm-watermark/usage', () => {
     assert.deepEqual(res.body.recorded.map((r: Json) => r.subject), ['thief', 'alice']);
     assert.equal((await counts()).ledger, before.ledger + 2);
     const evs = (await events('llm_watermark.usage_reported')).slice(-2);
-    assert.deepEqual(evs.map((e) => [e.data.subject, e.data.tokens_served, e.data.parameter_set_id, e.data.period.start]), [['thief', 120_000, psid, '2026-11-30T00:00:00.000Z'], ['alice', 7, psid, '2026-11-30T00:00:00.000Z']]);
+    const ps = t.built.services.pseudonyms;
+    assert.deepEqual(evs.map((e) => [e.data.subject.pseudonym, e.data.tokens_served, e.data.parameter_set_id, e.data.period.start]), [[ps.of('thief'), 120_000, psid, '2026-11-30T00:00:00.000Z'], [ps.of('alice'), 7, psid, '2026-11-30T00:00:00.000Z']]);
   });
 
   test('refused and nothing recorded: subjects without keys, empty or reversed periods, repeats, zero counts, other roles', async () => {

@@ -29,6 +29,8 @@ import { standingAcceptance } from './standing.js';
 export interface RecordedAssent {
   id: string;
   kind: AssentKind;
+  /** The subject identifier (the event holds only its pseudonym and a commitment). */
+  subject: string;
   event: AnyLedgerEvent;
   /** The signed receipt, with its inclusion proof once a signed checkpoint covers the entry. */
   receipt: ServedReceipt;
@@ -217,7 +219,7 @@ export class AssentService {
     this.onSubjectChanged(subject);
     const p = positions[0]!;
     const entry = { seq: p.seq, eventId: p.eventId, canonical: event.canonical, leafHash: p.leafHash, chainHash: p.chainHash };
-    return { recorded: this.#recorded(r.recordId, kind, entry, assigned !== null), replayed: false };
+    return { recorded: this.#recorded(r.recordId, kind, subject, entry, assigned !== null), replayed: false };
   }
 
   async #replay(principal: Principal, idemKey: string, digest: string): Promise<AssentResult | null> {
@@ -229,11 +231,11 @@ export class AssentService {
   }
 
   /** The signed receipt of an entry; `inclusion` as given (the 201 response: null, sent as soon as the entry commits). */
-  #recorded(id: string, kind: AssentKind, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
+  #recorded(id: string, kind: AssentKind, subject: string, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
     const signed = buildReceipt(entry, this.ledger.origin, this.ledger.signingKey);
     const receipt: ServedReceipt = inclusion ? { ...signed, inclusion } : { ...signed, inclusion: null, promise: inclusionPromise(this.options.checkpoints) };
     // The receipt parsed the entry's bytes (and proved them canonical): the event is read from that value.
-    return { id, kind, event: eventOfValue(signed.payload.event), receipt, keyAssigned };
+    return { id, kind, subject, event: eventOfValue(signed.payload.event), receipt, keyAssigned };
   }
 
   /** The entry's inclusion proof in the latest signed note checkpoint, or null when that checkpoint does not cover it yet. */
@@ -261,7 +263,7 @@ export class AssentService {
     const [next, inclusion] = await Promise.all([rec.kind === 'accepted' ? this.ledger.entry(rec.ledgerSeq + 1) : undefined, this.#inclusion(entry)]);
     const nextEvent = next?.eventType === 'watermark_key.assigned' ? parseEvent(next.canonical) : undefined;
     const keyAssigned = nextEvent?.type === 'watermark_key.assigned' && nextEvent.data.acceptance_event_id === entry.eventId;
-    return this.#recorded(id, rec.kind, entry, keyAssigned, inclusion);
+    return this.#recorded(id, rec.kind, rec.subject, entry, keyAssigned, inclusion);
   }
 
   async receipt(id: string): Promise<ServedReceipt> {

@@ -98,12 +98,28 @@ export function personalFields(type: string, data: unknown): PersonalField[] {
  * (null: only its subject fields name anyone); `pseudonymOf` computes a subject's pseudonym.
  */
 export function sealData<D extends object>(type: string, clear: D, subject: string | null, pseudonymOf: (subject: string) => string): { data: D; openings: SealedOpening[] } {
-  const data = structuredClone(clear) as D & Obj;
   const openings: SealedOpening[] = [];
   const own = subject === null ? null : pseudonymOf(subject);
+  // Copy-on-write: the containers on the way to a personal field are copied, nothing of `clear` is changed.
+  const data = { ...(clear as Obj) };
+  const copied = new Set<unknown>([data]);
+  const writable = (container: Obj | unknown[]): Obj | unknown[] => {
+    if (copied.has(container)) return container;
+    const c = Array.isArray(container) ? [...container] : { ...container };
+    copied.add(c);
+    return c;
+  };
   for (const [pattern, group] of Object.entries(PERSONAL_FIELDS[type] ?? {})) {
-    for (const { path, parent, key } of expand(data, pattern)) {
-      const value = (parent as Record<string | number, unknown>)[key];
+    for (const { path } of expand(clear as Obj, pattern)) {
+      const keys = path.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+      let node: Obj | unknown[] = data;
+      for (const k of keys.slice(0, -1)) {
+        const child = writable((node as Record<string | number, unknown>)[k] as Obj | unknown[]);
+        (node as Record<string | number, unknown>)[k] = child;
+        node = child;
+      }
+      const last = keys.at(-1)!;
+      const value = (node as Record<string | number, unknown>)[last];
       let pseudonym: string;
       if (group === 'subject') {
         if (typeof value !== 'string') throw new Error(`the subject field ${path} of a ${type} event must be a subject identifier`);
@@ -113,11 +129,11 @@ export function sealData<D extends object>(type: string, clear: D, subject: stri
         pseudonym = own;
       }
       const { commitment, opening } = commit(group, value);
-      (parent as Record<string | number, unknown>)[key] = group === 'subject' ? { pseudonym, commitment } : { commitment };
+      (node as Record<string | number, unknown>)[last] = group === 'subject' ? { pseudonym, commitment } : { commitment };
       openings.push({ ...opening, field: path, pseudonym, commitment });
     }
   }
-  return { data, openings };
+  return { data: data as D, openings };
 }
 
 /** The first personal field an event's data holds in clear, or null: new events must hold none. */

@@ -123,6 +123,8 @@ export interface RowCounts {
   watermark_keys: number;
   idempotency_keys: number;
   eula_versions: number;
+  /** Openings of personal facts (docs/personal-data.md): written with every event that names a person. */
+  personal_openings: number;
 }
 
 export interface TestAppOptions {
@@ -230,7 +232,8 @@ export class TestApp {
              (SELECT count(*) FROM assent_records) AS assent_records,
              (SELECT count(*) FROM watermark_keys) AS watermark_keys,
              (SELECT count(*) FROM idempotency_keys) AS idempotency_keys,
-             (SELECT count(*) FROM eula_versions) AS eula_versions`.execute(this.ctx.handle.db);
+             (SELECT count(*) FROM eula_versions) AS eula_versions,
+             (SELECT count(*) FROM personal_openings) AS personal_openings`.execute(this.ctx.handle.db);
     const row = r.rows[0]!;
     return {
       ledger_entries: Number(row.ledger_entries),
@@ -238,6 +241,7 @@ export class TestApp {
       watermark_keys: Number(row.watermark_keys),
       idempotency_keys: Number(row.idempotency_keys),
       eula_versions: Number(row.eula_versions),
+      personal_openings: Number(row.personal_openings),
     };
   }
 

@@ -76,11 +76,11 @@ export const AssentJson = z.object({
 });
 
 export function assentJson(r: RecordedAssent): z.infer<typeof AssentJson> {
-  const d = r.event.data as { subject: string; eula: { slug: string; version: string }; watermark_key?: { version: number; commitment: string } };
+  const d = r.event.data as { eula: { slug: string; version: string }; watermark_key?: { version: number; commitment: string } };
   return {
     id: r.id,
     kind: r.kind,
-    subject: d.subject,
+    subject: r.subject,
     slug: d.eula.slug,
     version: d.eula.version,
     server_time: r.event.time,
