@@ -78,7 +78,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   };
   const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, pseudonyms, changed);
   keyCache = new SubjectKeyCache(watermarkKeys, repos.assentRecords, threshold);
-  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, pseudonyms, changed, {
+  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency, openings: repos.openings }, ledger, eulas, watermarkKeys, pseudonyms, changed, {
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent, pseudonyms);
@@ -111,7 +111,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const post = webhookPost({ timeoutMs: w.timeoutMs, allowPrivate: w.allowPrivate });
   const webhooks = new WebhookService({ subscriptions: repos.webhookSubscriptions, outbox: repos.webhookOutbox, index: ctx.webhookIndex, kek, post }, { allowPrivate: w.allowPrivate });
   const webhookDelivery = new DeliveryWorker(
-    { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
+    { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), openingsFor: (ids) => repos.openings.forEvents(ids), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
     w,
   );
   return {
