@@ -380,7 +380,7 @@ describe('verifying a genuine dossier with standard tools (docs/verifying-a-doss
     }
     for (const w of ['pdfsig', 'pdfdetach', 'openssl', 'sed', 'grep', 'base64', 'xxd', 'jq']) assert.ok(used.has(w), `the commands found (${[...used].join(' ')}) lack ${w}`);
     // The tests' own "not installed" hints know every one (bash builtins aside).
-    for (const w of used) if (!['read', 'printf', 'echo', 'exit', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
+    for (const w of used) if (!['read', 'printf', 'echo', 'exit', 'while', 'do', 'done', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'tee', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
   });
 });
 
