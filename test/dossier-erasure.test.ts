@@ -113,7 +113,7 @@ describe('a dossier issued while the subject\'s personal data is held', () => {
     const d = expertDir('before-recipe', before.pdf);
     const r = runDoc('dossier-openings', d);
     assert.equal(r.status, 0, r.out);
-    assert.match(r.stdout, /entry \d+ client: the opening hashes to the entry's commitment/);
+    assert.match(r.stdout, /entry \d+ client: the opening hashes to the commitment it opens/);
     assert.match(r.stdout, /every committed personal fact of the subject is opened or erased/);
   });
 });

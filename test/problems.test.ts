@@ -42,7 +42,8 @@ describe('server-side problems keep their registered code', () => {
     assert.equal((await t.accept({ subject: 'tampered-subject-2' })).status, 201);
     const head = await t.ctx.ledger.head();
     await t.db.superuser('ALTER TABLE ledger_entries DISABLE TRIGGER ALL');
-    await t.db.superuser(`UPDATE ledger_entries SET canonical = convert_to(replace(convert_from(canonical, 'UTF8'), 'tampered-subject-2', 'tampered-subject-3'), 'UTF8') WHERE seq = ${head.size - 1}`);
+    // The subject is a commitment (docs/personal-data.md): the rewrite is of a fact in clear.
+    await t.db.superuser(`UPDATE ledger_entries SET canonical = convert_to(replace(convert_from(canonical, 'UTF8'), '"locale":"en-GB"', '"locale":"fr-FR"'), 'UTF8') WHERE seq = ${head.size - 1}`);
     await t.db.superuser('ALTER TABLE ledger_entries ENABLE TRIGGER ALL');
     await t.db.superuser('ALTER TABLE ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_no_update_delete');
     await t.db.superuser('ALTER TABLE ledger_entries ENABLE ALWAYS TRIGGER ledger_entries_no_truncate');
