@@ -380,7 +380,7 @@ describe('verifying a genuine dossier with standard tools (docs/verifying-a-doss
     }
     for (const w of ['pdfsig', 'pdfdetach', 'openssl', 'sed', 'grep', 'base64', 'xxd', 'jq']) assert.ok(used.has(w), `the commands found (${[...used].join(' ')}) lack ${w}`);
     // The tests' own "not installed" hints know every one (bash builtins aside).
-    for (const w of used) if (!['read', 'printf', 'echo', 'exit', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
+    for (const w of used) if (!['read', 'printf', 'echo', 'exit', 'while', 'do', 'done', 'head', 'tail', 'cut', 'wc', 'tr', 'cat', 'tee', 'grep', 'sed', 'base64'].includes(w)) assert.ok(TOOL_PACKAGES[w], `tools.ts names no package for ${w}`);
   });
 });
 
@@ -420,11 +420,12 @@ function forgeries(g: () => Genuine, service: () => SigningKey): Forgery[] {
   return [
     {
       name: 'edited',
-      what: 'an edited entry (an acceptance\'s IP address), the bundle not re-signed',
+      what: 'an edited entry (an acceptance\'s time on the user\'s device), the bundle not re-signed',
       make: () => ({
         bytes: editBundle(bundleBytes, (b) => {
           const e = acceptanceOf(b);
-          e.canonical = edited(e, `"ip":"${acceptanceIp()}"`, '"ip":"198.51.100.66"').toString('base64');
+          // Personal facts are commitments (docs/personal-data.md): the edit is to a fact in clear.
+          e.canonical = edited(e, '"client_time":"2026-', '"client_time":"2025-').toString('base64');
         }),
         sig: bundleSig,
       }),
@@ -500,8 +501,6 @@ function forgeries(g: () => Genuine, service: () => SigningKey): Forgery[] {
     },
   ];
 }
-
-const acceptanceIp = (): string => ev.records.find((r) => r.kind === 'accepted')!.request.ip as string;
 
 async function genuine(): Promise<Genuine> {
   const b = JSON.parse(bundleBytes.toString('utf8')) as Json;
@@ -674,8 +673,7 @@ describe('forged bundles fail verifyBundle with a precise reason', () => {
   test('an edited entry: the signature and the leaf hash fail; with the leaf recomputed and re-signed, the inclusion proof does', () => {
     const b = JSON.parse(bundleBytes.toString('utf8')) as Json;
     const e = acceptanceOf(b);
-    const ip = acceptanceIp();
-    const bytes = Buffer.from(Buffer.from(e.canonical, 'base64').toString('utf8').replace(`"ip":"${ip}"`, '"ip":"198.51.100.66"'));
+    const bytes = Buffer.from(Buffer.from(e.canonical, 'base64').toString('utf8').replace('"client_time":"2026-', '"client_time":"2025-'));
     assert.ok(!bytes.equals(Buffer.from(e.canonical, 'base64')), 'the edit changed the entry');
     e.canonical = bytes.toString('base64');
     const edited = canonicalBytes(b);

@@ -20,6 +20,7 @@ import { extractAttachments } from '../src/pdf/verify.js';
 import { DRAFT_COLOR } from '../src/pdf/draft-mark.js';
 import { problemOf, useTestApp, type TestApp } from './helpers/app.js';
 import { buildEvidence, HIGHLIGHT_TRAINING, HIGHLIGHT_WATERMARK, supertestHttp, type Evidence } from './helpers/evidence.js';
+import { openedEvent } from './helpers/opened.js';
 import { binary, run } from './helpers/tools.js';
 
 type Json = Record<string, any>;
@@ -265,7 +266,11 @@ describe('issuing over HTTP', () => {
     assert.equal(d.dossier_id, issued.id);
     assert.equal(d.pdf_sha256, sha256(pdf), 'the ledger holds the hash of the bytes GET /pdf serves');
     assert.equal(d.bundle_sha256, issued.bundle_sha256);
-    assert.equal(d.subject, ev.subject);
+    // Its personal facts are sealed (docs/personal-data.md): the subject and recipients open from personal_openings.
+    assert.equal(d.subject.pseudonym, t.built.services.pseudonyms.of(ev.subject));
+    const opened = (await openedEvent(t.ctx, issued.ledger.seq)).data as Json;
+    assert.equal(opened.subject, ev.subject);
+    assert.equal(opened.requested_by, 'Jane Investigator (Trust & Safety)');
     assert.equal(d.case_ref, CASE_REF);
     assert.equal(d.pages, read.pages.length);
     assert.deepEqual([...d.verification_ids].sort(), ev.verifications.map((v) => v.id).sort());

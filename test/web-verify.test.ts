@@ -3,7 +3,9 @@
 // dossier (timestamped, with a consistency proof, and its .sig); NOT VALID naming the failing
 // check for one flipped byte in the signed content and in the attached evidence, a wrong .sig, and
 // a dossier from another service (another signing key); no request carries the file; a copy of
-// the page saved to disk works from file:// with the network off. Screenshots go to /tmp.
+// the page saved to disk works from file:// with the network off; a forged opening of a personal
+// fact, in a bundle re-signed with the service's key, fails the personal-facts check by name.
+// Screenshots go to /tmp.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { chromium, type Browser, type Page, type Request } from 'playwright-core
 import { extractAttachments } from '../src/pdf/verify.js';
 import { packageRoot } from '../src/util/paths.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
+import { BundleForger, forgeOpening } from './helpers/forge.js';
 import { buildEvidence, supertestHttp } from './helpers/evidence.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
 import { binary, flip } from './helpers/tools.js';
@@ -163,7 +166,7 @@ describe('the counsel verification page', () => {
     assert.equal(o.verdict, 'VALID', `failed: ${o.failed.join(', ')}`);
     assert.deepEqual(o.failed, []);
     assert.deepEqual(o.skipped, []);
-    for (const t of ['The PDF signature', 'The signing key', 'The signature of the evidence', 'The ledger checkpoint', 'The inclusion proofs', 'The cited ledger records', 'The consistency proof', 'The receipts', 'The outside timestamp', 'The outside timestamp of the earlier snapshot', 'The separate signature file (.sig)']) {
+    for (const t of ['The PDF signature', 'The personal facts (openings)', 'The signing key', 'The signature of the evidence', 'The ledger checkpoint', 'The inclusion proofs', 'The cited ledger records', 'The consistency proof', 'The receipts', 'The outside timestamp', 'The outside timestamp of the earlier snapshot', 'The separate signature file (.sig)']) {
       assert.ok(o.passed.includes(t), `${t} among the passed checks: ${o.passed.join(', ')}`);
     }
     assert.ok(o.passed.some((t) => t.startsWith('The Terms of Service text')), 'the EULA exhibit is checked');
@@ -205,6 +208,26 @@ describe('the counsel verification page', () => {
     assert.equal(o.verdict, 'NOT VALID');
     assert.ok(o.failed.includes('The PDF signature'), o.failed.join(', '));
     assert.ok(o.failed.includes('The signature of the evidence'), o.failed.join(', '));
+    await page.context().close();
+  });
+
+  test('a forged opening (another IP address) in a bundle re-signed with the service\'s key: NOT VALID, only the personal facts failed', async () => {
+    const bundle = (await extractAttachments(dossier.pdf)).get('evidence-bundle.json');
+    assert.ok(bundle);
+    const forged = forgeOpening(bundle, 'value');
+    const forger = new BundleForger(() => a, () => 'subject-web');
+    let pdf: Buffer;
+    try {
+      pdf = await forger.pdf(forged, a.ctx.ledger.signingKey.sign(forged));
+    } finally {
+      await forger.close();
+    }
+    const page = await openPage(`${server.url}/verify`);
+    const o = await check(page, 'forged-opening', file('forged-opening.pdf', pdf));
+    assert.equal(o.verdict, 'NOT VALID');
+    assert.deepEqual(o.failed, ['The personal facts (openings)']);
+    const detail = (await page.locator('#checks li.fail', { hasText: 'The personal facts' }).first().textContent()) ?? '';
+    assert.match(detail, /field client: SHA-256 of the opening/);
     await page.context().close();
   });
 

@@ -7,6 +7,8 @@ import { AcceptanceSessionUseRepository } from '../acceptance-sessions/use-repos
 import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../idempotency/repository.js';
 import { OpeningRepository } from '../privacy/opening-repository.js';
+import { ErasureRepository } from '../privacy/erasure-repository.js';
+import { LegalHoldRepository } from '../privacy/legal-hold-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
@@ -47,6 +49,10 @@ export interface Repositories {
   llmUsage: LlmUsageRepository;
   /** Openings of committed personal facts (docs/personal-data.md). */
   openings: OpeningRepository;
+  /** Erasures of personal data (erasure.performed). */
+  erasures: ErasureRepository;
+  /** Legal holds (legal_hold.placed / released). */
+  legalHolds: LegalHoldRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -72,5 +78,7 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmGlobalKeys: new GlobalKeyRepository(db),
     llmUsage: new LlmUsageRepository(db),
     openings: new OpeningRepository(db),
+    erasures: new ErasureRepository(db),
+    legalHolds: new LegalHoldRepository(db),
   };
 }

@@ -57,7 +57,7 @@ export interface Services {
 /** Where a dossier's evidence is read from (with the timestamps, its outside time). */
 export function evidenceSources(ctx: ServiceContext, eulas: EulaService, pseudonyms: Pseudonyms, timestamps?: TimestampService): EvidenceSources {
   const { repos, ledger } = ctx;
-  return { ledger, eulas, sealer: pseudonyms, openings: repos.openings, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps,
+  return { ledger, eulas, sealer: pseudonyms, openings: repos.openings, erasures: repos.erasures, holds: repos.legalHolds, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps,
     llm: { verifications: repos.llmVerifications, plans: repos.llmPlans, parameterSets: repos.llmParameterSets } };
 }
 

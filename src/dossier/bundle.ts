@@ -16,6 +16,7 @@ import { checkConsistency, checkInclusion, rootFromInclusion } from '../ledger/m
 import { noteKeyHash, openCheckpointNote } from '../ledger/note.js';
 import { TimestampError, verifyTimestampToken } from '../timestamp/rfc3161.js';
 import { verifyReceipt, type Receipt } from '../assent/receipt.js';
+import type { BundleErasedFact, BundleOpening } from './openings.js';
 
 export const BUNDLE_TYPE = 'assentmark.evidence-bundle/v2';
 export const BUNDLE_TYPE_V1 = 'assentmark.evidence-bundle/v1';
@@ -83,6 +84,14 @@ export interface EvidenceBundle {
   earlier_checkpoint: { note: string; timestamp: BundleTimestamp; consistency: BundleConsistency } | null;
   entries: BundleEntry[];
   receipts: Receipt[];
+  /**
+   * The keyed pseudonym of the subject (docs/personal-data.md), and the openings of the cited
+   * entries' committed personal facts about it, or, once erased, the erasure that erased each.
+   * Absent from bundles issued before personal data left the log.
+   */
+  subject_pseudonym?: string;
+  openings?: BundleOpening[];
+  erased?: BundleErasedFact[];
 }
 
 /** What a bundle needs of a stored RFC 3161 timestamp. */
@@ -107,6 +116,9 @@ export interface BundleInput {
   checkpointTimestamp: TimestampInput | null;
   earlier: { note: Buffer; timestamp: TimestampInput; fromSize: number; toSize: number; proof: Buffer[] } | null;
   receipts: Receipt[];
+  subjectPseudonym: string;
+  openings: BundleOpening[];
+  erased: BundleErasedFact[];
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -142,6 +154,9 @@ export function buildBundle(i: BundleInput): { bundle: EvidenceBundle; bytes: Bu
       inclusion: { tree_size: p.treeSize, leaf_index: p.leafIndex, audit_path: p.proof.map(hex) },
     })),
     receipts: i.receipts,
+    subject_pseudonym: i.subjectPseudonym,
+    openings: [...i.openings].sort((a, b) => a.seq - b.seq || (a.field < b.field ? -1 : 1)),
+    erased: [...i.erased].sort((a, b) => a.seq - b.seq || (a.field < b.field ? -1 : 1)),
   };
   const bytes = canonicalBytes(bundle);
   return { bundle, bytes, signature: i.key.sign(bytes) };

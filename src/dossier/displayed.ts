@@ -5,6 +5,7 @@ import { parseEvent } from '../ledger/events.js';
 import type { LedgerEntry } from '../ledger/format.js';
 import { AppError } from '../problems/app-error.js';
 import type { DossierDisplayed } from './model.js';
+import { subjectKey } from './openings.js';
 
 /** The display record an acceptance or decline names: its session, event id and position. */
 export interface DisplayedRef {
@@ -43,10 +44,12 @@ export function checkedDisplayed(record: LedgerEntry, ref: DisplayedRef, shown: 
   const ev = parseEvent(shown.canonical);
   if (ev.type !== 'acceptance.displayed' || (rec.type !== 'acceptance.recorded' && rec.type !== 'acceptance.declined')) return fail('the event types do not parse as such');
   if (ev.data.session_id !== ref.session_id) return fail(`entry ${ref.seq} is of session ${ev.data.session_id}, not ${ref.session_id}`);
-  if (ev.data.subject !== rec.data.subject) return fail(`entry ${ref.seq} is of subject "${ev.data.subject}", not "${rec.data.subject}"`);
+  // Committed subjects carry fresh salts: the same subject is the same pseudonym (or, in clear, the same id).
+  if (subjectKey(ev.data.subject) !== subjectKey(rec.data.subject)) return fail(`entry ${ref.seq} is of subject ${subjectKey(ev.data.subject)}, not ${subjectKey(rec.data.subject)}`);
   const accepted = rec.data.eula.text_sha256;
   if (ev.data.manifest.text_sha256 !== accepted || rec.data.shown_text_sha256 !== accepted) {
     return fail(`the text it shows has SHA-256 ${ev.data.manifest.text_sha256}, the record's EULA text ${accepted}`);
   }
   return { ledgerSeq: shown.seq, eventId: shown.eventId, sessionId: ev.data.session_id, data: ev.data as Record<string, unknown> };
 }
+

@@ -2,7 +2,11 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { AssentRecordRepository } from '../assent/record-repository.js';
 import type { Sealer } from '../ledger/events.js';
-import type { OpeningRepository } from '../privacy/opening-repository.js';
+import type { OpeningRepository, StoredOpening } from '../privacy/opening-repository.js';
+import type { ErasureInfo } from '../privacy/erasure-repository.js';
+import type { LegalHoldInfo } from '../privacy/legal-hold-repository.js';
+import { openData, personalFields, type FieldOpening } from '../privacy/fields.js';
+import type { BundleErasedFact, BundleOpening } from './openings.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { parseEvent } from '../ledger/events.js';
 import type { PlanRepository } from '../verification/plan-repository.js';
@@ -26,7 +30,7 @@ import { exhibitLetter } from './exhibits.js';
 import type { PaperSize } from '../config/config.js';
 import { gatherLlm, llmModel, type LlmEvidenceSources } from './llm-evidence.js';
 import { checkedDisplayed, displayedRefs } from './displayed.js';
-import type { DossierAssentRecord, DossierEula, DossierModel, DossierSamples, DossierTimestamp } from './model.js';
+import type { DossierAssentRecord, DossierErasedFact, DossierErasure, DossierEula, DossierHold, DossierModel, DossierSamples, DossierTimestamp } from './model.js';
 
 export interface GatherInput {
   dossierId: string;
@@ -69,10 +73,14 @@ export interface DossierTimestamps {
 export interface EvidenceSources {
   ledger: Ledger;
   eulas: EulaService;
-  /** Seals the dossier.issued event's personal facts (docs/personal-data.md). */
-  sealer: Sealer;
+  /** Seals the dossier.issued event's personal facts, and gives the subject's pseudonym (docs/personal-data.md). */
+  sealer: Sealer & { of(subject: string): string };
   /** The openings of the cited events' personal facts (the bundle carries them). */
-  openings: OpeningRepository;
+  openings: Pick<OpeningRepository, 'forEvents'>;
+  /** Erasures of personal data: when, why and at which entry each erased fact was erased. */
+  erasures: { forEvents(eventIds: readonly string[]): Promise<ErasureInfo[]>; forSubject(pseudonym: string): Promise<ErasureInfo[]> };
+  /** The subject's legal holds (listed in the dossier, their events cited). */
+  holds: { forSubject(pseudonym: string): Promise<LegalHoldInfo[]> };
   records: AssentRecordRepository;
   keys: WatermarkKeyRepository;
   verifications: VerificationRepository;
@@ -115,14 +123,21 @@ function timestampOf(t: StoredTimestamp): DossierTimestamp {
 export async function gatherDossier(src: EvidenceSources, identity: SigningIdentity, i: GatherInput): Promise<{ model: DossierModel; bundleBytes: Buffer; citedSeqs: number[] }> {
   const { ledger, eulas } = src;
   const key = ledger.signingKey;
-  const [records, keys, allVerifications, llm] = await Promise.all([
+  const pseudonym = src.sealer.of(i.subject);
+  const [records, keys, allVerifications, llm, subjectErasures, holds] = await Promise.all([
     src.records.forSubject(i.subject),
     src.keys.all(i.subject),
     src.verifications.forSubject(i.subject),
     gatherLlm(src.llm, i.subject, i.verificationIds ? new Set(i.verificationIds) : undefined),
+    src.erasures.forSubject(pseudonym),
+    src.holds.forSubject(pseudonym),
   ]);
   if (records.length === 0 && allVerifications.length === 0 && llm.records.length === 0) {
-    throw new AppError('nothing_to_issue', `subject "${i.subject}" has no recorded assent and no verification: there is no evidence to put in a dossier`);
+    // Erasure scrubs the working records a dossier is built from; the ledger keeps only commitments.
+    const erased = subjectErasures.at(-1);
+    throw new AppError('nothing_to_issue', erased
+      ? `subject "${i.subject}" has no recorded assent and no verification left to put in a dossier: its personal data was erased on ${erased.performedAt.toISOString()} under ${erased.basis} request ${erased.requestRef} (ledger entry ${erased.seq}), which removed the records a dossier is built from; the ledger keeps their commitments only`
+      : `subject "${i.subject}" has no recorded assent and no verification: there is no evidence to put in a dossier`);
   }
   let verifications = allVerifications;
   if (i.verificationIds) {
@@ -153,14 +168,30 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
   const earlyBySeq = new Map(early.map((e) => [e.seq, e]));
   const displayed = new Map([...shownRefs].map(([seq, ref]) => [seq, checkedDisplayed(earlyBySeq.get(seq)!, ref, earlyBySeq.get(ref.seq))]));
 
-  const citedSeqs = [...new Set([
+  // The personal facts of every cited entry: opened, or erased by a cited erasure.performed entry.
+  const factSeqs = [...new Set([
     ...records.map((r) => r.ledgerSeq),
     ...[...shownRefs.values()].map((d) => d.seq),
     ...keys.map((k) => k.ledgerSeq),
     ...verifications.map((v) => v.ledgerSeq),
-    ...eulaList.map((v) => v.ledgerSeq),
     ...plans.map((p) => p.ledgerSeq),
     ...llm.seqs,
+    ...holds.flatMap((h) => [h.placedSeq, ...(h.released ? [h.released.seq] : [])]),
+  ])];
+  for (const e of await ledger.entriesBySeq(factSeqs.filter((s) => !earlyBySeq.has(s)))) earlyBySeq.set(e.seq, e);
+  const stored = await src.openings.forEvents(factSeqs.map((s) => earlyBySeq.get(s)?.eventId).filter((x): x is string => !!x));
+  // Only the facts about this subject: a plan's other screened subjects stay commitments.
+  const own = stored.filter((o) => o.pseudonym === pseudonym);
+  const erasures = new Map(subjectErasures.map((x) => [x.eventId, x]));
+  const unknown = [...new Set(own.filter((o) => o.erased && !erasures.has(o.erased.eventId)).map((o) => o.erased!.eventId))];
+  for (const x of await src.erasures.forEvents(unknown)) erasures.set(x.eventId, x);
+  for (const e of await ledger.entriesBySeq([...erasures.values()].map((x) => x.seq).filter((s) => !earlyBySeq.has(s)))) earlyBySeq.set(e.seq, e);
+  const facts = personalFacts(stored, own, erasures, earlyBySeq);
+
+  const citedSeqs = [...new Set([
+    ...factSeqs,
+    ...eulaList.map((v) => v.ledgerSeq),
+    ...[...erasures.values()].map((x) => x.seq),
   ])].sort((a, b) => a - b);
 
   // A fresh checkpoint covers every cited entry; the full verifier runs at issue time.
@@ -186,7 +217,8 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
   if (!treeRoot.equals(cp.rootHash)) throw new Error(`the stored Merkle tree no longer has the root signed at size ${cp.size}`);
   if (earlier && !earlier.consistency.toRoot.equals(cp.rootHash)) throw new Error(`the stored Merkle tree no longer has the root signed at size ${cp.size}`);
 
-  const eventData = (e: LedgerEntry) => parseEvent(e.canonical).data as Record<string, unknown>;
+  // Events as the dossier prints them: the subject's personal facts opened, erased ones left as commitments.
+  const eventData = (e: LedgerEntry) => facts.open(e);
   const receipts = records.map((r) => buildReceipt(bySeq.get(r.ledgerSeq)!, ledger.origin, key));
   const { bytes: bundleBytes, signature: bundleSig } = buildBundle({
     origin: ledger.origin, dossierId: i.dossierId, caseRef: i.caseRef, subject: i.subject, issuedAt: i.issuedAt, key,
@@ -195,6 +227,9 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     checkpointTimestamp: stamped,
     earlier: earlier ? { note: earlier.cp.body, timestamp: earlier.stamp, fromSize: earlier.cp.size, toSize: cp.size, proof: earlier.consistency.proof } : null,
     receipts,
+    subjectPseudonym: pseudonym,
+    openings: facts.openings,
+    erased: facts.erased,
   });
 
   // Attachments (exhibits): bundle, its signature, the public key, EULA texts, receipts.
@@ -217,7 +252,8 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     // As the service serves receipts: the signed receipt, and its inclusion proof in the dossier's checkpoint.
     const served = { ...receipts[n]!, inclusion: receiptInclusion({ leafIndex: e.seq - 1, treeSize: cp.size, proof: pathOf.get(e.seq)! }, cp.body) };
     attach(name, 'application/json', `Signed receipt of the ${r.kind} record ${r.id}, with its inclusion proof in the checkpoint at size ${cp.size}`, 'Supplement', Buffer.from(JSON.stringify(served, null, 2) + '\n'));
-    return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: r.serverTime.toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name, ...(r.kind === 'withdrawn' ? {} : { displayed: displayed.get(e.seq) ?? null }) };
+    const shown = displayed.get(e.seq);
+    return { id: r.id, kind: r.kind, slug: r.slug, version: r.version, serverTime: r.serverTime.toISOString(), ledgerSeq: e.seq, eventId: e.eventId, data: eventData(e), receipt: receipts[n]!, receiptAttachment: name, ...(r.kind === 'withdrawn' ? {} : { displayed: shown ? { ...shown, data: eventData(bySeq.get(shown.ledgerSeq)!) } : null }) };
   });
 
   const model: DossierModel = {
@@ -251,6 +287,9 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
       return { id: v.id, caseRef: v.caseRef, createdAt: v.createdAt.toISOString(), ledgerSeq: e.seq, decision: v.decision, outcome: eventData(e), samples: samples.verifications.get(v.id) ?? null, planSamples: v.planId ? samples.plans.get(v.planId) ?? null : null };
     }),
     llmVerifications: llmModel(llm, bySeq),
+    erasures: [...erasures.values()].sort((a, b) => a.seq - b.seq).map((x) => erasureModel(x, bySeq.get(x.seq)!, facts.erasedFacts)),
+    erasedFacts: facts.erasedFacts,
+    holds: holds.map((h) => holdModel(h, bySeq, eventData)),
     cited: entries.map((e, n) => ({ seq: e.seq, eventId: e.eventId, eventType: e.eventType, recordedAt: e.recordedAt ?? '', leafHash: e.leafHash.toString('hex'), prevHash: e.prevHash.toString('hex'), chainHash: e.chainHash.toString('hex'), proofHashes: paths[n]!.length })),
     checkpoint: {
       size: cp.size, rootHash: cp.rootHash.toString('hex'), rootBase64: cp.rootHash.toString('base64'), chainHash: cp.chainHash.toString('hex'), keyId: cp.keyId,
@@ -355,4 +394,71 @@ function certificateSubject(pem: string): string {
     subjects.set(pem, subject);
   }
   return subject;
+}
+
+/**
+ * The subject's personal facts in the cited entries: the bundle's openings and erased facts, and
+ * each entry's data with its facts opened. The store must agree with the ledger (every committed
+ * field has its opening row; an opening opens its commitment; an erased one is listed by the
+ * erasure.performed event that erased it): anything else refuses the dossier.
+ */
+function personalFacts(stored: readonly StoredOpening[], own: readonly StoredOpening[], erasures: ReadonlyMap<string, ErasureInfo>, bySeq: ReadonlyMap<number, LedgerEntry>) {
+  const inconsistent = (seq: number, field: string, why: string): never => {
+    throw new AppError('personal_data_inconsistent', `the personal field ${field} of ledger entry ${seq}: ${why}. No dossier was issued; run \`assentmark ledger verify\`.`);
+  };
+  const rows = new Set(stored.map((o) => `${o.eventId} ${o.field}`));
+  for (const e of bySeq.values()) {
+    const ev = parseEvent(e.canonical);
+    for (const f of personalFields(ev.type, ev.data)) {
+      if (f.commitment !== null && !rows.has(`${e.eventId} ${f.field}`)) inconsistent(e.seq, f.field, 'it is committed in the ledger but has no opening row');
+    }
+  }
+  const openings: BundleOpening[] = [];
+  const erased: BundleErasedFact[] = [];
+  const erasedFacts: DossierErasedFact[] = [];
+  const byEvent = new Map<string, FieldOpening[]>();
+  for (const o of own) {
+    if (o.opening) {
+      openings.push({ seq: o.seq, event_id: o.eventId, field: o.field, group: o.group, commitment: o.commitment, salt: o.opening.salt, value: o.opening.value });
+      byEvent.set(o.eventId, [...(byEvent.get(o.eventId) ?? []), { field: o.field, opening: o.opening }]);
+      continue;
+    }
+    if (!o.erased) continue;
+    const x = erasures.get(o.erased.eventId) ?? inconsistent(o.seq, o.field, `its opening was erased by event ${o.erased.eventId}, which no erasure records`);
+    const entry = bySeq.get(x.seq);
+    const ev = entry ? parseEvent(entry.canonical) : null;
+    const listed = ev?.type === 'erasure.performed' && ev.data.erased.some((r) => r.event_id === o.eventId && r.seq === o.seq && r.field === o.field && r.commitment === o.commitment);
+    if (!listed) inconsistent(o.seq, o.field, `its opening was erased, but the erasure.performed event of entry ${x.seq} does not list it`);
+    const erasedAt = o.erased.at.toISOString();
+    erased.push({ seq: o.seq, event_id: o.eventId, field: o.field, group: o.group, commitment: o.commitment, erasure: { seq: x.seq, event_id: x.eventId, erased_at: erasedAt, basis: x.basis, request_ref: x.requestRef } });
+    erasedFacts.push({ seq: o.seq, field: o.field, group: o.group, commitment: o.commitment, erasedAt, basis: x.basis, requestRef: x.requestRef, erasureSeq: x.seq });
+  }
+  const open = (e: LedgerEntry): Record<string, unknown> => {
+    const ev = parseEvent(e.canonical);
+    try {
+      return openData(ev.type, ev.data, byEvent.get(e.eventId) ?? []) as Record<string, unknown>;
+    } catch (err) {
+      return inconsistent(e.seq, '(one of them)', (err as Error).message);
+    }
+  };
+  return { openings, erased, erasedFacts, open };
+}
+
+function erasureModel(x: ErasureInfo, entry: LedgerEntry, facts: readonly DossierErasedFact[]): DossierErasure {
+  const ev = parseEvent(entry.canonical);
+  const d = ev.type === 'erasure.performed' ? ev.data : null;
+  return {
+    id: x.id, ledgerSeq: x.seq, eventId: x.eventId, performedAt: x.performedAt.toISOString(), basis: x.basis, requestRef: x.requestRef,
+    factsCited: facts.filter((f) => f.erasureSeq === x.seq).length, factsErased: d?.erased.length ?? 0, clearEvents: d?.clear_events.length ?? 0,
+    watermarkKeys: d ? d.watermark_keys.action : 'none',
+  };
+}
+
+function holdModel(h: LegalHoldInfo, bySeq: ReadonlyMap<number, LedgerEntry>, open: (e: LedgerEntry) => Record<string, unknown>): DossierHold {
+  const placed = open(bySeq.get(h.placedSeq)!);
+  const released = h.released ? open(bySeq.get(h.released.seq)!) : null;
+  return {
+    id: h.id, caseRef: h.caseRef, placedAt: h.placedAt.toISOString(), placedSeq: h.placedSeq, placedBy: (placed.placed_by as { name?: string } | undefined)?.name ?? '', reason: placed.reason,
+    released: h.released && released ? { at: h.released.at.toISOString(), seq: h.released.seq, by: (released.released_by as { name?: string } | undefined)?.name ?? '', reason: released.reason } : null,
+  };
 }

@@ -50,7 +50,7 @@ export interface DossierAssentRecord {
   serverTime: string;
   ledgerSeq: number;
   eventId: string;
-  /** The event's data as recorded (all fields the signup flow sent, plus server facts). */
+  /** The event's data as recorded (all fields the signup flow sent, plus server facts), its personal facts opened (erased ones remain commitments). */
   data: Record<string, unknown>;
   receipt: Receipt;
   receiptAttachment: string;
@@ -117,6 +117,47 @@ export interface DossierExhibit {
   relationship: 'Data' | 'Source' | 'Supplement';
 }
 
+/** A personal fact of a cited entry whose opening was erased: its commitment remains in the ledger. */
+export interface DossierErasedFact {
+  seq: number;
+  field: string;
+  group: string;
+  commitment: string;
+  erasedAt: string;
+  basis: string;
+  requestRef: string;
+  /** The erasure.performed entry that erased it (cited). */
+  erasureSeq: number;
+}
+
+/** An erasure of the subject's personal data (an erasure.performed entry, cited). */
+export interface DossierErasure {
+  id: string;
+  ledgerSeq: number;
+  eventId: string;
+  performedAt: string;
+  basis: string;
+  requestRef: string;
+  /** Of the facts it erased, those in this dossier's cited entries. */
+  factsCited: number;
+  factsErased: number;
+  /** Entries written before personal data left the log, whose clear facts it could not erase. */
+  clearEvents: number;
+  watermarkKeys: string;
+}
+
+/** A legal hold on the subject: its legal_hold.placed entry, and legal_hold.released once released (cited). */
+export interface DossierHold {
+  id: string;
+  caseRef: string;
+  placedAt: string;
+  placedSeq: number;
+  placedBy: string;
+  /** The reason as opened (a string), or its commitment once erased. */
+  reason: unknown;
+  released: { at: string; seq: number; by: string; reason: unknown } | null;
+}
+
 export interface DossierModel {
   dossierId: string;
   caseRef: string;
@@ -137,6 +178,11 @@ export interface DossierModel {
   verifications: DossierVerification[];
   /** Text-watermark (LLM) verifications: section 6A (llm-section.ts). */
   llmVerifications?: DossierLlmVerification[];
+  /** Erasures of the subject's personal data, and each erased fact of the cited entries. */
+  erasures: DossierErasure[];
+  erasedFacts: DossierErasedFact[];
+  /** The subject's legal holds, open or released. */
+  holds: DossierHold[];
   cited: CitedEntry[];
   /** The signed checkpoint note (C2SP tlog-checkpoint) the cited entries are proven against. */
   checkpoint: {

@@ -8,6 +8,7 @@ import { keyIdOf, verifyEd25519 } from '../crypto/ed25519-verify.js';
 import { extractAttachments } from '../pdf/verify.js';
 import { verifyPdfSignature } from '../pdf/verify.js';
 import { verifyBundle } from './bundle.js';
+import { checkPersonalFacts, personalFactsDetail, subjectKey } from './openings.js';
 import { readSamplesCsv } from './samples-csv.js';
 
 export interface DossierCheck {
@@ -109,6 +110,11 @@ export async function verifyDossier(pdf: Buffer, opts: VerifyDossierOptions = {}
 
   if (b.bundle) for (const c of sampleChecks(b.bundle.entries as unknown[], attachments)) add(c.name, c.ok, c.detail);
   if (b.bundle) for (const c of displayChecks(b.bundle.entries as unknown[])) add(c.name, c.ok, c.detail);
+  // Personal facts: each opening opens its commitment; each committed fact is opened or named erased.
+  if (b.bundle && b.format === 2) {
+    const pf = checkPersonalFacts(b.bundle.entries as unknown[], b.bundle.openings, b.bundle.erased, b.bundle.subject_pseudonym);
+    if (pf.committed > 0 || pf.failures.length > 0) add('personal-facts', pf.failures.length === 0, personalFactsDetail(pf));
+  }
 
   if (opts.signature) {
     const key = trusted ?? (b.bundle ? Buffer.from(b.bundle.signing_key.public_key, 'base64') : undefined);
@@ -194,7 +200,7 @@ function displayChecks(entries: unknown[]): DossierCheck[] {
       : [
           shown.type !== 'acceptance.displayed' ? `entry ${String(ref.seq)} is a ${shown.type} event` : '',
           shown.id !== ref.event_id ? `entry ${String(ref.seq)} is event ${shown.id}, the record names ${String(ref.event_id)}` : '',
-          shown.data.session_id !== ref.session_id || shown.data.subject !== ev.data.subject ? `entry ${String(ref.seq)} is of another session or subject` : '',
+          shown.data.session_id !== ref.session_id || subjectKey(shown.data.subject) !== subjectKey(ev.data.subject) ? `entry ${String(ref.seq)} is of another session or subject` : '',
           shown.data.manifest?.text_sha256 !== text ? `the text it shows has SHA-256 ${String(shown.data.manifest?.text_sha256)}, the record's EULA text ${String(text)}` : '',
         ].filter(Boolean);
     checks.push({

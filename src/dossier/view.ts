@@ -1,7 +1,7 @@
 // Turns a DossierModel into the strings the templates print. Every value is flattened to one line
 // (the templates' markup is line-based); verbatim texts never pass through here.
 import type { KeyValueRow } from '../pdf/document.js';
-import type { DossierAssentRecord, DossierEula, DossierModel, DossierTimestamp, DossierVerification } from './model.js';
+import type { DossierAssentRecord, DossierErasedFact, DossierEula, DossierHold, DossierModel, DossierTimestamp, DossierVerification } from './model.js';
 
 export interface DossierView {
   [k: string]: unknown;
@@ -78,22 +78,37 @@ function str(v: unknown): string {
   return v === undefined || v === null ? '(not recorded)' : oneLine(String(v));
 }
 
-function assentRows(r: DossierAssentRecord): KeyValueRow[] {
+/** The basis of an erasure, as the sentence "erased … under <basis> request <ref>" reads it. */
+const BASIS: Record<string, string> = { data_subject_request: 'data-subject', retention: 'retention', court_order: 'court-order', other: 'other' };
+
+/** What the dossier prints in place of an erased fact. */
+export function erasedText(f: DossierErasedFact): string {
+  return `erased on ${formatTime(f.erasedAt)} under ${BASIS[f.basis] ?? f.basis} request ${f.requestRef} (ledger entry ${f.erasureSeq}); the commitment ${f.commitment} remains`;
+}
+
+/** The erased fact at (entry, field), if that fact was erased. */
+type ErasedAt = (seq: number, field: string) => DossierErasedFact | undefined;
+
+function assentRows(r: DossierAssentRecord, erasedAt: ErasedAt): KeyValueRow[] {
   const d = r.data as Record<string, any>;
+  const gone = (field: string) => erasedAt(r.ledgerSeq, field);
+  const client = gone('client');
+  const auth = gone('auth');
   const rows: KeyValueRow[] = [
     { key: 'Record', value: `${KIND_TITLE[r.kind]} ${r.id}` },
     { key: 'Agreement', value: `${r.slug} version ${r.version}` },
     { key: 'Recorded by the service', value: formatTime(r.serverTime) },
     { key: 'Time on the user\'s device', value: formatTime(d.client_time) },
-    { key: 'IP address', value: str(d.client?.ip) },
-    { key: 'User agent', value: str(d.client?.user_agent) },
-    { key: 'Authentication', value: `${str(d.auth?.method)}, session ${str(d.auth?.session_id)}, multi-factor: ${d.auth?.mfa ? 'yes' : 'no'}` },
+    ...(client
+      ? [{ key: 'IP address and user agent', value: erasedText(client) }]
+      : [{ key: 'IP address', value: str(d.client?.ip) }, { key: 'User agent', value: str(d.client?.user_agent) }]),
+    { key: 'Authentication', value: auth ? erasedText(auth) : `${str(d.auth?.method)}, session ${str(d.auth?.session_id)}, multi-factor: ${d.auth?.mfa ? 'yes' : 'no'}` },
     { key: 'Method of assent', value: str(d.method) },
   ];
-  if (r.kind === 'withdrawn') rows.push({ key: 'Reason given', value: str(d.reason) });
+  if (r.kind === 'withdrawn') rows.push({ key: 'Reason given', value: gone('reason') ? erasedText(gone('reason')!) : str(d.reason) });
   else {
     rows.push(
-      { key: 'Page', value: str(d.presentation?.page_url) },
+      { key: 'Page', value: gone('presentation.page_url') ? erasedText(gone('presentation.page_url')!) : str(d.presentation?.page_url) },
       { key: 'Locale', value: str(d.presentation?.locale) },
       { key: 'Consent text shown', value: str(d.presentation?.consent_text) },
       { key: 'Button text shown', value: str(d.presentation?.button_text) },
@@ -140,7 +155,7 @@ function displayedRows(r: DossierAssentRecord): KeyValueRow[] {
   ];
 }
 
-function verificationRows(v: DossierVerification, exhibitRef: (name: string | undefined) => string): KeyValueRow[] {
+function verificationRows(v: DossierVerification, exhibitRef: (name: string | undefined) => string, erasedAt: ErasedAt): KeyValueRow[] {
   const o = v.outcome as Record<string, any>;
   const s = (o.statistic ?? {}) as Record<string, any>;
   const suspect = (o.suspect ?? {}) as Record<string, any>;
@@ -153,7 +168,7 @@ function verificationRows(v: DossierVerification, exhibitRef: (name: string | un
   ];
   if (suspect.artefact_sha256) rows.push({ key: 'Model artefact SHA-256', value: str(suspect.artefact_sha256), mono: true });
   rows.push(
-    { key: 'Subject tested', value: str(o.subject) },
+    { key: 'Subject tested', value: erasedAt(v.ledgerSeq, 'subject') ? erasedText(erasedAt(v.ledgerSeq, 'subject')!) : str(o.subject) },
     { key: 'Key used', value: `version ${str(o.key?.version)}, commitment ${str(o.key?.commitment)}` },
     { key: 'Pre-registered', value: o.preregistered ? `yes: inputs committed in ledger entry ${str(o.plan?.seq)} (plan ${str(o.plan?.id)}) before the suspect's answers were submitted` : 'no: inputs and answers were submitted together' },
   );
@@ -225,12 +240,21 @@ export function buildView(m: DossierModel): DossierView {
     const e = m.exhibits.find((x) => x.name === name);
     return e ? `Exhibit ${e.letter} (${e.name})` : `exhibit ${name ?? '(none)'}`;
   };
+  const erasedFacts = new Map((m.erasedFacts ?? []).map((f) => [`${f.seq} ${f.field}`, f]));
+  const erasedAt: ErasedAt = (seq, field) => erasedFacts.get(`${seq} ${field}`);
   const kv: Record<string, KeyValueRow[]> = {};
   m.assent.forEach((r, i) => {
-    kv[`assent-${i}`] = flatten(assentRows(r));
+    kv[`assent-${i}`] = flatten(assentRows(r, erasedAt));
     kv[`displayed-${i}`] = flatten(displayedRows(r));
   });
-  m.verifications.forEach((v, i) => (kv[`verification-${i}`] = flatten(verificationRows(v, exhibitRef))));
+  m.verifications.forEach((v, i) => (kv[`verification-${i}`] = flatten(verificationRows(v, exhibitRef, erasedAt))));
+  const erasures = m.erasures ?? [];
+  const holds = m.holds ?? [];
+  kv.erasures = flatten(erasures.map((x) => ({
+    key: `Erasure, ledger entry ${x.ledgerSeq}`,
+    value: `on ${formatTime(x.performedAt)} under ${BASIS[x.basis] ?? x.basis} request ${x.requestRef} (erasure ${x.id}): ${count(x.factsErased, 'personal fact')} erased, ${x.factsCited} of them in the entries this dossier cites; ${x.clearEvents ? `${count(x.clearEvents, 'entry', 'entries')} written before personal data left the ledger hold facts in clear that it could not erase; ` : ''}watermark key: ${x.watermarkKeys === 'destroyed' ? 'destroyed' : 'kept'}`,
+  })));
+  kv.holds = flatten(holds.map((h) => ({ key: `Hold ${h.id}`, value: holdText(h, erasedAt) })));
   const accepted = m.assent.filter((a) => a.kind === 'accepted');
   const summary = [
     accepted.length
@@ -238,6 +262,8 @@ export function buildView(m: DossierModel): DossierView {
       : 'The subject has no recorded acceptance.',
     m.keys.length ? `A watermark key was linked to the subject at ${formatTime(m.keys[0]!.assignedAt)} (ledger entry ${m.keys[0]!.ledgerSeq}); ${count(m.keys.length, 'key version')} in all.` : 'No watermark key is linked to the subject.',
     verificationSummary(m.verifications),
+    ...(erasures.length ? [`Personal data of the subject was erased: ${erasures.map((x) => `on ${formatTime(x.performedAt)} under ${BASIS[x.basis] ?? x.basis} request ${x.requestRef} (ledger entry ${x.ledgerSeq})`).join('; ')}. Each erased fact is named where it would be printed; its commitment remains in the ledger and every proof in this dossier still verifies.`] : []),
+    ...(holds.length ? [`${count(holds.length, 'legal hold')} ${holds.length === 1 ? 'was' : 'were'} placed on the subject (section 2), ${holds.filter((h) => !h.released).length} still in force.`] : []),
     `The ledger verified intact at issue (${count(m.ledgerVerification.size, 'entry', 'entries')}); each cited entry is proven to be in the Merkle tree of the checkpoint signed at size ${m.checkpoint.size} (RFC 9162 inclusion proofs, ${count(m.proofs.inclusionHashes, 'hash', 'hashes')} in all).`,
     m.outsideTime.checkpoint
       ? `The checkpoint carries an RFC 3161 timestamp by ${tsaLabel(m.outsideTime.checkpoint)} at ${formatTime(m.outsideTime.checkpoint.genTime)}.`
@@ -282,6 +308,11 @@ export function buildView(m: DossierModel): DossierView {
       shown: a.displayed ? { widget: true, none: false, kind: KIND_TITLE[a.kind].toLowerCase(), measured: DISPLAY_MEASURED } : { widget: false, none: a.displayed === null, kind: '', measured: '' },
     })),
     noDisplayRecord: NO_DISPLAY_RECORD,
+    hasErasures: erasures.length > 0,
+    hasHolds: holds.length > 0,
+    erasures: [],
+    erasedFacts: [],
+    holds: [],
     keys: m.keys,
     verifications: m.verifications.map((v, i) => ({ ...v, index: i + 1, suspectName: str((v.outcome as any).suspect?.name) })),
     checkpoint: { ...m.checkpoint, timestamp: formatTime(m.checkpoint.timestamp) },
@@ -303,4 +334,13 @@ function decisionText(v: DossierVerification): string {
   if (v.decision === 'not_detected') return 'NOT DETECTED: the matches are consistent with chance';
   const st = ((v.outcome as { statistic?: Record<string, unknown> }).statistic ?? {}) as Record<string, unknown>;
   return `INSUFFICIENT: too few marked samples to decide (${Number(st.n)} marked, at least ${Number(st.min_marked_samples_needed)} needed at this significance level); the test was run and recorded, and it neither shows nor excludes copying`;
+}
+
+/** A legal hold in one line: its case, when and by whom it was placed and released, and why. */
+function holdText(h: DossierHold, erasedAt: ErasedAt): string {
+  const why = (seq: number, reason: unknown) => (erasedAt(seq, 'reason') ? `reason ${erasedText(erasedAt(seq, 'reason')!)}` : `reason: ${str(reason)}`);
+  const placed = `case ${h.caseRef}; placed ${formatTime(h.placedAt)} by ${str(h.placedBy)} (ledger entry ${h.placedSeq}), ${why(h.placedSeq, h.reason)}`;
+  return h.released
+    ? `${placed}; released ${formatTime(h.released.at)} by ${str(h.released.by)} (ledger entry ${h.released.seq}), ${why(h.released.seq, h.released.reason)}`
+    : `${placed}; still in force: the subject's personal data cannot be erased while it is`;
 }

@@ -101,6 +101,7 @@ export const PROBLEMS = {
   verification_not_of_subject: { status: 422, title: 'Verification not of this subject' },
   render_failed: { status: 500, title: 'Dossier rendering failed' },
   display_record_inconsistent: { status: 500, title: 'Display record does not match the acceptance' },
+  personal_data_inconsistent: { status: 500, title: 'Personal data store does not match the ledger' },
   timestamp_unavailable: { status: 502, title: 'No timestamp from the time-stamping authority' },
 
   // The ledger

@@ -149,6 +149,13 @@ export function plainChecks(r: DossierReport, keysGiven: boolean, sigGiven: bool
           ? 'The record of what the consent form showed before this acceptance or decline is in the signed evidence, and it shows the same text the person answered.'
           : 'The acceptance names a record of what the consent form showed that is missing from the evidence, or that shows other text: the evidence contradicts itself.',
       });
+    } else if (c.name === 'personal-facts') {
+      out.push({
+        title: 'The personal facts (openings)', status: st(c.ok), technical: [c.detail],
+        meaning: c.ok
+          ? `The personal facts printed in the dossier (identifier, IP address, browser, session, page, reasons) are exactly those the ledger committed to${/erased/.test(c.detail) ? '; the facts erased since are named, with the erasure that removed them, which is itself in the signed evidence' : ''}.`
+          : 'At least one personal fact in the dossier does not match what the ledger committed to, or a fact is missing without a recorded erasure: the evidence was changed.',
+      });
     } else if (c.name === 'detached-signature') {
       out.push({
         title: 'The separate signature file (.sig)', status: st(c.ok), technical: [c.detail],
