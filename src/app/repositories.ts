@@ -7,6 +7,7 @@ import { AcceptanceSessionUseRepository } from '../acceptance-sessions/use-repos
 import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../idempotency/repository.js';
 import { OpeningRepository } from '../privacy/opening-repository.js';
+import { SubjectAccessRepository } from '../privacy/access-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
@@ -47,6 +48,8 @@ export interface Repositories {
   llmUsage: LlmUsageRepository;
   /** Openings of committed personal facts (docs/personal-data.md). */
   openings: OpeningRepository;
+  /** The reads of a subject access export that no other repository offers. */
+  subjectAccess: SubjectAccessRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -72,5 +75,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmGlobalKeys: new GlobalKeyRepository(db),
     llmUsage: new LlmUsageRepository(db),
     openings: new OpeningRepository(db),
+    subjectAccess: new SubjectAccessRepository(db),
   };
 }
