@@ -7,7 +7,7 @@ import { AcceptanceSessionUseRepository } from '../acceptance-sessions/use-repos
 import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../idempotency/repository.js';
 import { OpeningRepository } from '../privacy/opening-repository.js';
-import { SubjectAccessRepository } from '../privacy/access-repository.js';
+import { SubjectAccessRepository } from '../subject-access/repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';

@@ -14,7 +14,7 @@ import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
 import { loadPseudonymKey } from '../keys/pseudonym-key.js';
 import { Pseudonyms } from '../privacy/pseudonyms.js';
-import { SubjectAccessService } from '../privacy/access-service.js';
+import { SubjectAccessService } from '../subject-access/service.js';
 import { LlmWatermarkService } from '../llm-watermark/service.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';

@@ -1,7 +1,7 @@
 // GET /v1/subjects/:subject/export and `assentmark subject export`: a subject access export
 // (GDPR Art. 15) with the proofs to check it offline (docs/personal-data.md, "Subject access").
 import { z } from 'zod';
-import type { ExportedField, SubjectExport } from '../../privacy/access-service.js';
+import type { ExportedField, SubjectExport } from '../../subject-access/service.js';
 import { keyListJson, KeyListJson, recordListJson, RecordListJson } from './assent.js';
 import { LedgerRef, refJson } from './common.js';
 import { VerificationJson, verificationJson } from './detection.js';

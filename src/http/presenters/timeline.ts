@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AssentRecord } from '../../assent/record-repository.js';
 import type { DossierInfo } from '../../dossier/repository.js';
 import type { LlmVerificationRecord } from '../../llm-watermark/verification-repository.js';
-import type { ExportedField } from '../../privacy/access-service.js';
+import type { ExportedField } from '../../subject-access/service.js';
 import type { PlanInfo } from '../../verification/plan-repository.js';
 import type { VerificationRecord } from '../../verification/repository.js';
 import type { WatermarkKeyInfo } from '../../watermark-keys/repository.js';

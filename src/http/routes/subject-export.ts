@@ -1,6 +1,6 @@
 // GET /v1/subjects/:subject/export: subject access (GDPR Art. 15), admin only.
 import { z } from 'zod';
-import type { SubjectAccessService } from '../../privacy/access-service.js';
+import type { SubjectAccessService } from '../../subject-access/service.js';
 import { Subject } from '../../validation/fields.js';
 import { SubjectExportJson, subjectExportJson } from '../presenters/subject-export.js';
 import { defineRoute, type AnyRoute } from '../route.js';

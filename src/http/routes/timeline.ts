@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AssentService } from '../../assent/service.js';
 import type { DossierService } from '../../dossier/service.js';
 import type { LlmWatermarkService } from '../../llm-watermark/service.js';
-import type { SubjectAccessService } from '../../privacy/access-service.js';
+import type { SubjectAccessService } from '../../subject-access/service.js';
 import type { VerificationService } from '../../verification/service.js';
 import type { WatermarkKeyService } from '../../watermark-keys/service.js';
 import { Subject } from '../../validation/fields.js';

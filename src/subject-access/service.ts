@@ -15,11 +15,11 @@ import { AppError } from '../problems/app-error.js';
 import type { PlanInfo, PlanRepository } from '../verification/plan-repository.js';
 import type { VerificationRecord, VerificationRepository } from '../verification/repository.js';
 import type { WatermarkKeyInfo, WatermarkKeyRepository } from '../watermark-keys/repository.js';
-import type { PersonalGroup } from './commitment.js';
-import { openingProblem } from './commitment.js';
-import type { ErasureFacts, HoldFacts, LlmPlanFacts, SessionFacts, SubjectAccessRepository, UsageFacts } from './access-repository.js';
-import { openData, personalFields } from './fields.js';
-import type { OpeningRepository, StoredOpening } from './opening-repository.js';
+import type { PersonalGroup } from '../privacy/commitment.js';
+import { openingProblem } from '../privacy/commitment.js';
+import type { ErasureFacts, HoldFacts, LlmPlanFacts, SessionFacts, SubjectAccessRepository, UsageFacts } from './repository.js';
+import { openData, personalFields } from '../privacy/fields.js';
+import type { OpeningRepository, StoredOpening } from '../privacy/opening-repository.js';
 
 /**
  * At most this many ledger events in one export: a subject's events are few (its acceptances, keys,
