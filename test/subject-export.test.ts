@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import { verifyReceiptInclusion, RECEIPT_TYPE } from '../src/assent/receipt.js';
 import { parseCanonical } from '../src/canonical/jcs.js';
 import { SubjectExportJson } from '../src/http/presenters/subject-export.js';
-import { leafHash } from '../src/ledger/format.js';
+import { leafHash, prepareEvent } from '../src/ledger/format.js';
 import { openingProblem, type PersonalGroup } from '../src/privacy/commitment.js';
 import { personalFields } from '../src/privacy/fields.js';
 import { acceptanceBody, problemOf, useTestApp, withdrawalBody, type TestApp } from './helpers/app.js';
@@ -53,14 +53,17 @@ function verifyExport(x: Export, publicKey: Uint8Array): { proofs: number; openi
   let proofs = 0;
   let openings = 0;
   for (const e of x.events) {
-    assert.ok(e.canonical, `entry ${e.seq} carries its bytes`);
-    const bytes = Buffer.from(e.canonical, 'base64');
-    assert.equal(leafHash(bytes).toString('hex'), e.leaf_hash, `entry ${e.seq}: the bytes hash to the leaf`);
     assert.ok(e.inclusion, `entry ${e.seq} is covered by the checkpoint`);
     const payload = { type: RECEIPT_TYPE, origin: x.origin, event: {}, ledger: { seq: e.seq, event_id: e.event_id, leaf_hash: e.leaf_hash, leaf_index: e.seq - 1, chain_hash: e.chain_hash } } as const;
     const inc = verifyReceiptInclusion(payload, { ...e.inclusion, checkpoint: x.checkpoint.note }, publicKey);
     assert.ok(inc.ok, `entry ${e.seq}: ${inc.ok ? '' : inc.reason}`);
     proofs++;
+    if (e.canonical === null) {
+      assert.ok(e.withheld, `entry ${e.seq}: bytes withheld, and why`);
+      continue;
+    }
+    const bytes = Buffer.from(e.canonical, 'base64');
+    assert.equal(leafHash(bytes).toString('hex'), e.leaf_hash, `entry ${e.seq}: the bytes hash to the leaf`);
     // Each open field opens the commitment the signed bytes hold at that field.
     const signed = parseCanonical(bytes) as { type: string; data: unknown };
     const held = new Map(personalFields(signed.type, signed.data).map((f) => [f.field, f]));
@@ -167,6 +170,32 @@ describe('subject access export', () => {
     } finally {
       await sql`DELETE FROM erasures WHERE event_id = ${erasureEvent}::uuid`.execute(db).catch(() => undefined);
     }
+  });
+
+  test('an event written before personal data left the log: the subject\'s fact reads clear; naming another subject in clear, its bytes are withheld', async () => {
+    // A v1-style plan (subjects in clear), appended as such events were, with its working row.
+    const planId = randomUUID();
+    const samples = [{ input_sha256: 'ef'.repeat(32), owner_label: 2, num_classes: 10 }];
+    const ev = prepareEvent('verification.planned', {
+      plan_id: planId, case_ref: 'CASE-EARLY', subjects: [SUBJECT, OTHER], sample_count: 1, samples_digest: '00'.repeat(32), samples_digest_scheme: 'x',
+      alpha: 1e-9, subjects_screened: 2, threshold: '1', planned_by: { api_key_id: randomUUID(), name: 'early' },
+    });
+    const [pos] = await t.ctx.ledger.append({ events: [ev], rows: (p) => [t.ctx.repos.plans.row({ id: planId, caseRef: 'CASE-EARLY', subjects: [SUBJECT, OTHER], samples, samplesDigest: '00'.repeat(32), createdAt: new Date() }, p[0]!)] });
+    await t.ctx.ledger.checkpoint();
+    const res = await t.get(`/v1/subjects/${SUBJECT}/export`, 'admin');
+    assert.equal(res.status, 200, res.text);
+    const x = SubjectExportJson.parse(res.body);
+    const early = x.events.find((e) => e.seq === pos!.seq)!;
+    assert.ok(early, 'found through the working record');
+    assert.equal(early.canonical, null);
+    assert.equal(early.data, null);
+    assert.match(early.withheld ?? '', /names other subjects in clear/);
+    assert.deepEqual(early.personal_fields, [{ field: 'subjects.0', group: 'subject', commitment: null, state: 'clear', value: SUBJECT }]);
+    assert.equal(early.leaf_hash, pos!.leafHash.toString('hex'));
+    // Its proof still shows the entry is in the ledger.
+    const inc = verifyReceiptInclusion({ type: RECEIPT_TYPE, origin: x.origin, event: {}, ledger: { seq: early.seq, event_id: early.event_id, leaf_hash: early.leaf_hash, leaf_index: early.seq - 1, chain_hash: early.chain_hash } }, { ...early.inclusion, checkpoint: x.checkpoint!.note }, t.ctx.ledger.signingKey.publicKey);
+    assert.ok(inc.ok, inc.ok ? '' : inc.reason);
+    assert.ok(!JSON.stringify(res.body).includes(OTHER), 'the other subject is not disclosed');
   });
 
   test('an unknown subject is a 404 problem; a malformed one a 400; only admins may export', async () => {
