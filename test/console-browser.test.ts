@@ -9,7 +9,7 @@
 // axe-core checks each state against the WCAG 2.1 A and AA rules.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -116,6 +116,19 @@ async function pdfPages(bytes: Buffer): Promise<number> {
   }
 }
 
+/** The first acceptance of SUBJECT: its event and the facts the signup flow sent (from the ledger's openings). */
+async function firstAcceptanceFacts(): Promise<{ eventId: string; ip: string; userAgent: string; signIn: string }> {
+  const rec = (await t.get(`/v1/subjects/${SUBJECT}/records`, 'investigator')).body.records.find((r: { kind: string }) => r.kind === 'accepted') as { ledger: { seq: number; event_id: string } };
+  const openings = await t.ctx.repos.openings.forEvents([rec.ledger.event_id]);
+  const value = (field: string) => openings.find((o) => o.field === field)?.opening?.value as Record<string, unknown>;
+  const client = value('client');
+  const auth = value('auth');
+  return {
+    eventId: rec.ledger.event_id, ip: String(client.ip), userAgent: String(client.user_agent),
+    signIn: `Sign-in: ${String(auth.method)}, session ${String(auth.session_id)}, ${auth.mfa ? 'with' : 'without'} multi-factor authentication`,
+  };
+}
+
 test('an investigator does the whole case in the console; a signup key is refused', async () => {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
@@ -176,6 +189,13 @@ test('an investigator does the whole case in the console; a signup key is refuse
   assert.ok(titles.some((x) => x === `Verification pre-registered for case “${planCase}”`), titles.join('\n'));
   const keys = await t.get(`/v1/subjects/${SUBJECT}/watermark-keys`, 'investigator');
   assert.ok((await page.locator('ol.timeline').innerText()).includes(keys.body.keys[0].commitment as string), 'the key commitment is shown');
+  // The first acceptance's personal facts, opened from their commitments, as the signup flow sent them.
+  const firstAcceptance = page.locator('ol.timeline > li.ev-accepted').first();
+  const sent = await firstAcceptanceFacts();
+  assert.match(sent.ip, /^(203\.0\.113\.|2001:db8::)/);
+  await firstAcceptance.getByText(`IP address: ${sent.ip}`, { exact: true }).waitFor();
+  await firstAcceptance.getByText(`User agent: ${sent.userAgent}`, { exact: true }).waitFor();
+  await firstAcceptance.getByText(sent.signIn, { exact: true }).waitFor();
   const before = await items.count();
   await shot(page, '04-timeline');
 
@@ -297,6 +317,10 @@ test('an investigator does the whole case in the console; a signup key is refuse
 });
 
 test('an admin sees the ledger\'s verification status and the timeline, but cannot run verifications', async () => {
+  // An erasure of the first acceptance's network facts, simulated: its opening cleared in place, as erasure does.
+  const sent = await firstAcceptanceFacts();
+  await sql`UPDATE personal_openings SET salt = NULL, value = NULL, erased_at = '2026-11-30T08:15:00Z', erasure_event_id = ${randomUUID()}::uuid
+    WHERE event_id = ${sent.eventId}::uuid AND field = 'client'`.execute(t.ctx.handle.db);
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
   const seen = await watch(page);
@@ -315,6 +339,10 @@ test('an admin sees the ledger\'s verification status and the timeline, but cann
   await page.goto(`${server.url}/console#/subject/${encodeURIComponent(SUBJECT)}`);
   await page.getByRole('heading', { name: 'Timeline' }).waitFor();
   await page.getByText('Running a verification and issuing a dossier need an investigator key').waitFor();
+  const erased = page.locator('ol.timeline > li.ev-accepted').first();
+  await erased.getByText(/^IP address and user agent: erased on 30 Nov 2026,? 08:15:00 UTC \(the ledger keeps only its commitment\)$/).waitFor();
+  assert.ok(!(await erased.innerText()).includes(sent.ip), 'the erased IP address is not shown');
+  await erased.getByText(sent.signIn, { exact: true }).waitFor();
   assert.equal(await page.getByRole('region', { name: 'Run a verification' }).count(), 0);
   await shot(page, '12-admin-subject');
 

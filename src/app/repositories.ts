@@ -9,6 +9,7 @@ import { IdempotencyRepository } from '../idempotency/repository.js';
 import { OpeningRepository } from '../privacy/opening-repository.js';
 import { ErasureRepository } from '../privacy/erasure-repository.js';
 import { LegalHoldRepository } from '../privacy/legal-hold-repository.js';
+import { SubjectAccessRepository } from '../subject-access/repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
@@ -53,6 +54,8 @@ export interface Repositories {
   erasures: ErasureRepository;
   /** Legal holds (legal_hold.placed / released). */
   legalHolds: LegalHoldRepository;
+  /** The reads of a subject access export that no other repository offers. */
+  subjectAccess: SubjectAccessRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -80,5 +83,6 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     openings: new OpeningRepository(db),
     erasures: new ErasureRepository(db),
     legalHolds: new LegalHoldRepository(db),
+    subjectAccess: new SubjectAccessRepository(db),
   };
 }

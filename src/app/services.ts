@@ -14,6 +14,7 @@ import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
 import { loadPseudonymKey } from '../keys/pseudonym-key.js';
 import { Pseudonyms } from '../privacy/pseudonyms.js';
+import { SubjectAccessService } from '../subject-access/service.js';
 import { LlmWatermarkService } from '../llm-watermark/service.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
@@ -50,6 +51,8 @@ export interface Services {
   idempotency: IdempotencyService;
   /** Subject pseudonyms and the sealing of personal facts (docs/personal-data.md). */
   pseudonyms: Pseudonyms;
+  /** Subject access exports (GDPR Art. 15) and the opened personal facts of the console's timeline. */
+  subjectAccess: SubjectAccessService;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -118,6 +121,10 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark, acceptanceSessions,
     idempotency: new IdempotencyService(repos.idempotency, kek),
     pseudonyms,
+    subjectAccess: new SubjectAccessService({
+      openings: repos.openings, access: repos.subjectAccess, records: repos.assentRecords, keys: repos.watermarkKeys, plans: repos.plans,
+      verifications: repos.verifications, llmVerifications: repos.llmVerifications, dossiers: repos.dossiers,
+    }, ledger, pseudonyms.of),
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
       await webhookDelivery.stop();

@@ -47,6 +47,17 @@ export class AssentRecordRepository {
     return r ? toRecord(r) : undefined;
   }
 
+  /**
+   * A record with the id of the API key that recorded it (the event's `recorded_by`, in clear in
+   * every event version): what a signup key's reads are limited to (docs/personal-data.md, "Least privilege").
+   */
+  async byIdWithRecorder(id: string): Promise<(AssentRecord & { recordedByKeyId: string | null }) | undefined> {
+    const r = await this.db.selectFrom('assent_records')
+      .select([...COLUMNS, sql<string | null>`record->'recorded_by'->>'api_key_id'`.as('recorded_by_key_id')])
+      .where('id', '=', id).executeTakeFirst();
+    return r ? { ...toRecord(r), recordedByKeyId: r.recorded_by_key_id } : undefined;
+  }
+
   /** A subject's records in ledger order, optionally of one slug. */
   async forSubject(subject: string, slug?: string): Promise<AssentRecord[]> {
     let q = this.db.selectFrom('assent_records').select(COLUMNS).where('subject', '=', subject);

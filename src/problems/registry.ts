@@ -40,6 +40,8 @@ export const PROBLEMS = {
 
   // Assent
   record_not_found: { status: 404, title: 'Record not found' },
+  subject_not_found: { status: 404, title: 'Nothing is recorded about this subject' },
+  subject_export_too_large: { status: 422, title: 'Subject export too large' },
   nothing_to_withdraw: { status: 409, title: 'Nothing to withdraw' },
   subject_has_no_key: { status: 409, title: 'Subject has no watermark key' },
   subject_state_changed: { status: 409, title: 'Subject changed meanwhile' },

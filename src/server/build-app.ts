@@ -17,6 +17,7 @@ import { webhookRoutes } from '../http/routes/webhooks.js';
 import { llmWatermarkRoutes } from '../http/routes/llm-watermark.js';
 import { timelineRoutes } from '../http/routes/timeline.js';
 import { subjectSearchRoutes } from '../http/routes/subject-search.js';
+import { subjectExportRoutes } from '../http/routes/subject-export.js';
 import { consoleRouter } from '../http/console.js';
 import { sessionAuth } from '../http/console-session.js';
 import { acceptanceSessionRoutes } from '../http/routes/acceptance-sessions.js';
@@ -42,9 +43,10 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...webhookRoutes(s.webhooks),
     ...adminRoutes({ ledger: ctx.ledger, verifications: ctx.ledgerVerifications, metrics: ctx.metrics, metricsToken: loadMetricsToken(ctx.config.metricsTokenFile) }),
     ...llmWatermarkRoutes(s.llmWatermark, s.idempotency),
-    ...timelineRoutes({ assent: s.assent, watermarkKeys: s.watermarkKeys, verifications: s.verifications, dossiers: s.dossiers, llmWatermark: s.llmWatermark }),
+    ...timelineRoutes({ assent: s.assent, watermarkKeys: s.watermarkKeys, verifications: s.verifications, dossiers: s.dossiers, llmWatermark: s.llmWatermark, access: s.subjectAccess }),
     ...acceptanceSessionRoutes(s.acceptanceSessions),
     ...subjectSearchRoutes(s.assent),
+    ...subjectExportRoutes(s.subjectAccess),
   ];
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AssentRecord } from '../../assent/record-repository.js';
 import type { DossierInfo } from '../../dossier/repository.js';
 import type { LlmVerificationRecord } from '../../llm-watermark/verification-repository.js';
+import type { ExportedField } from '../../subject-access/service.js';
 import type { PlanInfo } from '../../verification/plan-repository.js';
 import type { VerificationRecord } from '../../verification/repository.js';
 import type { WatermarkKeyInfo } from '../../watermark-keys/repository.js';
@@ -11,6 +12,18 @@ import { PlanJson, VerificationJson, planJson, verificationJson } from './detect
 import { DossierJson, dossierJson } from './dossiers.js';
 import { LlmVerificationJson, llmVerificationJson } from './llm-watermark.js';
 import { LedgerRef, refJson } from './common.js';
+
+/** A personal fact of a record as the console shows it: its value, or when it was erased. */
+const FactJson = z.object({
+  field: z.string().describe('client (IP address and user agent), presentation.page_url, auth (method, session id, MFA) or reason'),
+  group: z.enum(['network', 'session', 'free_text']),
+  state: z.enum(['open', 'erased', 'clear', 'missing']).describe('open: opened from its commitment; clear: written in clear (before personal data left the log); erased: erased (erased_at); missing: no valid opening is held'),
+  value: z.unknown().optional(),
+  erased_at: z.string().optional(),
+  erasure_event_id: z.string().optional(),
+});
+
+const TimelineRecordJson = RecordListJson.shape.records.element.extend({ facts: z.array(FactJson).describe('The record\'s personal facts other than the subject') });
 
 const KINDS = ['accepted', 'declined', 'withdrawn', 'watermark_key', 'verification_plan', 'verification', 'llm_verification', 'dossier'] as const;
 
@@ -22,7 +35,7 @@ export const TimelineJson = z.object({
     at: z.string(),
     ledger: LedgerRef,
   })).describe('Every item below, in ledger order'),
-  records: RecordListJson.shape.records,
+  records: z.array(TimelineRecordJson),
   watermark_keys: KeyListJson.shape.keys.describe('Key versions with their commitments; never a key'),
   plans: z.array(PlanJson),
   verifications: z.array(VerificationJson),
@@ -33,6 +46,8 @@ export const TimelineJson = z.object({
 export interface TimelineParts {
   subject: string;
   records: readonly AssentRecord[];
+  /** The personal facts of the records' events, by event id. */
+  facts: ReadonlyMap<string, readonly ExportedField[]>;
   keys: readonly WatermarkKeyInfo[];
   plans: readonly PlanInfo[];
   verifications: readonly VerificationRecord[];
@@ -56,11 +71,19 @@ export function timelineJson(t: TimelineParts): z.infer<typeof TimelineJson> {
   return {
     subject: t.subject,
     events,
-    records: recordListJson(t.subject, t.records).records,
+    records: recordListJson(t.subject, t.records).records.map((r) => ({ ...r, facts: (t.facts.get(r.ledger.event_id) ?? []).flatMap(factJson) })),
     watermark_keys: keyListJson(t.subject, t.keys).keys,
     plans: t.plans.map(planJson),
     verifications: t.verifications.map(verificationJson),
     llm_verifications: t.llmVerifications.map(llmVerificationJson),
     dossiers: t.dossiers.map((d) => dossierJson(d, t.signingKeyId)),
   };
+}
+
+function factJson(f: ExportedField): z.infer<typeof FactJson>[] {
+  if (f.group === 'subject') return [];
+  const base = { field: f.field, group: f.group, state: f.state };
+  if (f.state === 'open' || f.state === 'clear') return [{ ...base, value: f.value }];
+  if (f.state === 'erased') return [{ ...base, erased_at: f.erasedAt.toISOString(), erasure_event_id: f.erasureEventId }];
+  return [base];
 }

@@ -88,15 +88,16 @@ export function assentRoutes({ assent, eulas, watermarkKeys, apiKeys, idempotenc
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
       summary: 'An acceptance, decline or withdrawal as recorded',
-      responses: { 200: { description: 'The record with its ledger position and receipt (with its inclusion proof once a signed checkpoint covers the entry)', schema: AssentJson }, 404: { description: 'Unknown id' } },
-      handler: async ({ params }) => ({ body: assentJson(await assent.record(params.id)) }),
+      description: 'A signup key reads only the records it recorded itself: another key\'s record answers 404 `record_not_found`, as an unknown id does (docs/personal-data.md, "Least privilege").',
+      responses: { 200: { description: 'The record with its ledger position and receipt (with its inclusion proof once a signed checkpoint covers the entry)', schema: AssentJson }, 404: { description: 'Unknown id, or (signup keys) recorded by another key' } },
+      handler: async ({ params, principal }) => ({ body: assentJson(await assent.record(params.id, principal!)) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/acceptances/:id/receipt', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: IdParams,
       summary: 'The signed receipt of a record, with its inclusion proof once a signed checkpoint covers it',
-      description: 'The signed part (`payload`, `signed_bytes`, `signature`) is identical every time. `inclusion` is unsigned and self-verifying: the RFC 9162 inclusion proof of the entry in the latest signed checkpoint, with that checkpoint\'s signed note. Until a checkpoint covers the entry it is null, and `promise` says when one will (ASSENTMARK_CHECKPOINT_INTERVAL_MS). docs/receipts.md.',
-      responses: { 200: { description: 'The receipt; verify with `assentmark receipt verify`', schema: ReceiptJson }, 404: { description: 'Unknown id' } },
-      handler: async ({ params }) => ({ body: await assent.receipt(params.id) }),
+      description: 'The signed part (`payload`, `signed_bytes`, `signature`) is identical every time. `inclusion` is unsigned and self-verifying: the RFC 9162 inclusion proof of the entry in the latest signed checkpoint, with that checkpoint\'s signed note. Until a checkpoint covers the entry it is null, and `promise` says when one will (ASSENTMARK_CHECKPOINT_INTERVAL_MS). docs/receipts.md. A signup key reads only the receipts of records it recorded itself (another key\'s: 404, as an unknown id).',
+      responses: { 200: { description: 'The receipt; verify with `assentmark receipt verify`', schema: ReceiptJson }, 404: { description: 'Unknown id, or (signup keys) recorded by another key' } },
+      handler: async ({ params, principal }) => ({ body: await assent.receipt(params.id, principal!) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/subjects/:subject/status', tag: 'Assent', access: ['signup', 'investigator', 'admin'], params: SubjectParams, query: z.strictObject({ slug: Slug }),

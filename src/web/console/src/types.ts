@@ -5,12 +5,22 @@ export interface LedgerRef { seq: number; event_id: string }
 export interface Timeline {
   subject: string;
   events: Array<{ kind: EventKind; id: string; at: string; ledger: LedgerRef }>;
-  records: Array<{ id: string; kind: 'accepted' | 'declined' | 'withdrawn'; slug: string; version: string; server_time: string; ledger: LedgerRef; key_version: number | null }>;
+  records: Array<{ id: string; kind: 'accepted' | 'declined' | 'withdrawn'; slug: string; version: string; server_time: string; ledger: LedgerRef; key_version: number | null; facts: Fact[] }>;
   watermark_keys: Array<{ version: number; key_id: string; commitment: string; assigned_at: string; reason: string; ledger: LedgerRef }>;
   plans: Array<{ id: string; case_ref: string; subjects: string[]; sample_count: number; samples_digest: string; created_at: string; ledger: LedgerRef }>;
   verifications: Verification[];
   llm_verifications: Array<{ id: string; case_ref: string; decision: Decision; key_version: number; created_at: string; ledger: LedgerRef }>;
   dossiers: Dossier[];
+}
+
+/** A personal fact of a record: opened from its commitment, in clear (early events), erased, or missing. */
+export interface Fact {
+  field: string;
+  group: 'network' | 'session' | 'free_text';
+  state: 'open' | 'clear' | 'erased' | 'missing';
+  value?: unknown;
+  erased_at?: string;
+  erasure_event_id?: string;
 }
 
 export type EventKind = 'accepted' | 'declined' | 'withdrawn' | 'watermark_key' | 'verification_plan' | 'verification' | 'llm_verification' | 'dossier';

@@ -1,6 +1,6 @@
 // Plain words for what the ledger records: the console is read by investigators, not developers.
-import type { Decision, Statistic, Timeline } from './types';
-import { shortHash } from './dom';
+import type { Decision, Fact, Statistic, Timeline } from './types';
+import { shortHash, when } from './dom';
 
 export function pValue(p: number): string {
   if (p === 0) return 'less than 1e-300';
@@ -33,7 +33,7 @@ export function eventWords(t: Timeline, e: Timeline['events'][number]): EventWor
       const r = t.records.find((x) => x.id === e.id);
       if (!r) break;
       const verb = e.kind === 'accepted' ? 'Accepted' : e.kind === 'declined' ? 'Declined' : 'Withdrew acceptance of';
-      return { title: `${verb} the terms “${r.slug}” version ${r.version}`, details: r.key_version !== null ? [`Linked to watermark key version ${r.key_version}`] : [] };
+      return { title: `${verb} the terms “${r.slug}” version ${r.version}`, details: [...(r.key_version !== null ? [`Linked to watermark key version ${r.key_version}`] : []), ...r.facts.flatMap(factWords)] };
     }
     case 'watermark_key': {
       const k = t.watermark_keys.find((x) => x.key_id === e.id);
@@ -66,4 +66,19 @@ export function eventWords(t: Timeline, e: Timeline['events'][number]): EventWor
     }
   }
   return { title: e.kind, details: [] };
+}
+
+const FACT_LABEL: Record<string, string> = { client: 'IP address and user agent', 'presentation.page_url': 'Page address', page_url: 'Page address', auth: 'Sign-in', reason: 'Reason given' };
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/** A record's personal fact in words: what was recorded, or when it was erased. */
+export function factWords(f: Fact): string[] {
+  const label = FACT_LABEL[f.field] ?? f.field;
+  if (f.state === 'erased') return [`${label}: erased on ${f.erased_at ? when(f.erased_at) : 'an unknown date'} (the ledger keeps only its commitment)`];
+  if (f.state === 'missing') return [`${label}: not available (no opening of its commitment is held)`];
+  const v = f.value as Record<string, unknown> | string;
+  if (f.field === 'client' && typeof v === 'object' && v) return [`IP address: ${str(v.ip)}`, `User agent: ${str(v.user_agent)}`];
+  if (f.field === 'auth' && typeof v === 'object' && v) return [`Sign-in: ${str(v.method)}, session ${str(v.session_id)}, ${v.mfa === true ? 'with' : 'without'} multi-factor authentication`];
+  return [`${label}: ${str(v)}`];
 }
