@@ -22,6 +22,7 @@ import { SigningKey } from '../src/crypto/ed25519.js';
 import { buf } from '../src/db/bytes.js';
 import { NO_TIMESTAMP_STATEMENT, verifyBundle, type EvidenceBundle } from '../src/dossier/bundle.js';
 import { gatherDossier } from '../src/dossier/gather.js';
+import { checkPersonalFacts } from '../src/dossier/openings.js';
 import type { DossierModel } from '../src/dossier/model.js';
 import { RenderPool } from '../src/dossier/render-pool.js';
 import { loadPdfIdentity } from '../src/keys/pdf-identity.js';
@@ -765,8 +766,15 @@ describe('forged bundles fail verifyBundle with a precise reason', () => {
         } catch {
           continue; // not representable as canonical JSON (2^60): not a bundle anyone can send
         }
-        const c = verifyBundle(bytes, t.ctx.ledger.signingKey.sign(bytes), trusted());
         runs++;
+        // The personal facts have their own check (dossier verify's personal-facts), beside the bundle's.
+        if (['openings', 'erased', 'subject_pseudonym'].includes(String(at[0]))) {
+          const j = b as Json;
+          const pf = checkPersonalFacts(j.entries, j.openings, j.erased, j.subject_pseudonym);
+          assert.ok(pf.failures.length > 0, `${at.join('.')} = ${JSON.stringify(h)} passed the personal-facts check`);
+          continue;
+        }
+        const c = verifyBundle(bytes, t.ctx.ledger.signingKey.sign(bytes), trusted());
         assert.equal(c.ok, false, `${at.join('.')} = ${JSON.stringify(h)} verified`);
         assert.ok(c.failures.length > 0);
       }
