@@ -7,6 +7,9 @@ import { AcceptanceSessionUseRepository } from '../acceptance-sessions/use-repos
 import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../idempotency/repository.js';
 import { OpeningRepository } from '../privacy/opening-repository.js';
+import { ErasureRepository } from '../privacy/erasure-repository.js';
+import { HoldRepository } from '../privacy/hold-repository.js';
+import { WorkingCopyRepository } from '../privacy/working-copy-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
@@ -47,6 +50,10 @@ export interface Repositories {
   llmUsage: LlmUsageRepository;
   /** Openings of committed personal facts (docs/personal-data.md). */
   openings: OpeningRepository;
+  /** Legal holds and erasures, and the working copies erasure scrubs (docs/personal-data.md). */
+  holds: HoldRepository;
+  erasures: ErasureRepository;
+  workingCopies: WorkingCopyRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -72,5 +79,8 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmGlobalKeys: new GlobalKeyRepository(db),
     llmUsage: new LlmUsageRepository(db),
     openings: new OpeningRepository(db),
+    holds: new HoldRepository(db),
+    erasures: new ErasureRepository(db),
+    workingCopies: new WorkingCopyRepository(db),
   };
 }

@@ -14,6 +14,9 @@ import { SubjectKeyCache } from '../gateway/key-cache.js';
 import { loadKek } from '../keys/master-key.js';
 import { loadPseudonymKey } from '../keys/pseudonym-key.js';
 import { Pseudonyms } from '../privacy/pseudonyms.js';
+import { ErasureService } from '../privacy/erasure-service.js';
+import { HoldService } from '../privacy/hold-service.js';
+import { RetentionJob } from '../privacy/retention-job.js';
 import { LlmWatermarkService } from '../llm-watermark/service.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
@@ -50,6 +53,11 @@ export interface Services {
   idempotency: IdempotencyService;
   /** Subject pseudonyms and the sealing of personal facts (docs/personal-data.md). */
   pseudonyms: Pseudonyms;
+  /** Erasure and retention, legal holds (docs/personal-data.md). */
+  erasure: ErasureService;
+  holds: HoldService;
+  /** The retention policy's passes; started by the server process (start()), stopped by close(). */
+  retention: RetentionJob;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -114,12 +122,17 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
     w,
   );
+  const erasure = new ErasureService({ openings: repos.openings, copies: repos.workingCopies, holds: repos.holds, erasures: repos.erasures }, ledger, pseudonyms, changed,
+    { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery });
+  const holds = new HoldService({ holds: repos.holds, openings: repos.openings, copies: repos.workingCopies }, ledger, pseudonyms);
+  const retention = new RetentionJob(erasure, config.retentionDays, { onError: opts.onError });
   return {
     apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark, acceptanceSessions,
     idempotency: new IdempotencyService(repos.idempotency, kek),
-    pseudonyms,
+    pseudonyms, erasure, holds, retention,
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
+      await retention.stop();
       await webhookDelivery.stop();
       await timestamps.close();
       if (pool) await pool.close();

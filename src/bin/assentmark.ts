@@ -8,6 +8,7 @@ import { start } from '../server/start.js';
 import { registerApiKeyCommands } from '../cli/apikey.js';
 import { registerReceiptCommands } from '../cli/receipt.js';
 import { registerDossierCommands } from '../cli/dossier.js';
+import { registerSubjectCommands } from '../cli/subject.js';
 import { CliError } from '../cli/common.js';
 
 const program = new Command();
@@ -30,6 +31,7 @@ registerKeyCommands(program);
 registerApiKeyCommands(program);
 registerReceiptCommands(program);
 registerDossierCommands(program);
+registerSubjectCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,6 +20,7 @@ import { subjectSearchRoutes } from '../http/routes/subject-search.js';
 import { consoleRouter } from '../http/console.js';
 import { sessionAuth } from '../http/console-session.js';
 import { acceptanceSessionRoutes } from '../http/routes/acceptance-sessions.js';
+import { privacyRoutes } from '../http/routes/privacy.js';
 import { widgetRouter } from '../http/widget.js';
 import { keysJson } from '../http/presenters/ledger.js';
 import { verifyPageRouter } from '../http/verify-page.js';
@@ -45,6 +46,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...timelineRoutes({ assent: s.assent, watermarkKeys: s.watermarkKeys, verifications: s.verifications, dossiers: s.dossiers, llmWatermark: s.llmWatermark }),
     ...acceptanceSessionRoutes(s.acceptanceSessions),
     ...subjectSearchRoutes(s.assent),
+    ...privacyRoutes(s.erasure, s.holds, s.idempotency),
   ];
 }
 

@@ -43,6 +43,8 @@ export async function start(config: Config = loadConfig(), opts: { handleSignals
   if (built.services.timestamps.configured) void built.services.timestamps.stampLatest();
   // Webhooks: deliver the outbox (every service process shares it; built.close() stops this first).
   built.services.webhookDelivery.start();
+  // Retention (ASSENTMARK_RETENTION_DAYS; off when unset): erases the openings that are due, hourly.
+  built.services.retention.start();
   const app = built;
   const context = ctx;
 
