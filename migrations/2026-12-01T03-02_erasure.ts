@@ -54,6 +54,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     await sql`ALTER TABLE ${t} ENABLE ALWAYS TRIGGER ${trigger}`.execute(db);
     await sql`GRANT UPDATE (${sql.raw(cols.join(', '))}) ON ${t} TO assentmark_service`.execute(db);
   }
+  // A hold placed from the command line has no API key (as erasures.performed_by_key_id): null.
+  await sql`ALTER TABLE legal_holds ALTER COLUMN placed_by_key_id DROP NOT NULL`.execute(db);
   // Acceptance sessions were never append-only: an erased session names nobody and can no longer be used.
   await sql`GRANT UPDATE (subject, auth, expires_at) ON acceptance_sessions TO assentmark_service`.execute(db);
 }

@@ -8,7 +8,7 @@ export interface LegalHold {
   id: string;
   pseudonym: string;
   caseRef: string;
-  placed: { byKeyId: string; at: Date; seq: number; eventId: string };
+  placed: { byKeyId: string | null; at: Date; seq: number; eventId: string };
   released: { byKeyId: string | null; at: Date; seq: number; eventId: string | null } | null;
 }
 
@@ -36,7 +36,7 @@ export class HoldRepository {
     return rows.map(toHold);
   }
 
-  placedRow(h: { id: string; pseudonym: string; caseRef: string; byKeyId: string; at: Date }, pos: { seq: number; eventId: string }): WorkingRow {
+  placedRow(h: { id: string; pseudonym: string; caseRef: string; byKeyId: string | null; at: Date }, pos: { seq: number; eventId: string }): WorkingRow {
     return workingRow('legal_holds', { id: h.id, subject_pseudonym: h.pseudonym, case_ref: h.caseRef, placed_by_key_id: h.byKeyId, placed_at: h.at, placed_seq: pos.seq, placed_event_id: pos.eventId });
   }
 
@@ -47,7 +47,7 @@ export class HoldRepository {
   }
 }
 
-function toHold(r: { id: string; subject_pseudonym: string; case_ref: string; placed_by_key_id: string; placed_at: Date; placed_seq: string; placed_event_id: string; released_by_key_id: string | null; released_at: Date | null; released_seq: string | null; released_event_id: string | null }): LegalHold {
+function toHold(r: { id: string; subject_pseudonym: string; case_ref: string; placed_by_key_id: string | null; placed_at: Date; placed_seq: string; placed_event_id: string; released_by_key_id: string | null; released_at: Date | null; released_seq: string | null; released_event_id: string | null }): LegalHold {
   return {
     id: r.id, pseudonym: r.subject_pseudonym, caseRef: r.case_ref,
     placed: { byKeyId: r.placed_by_key_id, at: new Date(r.placed_at), seq: Number(r.placed_seq), eventId: r.placed_event_id },

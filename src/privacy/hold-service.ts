@@ -5,6 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/api-keys.js';
 import type { Position } from '../ledger/appender.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The API key that acted, or null for the command line (its principal has no key). */
+const keyIdOf = (p: Principal): string | null => (UUID.test(p.keyId) ? p.keyId : null);
 import { buildSealedEvent, type EventDataInput } from '../ledger/events.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { isStateRefusal } from '../ledger/subject-state.js';
@@ -36,14 +40,14 @@ export class HoldService {
     try {
       [p] = (await this.ledger.append({
         events: [ev],
-        rows: ([pos]) => [this.repos.holds.placedRow({ id, pseudonym, caseRef: input.case_ref, byKeyId: principal.keyId, at: now }, pos!)],
+        rows: ([pos]) => [this.repos.holds.placedRow({ id, pseudonym, caseRef: input.case_ref, byKeyId: keyIdOf(principal), at: now }, pos!)],
         states: [{ subject: pseudonym, scope: PERSONAL_DATA_SCOPE, expected: state }],
       })) as [Position];
     } catch (e) {
       if (isStateRefusal(e)) throw changedMeanwhile();
       throw e;
     }
-    return { id, pseudonym, caseRef: input.case_ref, placed: { byKeyId: principal.keyId, at: now, seq: p.seq, eventId: p.eventId }, released: null };
+    return { id, pseudonym, caseRef: input.case_ref, placed: { byKeyId: keyIdOf(principal), at: now, seq: p.seq, eventId: p.eventId }, released: null };
   }
 
   async release(id: string, input: ReleaseInput, principal: Principal): Promise<LegalHold> {
@@ -62,7 +66,7 @@ export class HoldService {
     try {
       [p] = (await this.ledger.append({
         events: [ev],
-        rows: ([pos]) => [this.repos.holds.releasedUpdate(id, { byKeyId: principal.keyId, at: now }, pos!)],
+        rows: ([pos]) => [this.repos.holds.releasedUpdate(id, { byKeyId: keyIdOf(principal), at: now }, pos!)],
         states: [{ subject: hold.pseudonym, scope: PERSONAL_DATA_SCOPE, expected: state }],
       })) as [Position];
     } catch (e) {
@@ -71,7 +75,7 @@ export class HoldService {
       if (now2.released) throw released(now2);
       throw changedMeanwhile();
     }
-    return { ...hold, released: { byKeyId: principal.keyId, at: now, seq: p.seq, eventId: p.eventId } };
+    return { ...hold, released: { byKeyId: keyIdOf(principal), at: now, seq: p.seq, eventId: p.eventId } };
   }
 
   async get(id: string): Promise<LegalHold> {

@@ -59,7 +59,7 @@ export const LegalHoldJson = z.object({
   subject_pseudonym: Pseudonym,
   case_ref: z.string(),
   state: z.enum(['open', 'released']),
-  placed: LedgerRef.extend({ at: z.string(), by_key_id: z.string() }).describe('The legal_hold.placed entry'),
+  placed: LedgerRef.extend({ at: z.string(), by_key_id: z.string().nullable().describe('The API key that placed it; null: the command line') }).describe('The legal_hold.placed entry'),
   released: LedgerRef.extend({ at: z.string(), by_key_id: z.string().nullable() }).nullable().describe('The legal_hold.released entry, or null while the hold is open'),
 });
 
