@@ -6,7 +6,7 @@ import type { ServiceContext } from '../app/context.js';
 import type { Services } from '../app/services.js';
 import { erasureJson, legalHoldJson, retentionRunJson } from '../http/presenters/privacy.js';
 import { AppError } from '../problems/app-error.js';
-import { EraseBody, HoldBody, ReleaseBody } from '../privacy/schemas.js';
+import { EraseBody, HoldBody, ReleaseBody } from '../erasure/schemas.js';
 import { Subject, Uuid } from '../validation/fields.js';
 import { loadConfig } from '../config/config.js';
 import { CliError, printJson, withContext } from './common.js';

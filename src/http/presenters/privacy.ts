@@ -2,7 +2,7 @@
 // outlives the erasure it may precede (a stored Idempotency-Key answer), so it names the pseudonym.
 import { z } from 'zod';
 import type { LegalHold } from '../../privacy/hold-repository.js';
-import type { PerformedErasure, RetentionRun } from '../../privacy/erasure-service.js';
+import type { PerformedErasure, RetentionRun } from '../../erasure/service.js';
 import { LedgerRef } from './common.js';
 import { ReceiptJson } from './assent.js';
 

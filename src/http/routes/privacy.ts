@@ -1,9 +1,9 @@
 // Erasure and legal holds (docs/personal-data.md).
 import { z } from 'zod';
 import type { IdempotencyService } from '../../idempotency/service.js';
-import type { ErasureService } from '../../privacy/erasure-service.js';
-import type { HoldService } from '../../privacy/hold-service.js';
-import { EraseBody, HoldBody, ReleaseBody } from '../../privacy/schemas.js';
+import type { ErasureService } from '../../erasure/service.js';
+import type { HoldService } from '../../erasure/hold-service.js';
+import { EraseBody, HoldBody, ReleaseBody } from '../../erasure/schemas.js';
 import { Subject, Uuid } from '../../validation/fields.js';
 import { idempotentAnswer } from '../idempotent.js';
 import { ErasureJson, erasureJson, LegalHoldJson, legalHoldJson, LegalHoldListJson } from '../presenters/privacy.js';

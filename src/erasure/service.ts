@@ -13,12 +13,12 @@ import { ASSENT_EVENT, buildEvent, parseEvent, type EventData } from '../ledger/
 import type { Ledger } from '../ledger/ledger.js';
 import { isStateRefusal } from '../ledger/subject-state.js';
 import { AppError } from '../problems/app-error.js';
-import type { ErasureBasis, ErasureRepository } from './erasure-repository.js';
-import { personalFields } from './fields.js';
-import type { HoldRepository, LegalHold } from './hold-repository.js';
-import type { OpeningRepository, StoredOpening } from './opening-repository.js';
-import type { Pseudonyms } from './pseudonyms.js';
-import { copiedSeqs, copyCounts, PERSONAL_DATA_SCOPE, type SubjectCopies, type WorkingCopyRepository } from './working-copy-repository.js';
+import type { ErasureBasis, ErasureRepository } from '../privacy/erasure-repository.js';
+import { personalFields } from '../privacy/fields.js';
+import type { HoldRepository, LegalHold } from '../privacy/hold-repository.js';
+import type { OpeningRepository, StoredOpening } from '../privacy/opening-repository.js';
+import type { Pseudonyms } from '../privacy/pseudonyms.js';
+import { copiedSeqs, copyCounts, PERSONAL_DATA_SCOPE, type SubjectCopies, type WorkingCopyRepository } from '../privacy/working-copy-repository.js';
 
 export interface ErasureRepos {
   openings: OpeningRepository;

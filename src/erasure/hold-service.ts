@@ -13,11 +13,11 @@ import { buildSealedEvent, type EventDataInput } from '../ledger/events.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { isStateRefusal } from '../ledger/subject-state.js';
 import { AppError } from '../problems/app-error.js';
-import type { HoldRepository, LegalHold } from './hold-repository.js';
-import type { OpeningRepository } from './opening-repository.js';
-import type { Pseudonyms } from './pseudonyms.js';
+import type { HoldRepository, LegalHold } from '../privacy/hold-repository.js';
+import type { OpeningRepository } from '../privacy/opening-repository.js';
+import type { Pseudonyms } from '../privacy/pseudonyms.js';
 import type { HoldInput, ReleaseInput } from './schemas.js';
-import { PERSONAL_DATA_SCOPE, type WorkingCopyRepository } from './working-copy-repository.js';
+import { PERSONAL_DATA_SCOPE, type WorkingCopyRepository } from '../privacy/working-copy-repository.js';
 
 export interface HoldRepos {
   holds: HoldRepository;

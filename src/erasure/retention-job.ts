@@ -1,7 +1,7 @@
 // The retention policy as a background job of a running service (ASSENTMARK_RETENTION_DAYS): one
 // pass soon after start, then one an hour. A pass erases what is due (ErasureService.retention);
 // a failed pass is reported and the next one tries again.
-import type { ErasureService, RetentionRun } from './erasure-service.js';
+import type { ErasureService, RetentionRun } from './service.js';
 
 export const RETENTION_INTERVAL_MS = 3_600_000;
 
