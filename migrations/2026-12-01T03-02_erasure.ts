@@ -32,7 +32,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       o := to_jsonb(OLD);
       n := to_jsonb(NEW);
       IF n ? 'subject' AND (n->>'subject') IS DISTINCT FROM (o->>'subject') AND (n->>'subject') NOT LIKE 'erased:%' THEN
-        RAISE EXCEPTION 'assentmark: erasure of % may set a subject only to a tombstone (erased:...)', TG_TABLE_NAME
+        RAISE EXCEPTION 'assentmark: UPDATE on % is refused: erasure sets a subject only to a tombstone (erased:...)', TG_TABLE_NAME
           USING ERRCODE = 'insufficient_privilege';
       END IF;
       FOREACH c IN ARRAY TG_ARGV LOOP

@@ -13,12 +13,13 @@ export class RetentionJob {
   constructor(
     private readonly erasure: ErasureService,
     private readonly days: number | undefined,
-    private readonly report: { onError?: (err: unknown, what?: string) => void; onRun?: (run: RetentionRun) => void } = {},
+    private report: { onError?: (err: unknown, what?: string) => void; onRun?: (run: RetentionRun) => void } = {},
   ) {}
 
   /** Starts the passes (nothing when retention is off). */
-  start(intervalMs = RETENTION_INTERVAL_MS): void {
+  start(intervalMs = RETENTION_INTERVAL_MS, onRun?: (run: RetentionRun) => void): void {
     if (this.days === undefined || this.#timer) return;
+    if (onRun) this.report.onRun = onRun;
     const days = this.days;
     const tick = () => {
       if (this.#running || this.#stopping) return;
