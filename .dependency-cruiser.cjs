@@ -1,6 +1,6 @@
 // Import rules of docs/architecture.md, checked by `npm test` (test/architecture.test.ts) and by
 // `npx depcruise src`. A rule that fails names the import that broke the picture.
-const DOMAIN = '^src/(assent|auth|canonical|config|crypto|db|dossier|eula|gateway|keys|ledger|log|metrics|operations|pdf|problems|stats|timestamp|util|validation|verification|watermark|watermark-keys|webhooks|idempotency|llm-watermark|privacy|acceptance-sessions|subject-access)/';
+const DOMAIN = '^src/(assent|auth|canonical|config|crypto|db|dossier|eula|gateway|keys|ledger|log|metrics|operations|pdf|problems|stats|timestamp|util|validation|verification|watermark|watermark-keys|webhooks|idempotency|llm-watermark|privacy|acceptance-sessions|subject-access|erasure)/';
 
 module.exports = {
   forbidden: [

@@ -8,8 +8,9 @@ import { AssentRecordRepository } from '../assent/record-repository.js';
 import { IdempotencyRepository } from '../idempotency/repository.js';
 import { OpeningRepository } from '../privacy/opening-repository.js';
 import { ErasureRepository } from '../privacy/erasure-repository.js';
-import { LegalHoldRepository } from '../privacy/legal-hold-repository.js';
 import { SubjectAccessRepository } from '../subject-access/repository.js';
+import { HoldRepository } from '../privacy/hold-repository.js';
+import { WorkingCopyRepository } from '../privacy/working-copy-repository.js';
 import { LlmPlanRepository } from '../llm-watermark/plan-repository.js';
 import { ParameterSetRepository } from '../llm-watermark/parameter-set-repository.js';
 import { LlmUsageRepository } from '../llm-watermark/usage-repository.js';
@@ -50,12 +51,12 @@ export interface Repositories {
   llmUsage: LlmUsageRepository;
   /** Openings of committed personal facts (docs/personal-data.md). */
   openings: OpeningRepository;
-  /** Erasures of personal data (erasure.performed). */
-  erasures: ErasureRepository;
-  /** Legal holds (legal_hold.placed / released). */
-  legalHolds: LegalHoldRepository;
   /** The reads of a subject access export that no other repository offers. */
   subjectAccess: SubjectAccessRepository;
+  /** Legal holds and erasures, and the working copies erasure scrubs (docs/personal-data.md). */
+  holds: HoldRepository;
+  erasures: ErasureRepository;
+  workingCopies: WorkingCopyRepository;
 }
 
 export function buildRepositories(db: Kysely<Database>): Repositories {
@@ -81,8 +82,9 @@ export function buildRepositories(db: Kysely<Database>): Repositories {
     llmGlobalKeys: new GlobalKeyRepository(db),
     llmUsage: new LlmUsageRepository(db),
     openings: new OpeningRepository(db),
-    erasures: new ErasureRepository(db),
-    legalHolds: new LegalHoldRepository(db),
     subjectAccess: new SubjectAccessRepository(db),
+    holds: new HoldRepository(db),
+    erasures: new ErasureRepository(db),
+    workingCopies: new WorkingCopyRepository(db),
   };
 }

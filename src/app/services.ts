@@ -15,6 +15,9 @@ import { loadKek } from '../keys/master-key.js';
 import { loadPseudonymKey } from '../keys/pseudonym-key.js';
 import { Pseudonyms } from '../privacy/pseudonyms.js';
 import { SubjectAccessService } from '../subject-access/service.js';
+import { ErasureService } from '../erasure/service.js';
+import { HoldService } from '../erasure/hold-service.js';
+import { RetentionJob } from '../erasure/retention-job.js';
 import { LlmWatermarkService } from '../llm-watermark/service.js';
 import { loadPdfIdentity } from '../keys/pdf-identity.js';
 import type { SigningIdentity } from '../pdf/certificate.js';
@@ -53,6 +56,11 @@ export interface Services {
   pseudonyms: Pseudonyms;
   /** Subject access exports (GDPR Art. 15) and the opened personal facts of the console's timeline. */
   subjectAccess: SubjectAccessService;
+  /** Erasure and retention, legal holds (docs/personal-data.md). */
+  erasure: ErasureService;
+  holds: HoldService;
+  /** The retention policy's passes; started by the server process (start()), stopped by close(). */
+  retention: RetentionJob;
   /** Stops what the services started (render workers, webhook delivery). */
   close(): Promise<void>;
 }
@@ -60,7 +68,7 @@ export interface Services {
 /** Where a dossier's evidence is read from (with the timestamps, its outside time). */
 export function evidenceSources(ctx: ServiceContext, eulas: EulaService, pseudonyms: Pseudonyms, timestamps?: TimestampService): EvidenceSources {
   const { repos, ledger } = ctx;
-  return { ledger, eulas, sealer: pseudonyms, openings: repos.openings, erasures: repos.erasures, holds: repos.legalHolds, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps,
+  return { ledger, eulas, sealer: pseudonyms, openings: repos.openings, erasures: repos.erasures, holds: repos.holds, records: repos.assentRecords, keys: repos.watermarkKeys, verifications: repos.verifications, plans: repos.plans, samples: repos.verificationSamples, timestamps,
     llm: { verifications: repos.llmVerifications, plans: repos.llmPlans, parameterSets: repos.llmParameterSets } };
 }
 
@@ -117,6 +125,10 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
     { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), openingsFor: (ids) => repos.openings.forEvents(ids), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
     w,
   );
+  const erasure = new ErasureService({ openings: repos.openings, copies: repos.workingCopies, holds: repos.holds, erasures: repos.erasures }, ledger, pseudonyms, changed,
+    { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery });
+  const holds = new HoldService({ holds: repos.holds, openings: repos.openings, copies: repos.workingCopies }, ledger, pseudonyms);
+  const retention = new RetentionJob(erasure, config.retentionDays, { onError: opts.onError });
   return {
     apiKeys, consoleSessions, eulas, assent, watermarkKeys, keyCache, decisions, verifications, dossiers, timestamps, webhooks, webhookDelivery, llmWatermark, acceptanceSessions,
     idempotency: new IdempotencyService(repos.idempotency, kek),
@@ -125,8 +137,10 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
       openings: repos.openings, access: repos.subjectAccess, records: repos.assentRecords, keys: repos.watermarkKeys, plans: repos.plans,
       verifications: repos.verifications, llmVerifications: repos.llmVerifications, dossiers: repos.dossiers,
     }, ledger, pseudonyms.of),
+    erasure, holds, retention,
     renderQueueDepth: () => pool?.queued ?? 0,
     close: async () => {
+      await retention.stop();
       await webhookDelivery.stop();
       await timestamps.close();
       if (pool) await pool.close();

@@ -1,7 +1,7 @@
 // api_keys: bearer tokens, stored only as their domain-separated SHA-256.
 import type { Kysely } from 'kysely';
 import type { Database, Role } from '../db/schema.js';
-import type { WorkingRow } from '../db/rows.js';
+import { isWorkingUpdate, type WorkingRow } from '../db/rows.js';
 
 export interface ApiKeyInfo {
   id: string;
@@ -35,7 +35,10 @@ export class ApiKeyRepository {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx.insertInto('api_keys').values(values).returning(INFO).executeTakeFirstOrThrow();
       // Each WorkingRow pairs a table with its own Insertable type, which TypeScript cannot follow here.
-      for (const r of withRows) await trx.insertInto(r.table).values(r.values as never).execute();
+      for (const r of withRows) {
+        if (isWorkingUpdate(r)) await trx.executeQuery(r.update);
+        else await trx.insertInto(r.table).values(r.values as never).execute();
+      }
       return toInfo(row);
     });
   }

@@ -9,6 +9,7 @@ import { registerApiKeyCommands } from '../cli/apikey.js';
 import { registerReceiptCommands } from '../cli/receipt.js';
 import { registerDossierCommands } from '../cli/dossier.js';
 import { registerSubjectExportCommand } from '../cli/subject-export.js';
+import { registerSubjectCommands } from '../cli/subject.js';
 import { CliError } from '../cli/common.js';
 
 const program = new Command();
@@ -32,6 +33,7 @@ registerApiKeyCommands(program);
 registerReceiptCommands(program);
 registerDossierCommands(program);
 registerSubjectExportCommand(program);
+registerSubjectCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,7 +7,7 @@ import { loadConfig } from '../config/config.js';
 import { DataDirLockedError } from '../db/connect.js';
 import { CliError } from './common.js';
 
-export type OverHttp = 'verify' | 'export';
+export type OverHttp = 'verify' | 'export' | 'erase' | 'hold' | 'release' | 'holds' | 'retention';
 
 /** Runs `fn`; a locked data directory becomes a CliError with the curl lines that do `what` over HTTP. */
 export async function orOverHttp<T>(what: OverHttp, fn: () => Promise<T>): Promise<T> {
@@ -26,7 +26,19 @@ export function overHttpHint(what: OverHttp, config: Config): string {
   const own = existsSync(tokenFile);
   const auth = own ? `"Authorization: Bearer $(cat ${sh(tokenFile)})"` : '"Authorization: Bearer $ADMIN_API_KEY"';
   const key = own ? `an admin API key (the first one is in ${tokenFile})` : 'an admin API key in ADMIN_API_KEY (create one with `assentmark apikey create` once the service is stopped, or POST /v1/api-keys)';
-  const lines = what === 'verify'
+  const json = '-H "Content-Type: application/json"';
+  const privacy: Partial<Record<OverHttp, string[]>> = {
+    erase: [`The running service erases a subject itself; with ${key}:`,
+      `  curl -sS -X POST -H ${auth} ${json} -d '{"basis":"data_subject_request","request_ref":"<ticket>"}' ${base}/v1/subjects/<subject>/erasure`],
+    hold: [`The running service places legal holds itself; with ${key}:`,
+      `  curl -sS -X POST -H ${auth} ${json} -d '{"case_ref":"<case>","reason":"<why>"}' ${base}/v1/subjects/<subject>/legal-holds`],
+    release: [`The running service releases legal holds itself; with ${key}:`,
+      `  curl -sS -X POST -H ${auth} ${json} -d '{"reason":"<why>"}' ${base}/v1/legal-holds/<hold id>/release`],
+    holds: [`The running service lists legal holds itself; with ${key}:`,
+      `  curl -sS -H ${auth} ${base}/v1/subjects/<subject>/legal-holds`],
+    retention: ['The running service applies ASSENTMARK_RETENTION_DAYS itself, once an hour; stop it to run a pass from the command line.'],
+  };
+  const lines = privacy[what] ?? (what === 'verify'
     ? [
       `The running service verifies its ledger itself; with ${key}:`,
       `  curl -sS -X POST -H ${auth} ${base}/v1/admin/ledger/verifications`,
@@ -38,7 +50,7 @@ export function overHttpHint(what: OverHttp, config: Config): string {
       `  curl -sS --fail -H ${auth} -o ledger-export.jsonl ${base}/v1/admin/ledger/export`,
       `  curl -sS --fail -o keys.json ${base}/.well-known/assentmark/keys.json`,
       '  assentmark ledger verify --file ledger-export.jsonl --public-key keys.json',
-    ];
+    ]);
   return lines.join('\n');
 }
 

@@ -224,7 +224,8 @@ export interface LegalHoldsTable {
   id: string;
   subject_pseudonym: string;
   case_ref: string;
-  placed_by_key_id: string;
+  /** Null: placed from the command line (no API key). */
+  placed_by_key_id: string | null;
   placed_at: ColumnType<Date, Date | string, never>;
   placed_seq: ColumnType<string, number | string, never>;
   placed_event_id: string;

@@ -4,7 +4,7 @@ import type { AssentRecordRepository } from '../assent/record-repository.js';
 import type { Sealer } from '../ledger/events.js';
 import type { OpeningRepository, StoredOpening } from '../privacy/opening-repository.js';
 import type { ErasureInfo } from '../privacy/erasure-repository.js';
-import type { LegalHoldInfo } from '../privacy/legal-hold-repository.js';
+import type { LegalHold } from '../privacy/hold-repository.js';
 import { openData, personalFields, type FieldOpening } from '../privacy/fields.js';
 import type { BundleErasedFact, BundleOpening } from './openings.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -80,7 +80,7 @@ export interface EvidenceSources {
   /** Erasures of personal data: when, why and at which entry each erased fact was erased. */
   erasures: { forEvents(eventIds: readonly string[]): Promise<ErasureInfo[]>; forSubject(pseudonym: string): Promise<ErasureInfo[]> };
   /** The subject's legal holds (listed in the dossier, their events cited). */
-  holds: { forSubject(pseudonym: string): Promise<LegalHoldInfo[]> };
+  holds: { forSubject(pseudonym: string): Promise<LegalHold[]> };
   records: AssentRecordRepository;
   keys: WatermarkKeyRepository;
   verifications: VerificationRepository;
@@ -176,7 +176,7 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
     ...verifications.map((v) => v.ledgerSeq),
     ...plans.map((p) => p.ledgerSeq),
     ...llm.seqs,
-    ...holds.flatMap((h) => [h.placedSeq, ...(h.released ? [h.released.seq] : [])]),
+    ...holds.flatMap((h) => [h.placed.seq, ...(h.released ? [h.released.seq] : [])]),
   ])];
   for (const e of await ledger.entriesBySeq(factSeqs.filter((s) => !earlyBySeq.has(s)))) earlyBySeq.set(e.seq, e);
   const stored = await src.openings.forEvents(factSeqs.map((s) => earlyBySeq.get(s)?.eventId).filter((x): x is string => !!x));
@@ -454,11 +454,11 @@ function erasureModel(x: ErasureInfo, entry: LedgerEntry, facts: readonly Dossie
   };
 }
 
-function holdModel(h: LegalHoldInfo, bySeq: ReadonlyMap<number, LedgerEntry>, open: (e: LedgerEntry) => Record<string, unknown>): DossierHold {
-  const placed = open(bySeq.get(h.placedSeq)!);
+function holdModel(h: LegalHold, bySeq: ReadonlyMap<number, LedgerEntry>, open: (e: LedgerEntry) => Record<string, unknown>): DossierHold {
+  const placed = open(bySeq.get(h.placed.seq)!);
   const released = h.released ? open(bySeq.get(h.released.seq)!) : null;
   return {
-    id: h.id, caseRef: h.caseRef, placedAt: h.placedAt.toISOString(), placedSeq: h.placedSeq, placedBy: (placed.placed_by as { name?: string } | undefined)?.name ?? '', reason: placed.reason,
+    id: h.id, caseRef: h.caseRef, placedAt: h.placed.at.toISOString(), placedSeq: h.placed.seq, placedBy: (placed.placed_by as { name?: string } | undefined)?.name ?? '', reason: placed.reason,
     released: h.released && released ? { at: h.released.at.toISOString(), seq: h.released.seq, by: (released.released_by as { name?: string } | undefined)?.name ?? '', reason: released.reason } : null,
   };
 }

@@ -107,6 +107,8 @@ export class DossierService {
   async pdf(id: string): Promise<DossierFile> {
     const r = await this.repo.file(id);
     if (!r) throw new AppError('dossier_not_found', `no dossier with id ${id}`);
+    // An erasure destroyed the stored PDF (it printed the subject); its hash and signature stay.
+    if (r.pdf.length === 0) throw new AppError('dossier_pdf_erased', `the PDF of dossier ${id} was destroyed by an erasure of its subject's personal data; a copy its recipient holds still verifies against its SHA-256 ${r.sha256}`);
     return r;
   }
 }

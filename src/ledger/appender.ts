@@ -7,7 +7,7 @@ import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { buf } from '../db/bytes.js';
 import { isConnectionError, isUniqueViolation } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
-import type { WorkingRow } from '../db/rows.js';
+import { isWorkingUpdate, type WorkingInsert, type WorkingRow } from '../db/rows.js';
 import type { PreparedEvent } from './format.js';
 import { EntryColumns, INSERT_ENTRIES_SQL } from './entry-columns.js';
 import { MerkleFrontier } from './merkle.js';
@@ -362,15 +362,24 @@ function pendingPosition(results: Position[][], id: string): Position {
   throw new Error(`event ${id} was only partly appended before`);
 }
 
-/** Inserts of the rows grouped by table in first-seen order (so parents precede children), one statement per table. */
+/**
+ * Inserts of the rows grouped by table in first-seen order (so parents precede children), one
+ * statement per table; then the updates, in order. In the one combined statement every part sees
+ * the rows as they were before it, so an update never sees this batch's inserts.
+ */
 function rowInserts(db: Kysely<Database>, rows: WorkingRow[]): CompiledQuery[] {
-  const byTable = new Map<WorkingRow['table'], Array<WorkingRow['values']>>();
+  const byTable = new Map<WorkingInsert['table'], Array<WorkingInsert['values']>>();
+  const updates: CompiledQuery[] = [];
   for (const r of rows) {
+    if (isWorkingUpdate(r)) {
+      updates.push(r.update);
+      continue;
+    }
     const list = byTable.get(r.table);
     if (list) list.push(r.values);
     else byTable.set(r.table, [r.values]);
   }
   // Each WorkingRow pairs a table with its own Insertable type; grouping by table keeps that pairing,
   // which TypeScript cannot follow through the Map, hence the one cast.
-  return [...byTable].map(([table, values]) => db.insertInto(table).values(values as never).compile());
+  return [...[...byTable].map(([table, values]) => db.insertInto(table).values(values as never).compile()), ...updates];
 }

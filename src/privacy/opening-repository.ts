@@ -1,8 +1,8 @@
 // personal_openings: the openings of committed personal facts, beside the ledger (docs/personal-data.md).
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { canonicalBytes } from '../canonical/jcs.js';
 import type { Database } from '../db/schema.js';
-import { workingRow, type WorkingRow } from '../db/rows.js';
+import { workingRow, workingUpdate, type WorkingRow } from '../db/rows.js';
 import type { PersonalGroup } from './commitment.js';
 import type { SealedOpening } from './fields.js';
 
@@ -55,5 +55,22 @@ export class OpeningRepository {
   async forSubject(pseudonym: string): Promise<StoredOpening[]> {
     const rows = await this.db.selectFrom('personal_openings').select(COLUMNS).where('subject_pseudonym', '=', pseudonym).orderBy('ledger_seq').orderBy('field').execute();
     return rows.map(toStored);
+  }
+
+  /** Open openings recorded before `cutoff` (retention), in ledger order, at most `limit`. */
+  async dueBefore(cutoff: Date, limit: number): Promise<StoredOpening[]> {
+    const rows = await this.db.selectFrom('personal_openings').select(COLUMNS).where('erased_at', 'is', null).where('recorded_at', '<', cutoff)
+      .orderBy('ledger_seq').orderBy('field').limit(limit).execute();
+    return rows.map(toStored);
+  }
+
+  /**
+   * The statement that erases these openings in place (salt and value cleared, the commitment
+   * kept), by the erasure event at `pos`: written in that event's append. Already erased ones stay as they were.
+   */
+  erasedUpdate(openings: ReadonlyArray<Pick<StoredOpening, 'eventId' | 'field'>>, at: Date, pos: { eventId: string }): WorkingRow {
+    return workingUpdate('personal_openings', sql`UPDATE personal_openings AS o SET salt = NULL, value = NULL, erased_at = ${at}, erasure_event_id = ${pos.eventId}::uuid
+      FROM unnest(${openings.map((o) => o.eventId)}::uuid[], ${openings.map((o) => o.field)}::text[]) AS x(event_id, field)
+      WHERE o.event_id = x.event_id AND o.field = x.field AND o.erased_at IS NULL`.compile(this.db));
   }
 }

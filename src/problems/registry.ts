@@ -55,6 +55,13 @@ export const PROBLEMS = {
   acceptance_session_expired: { status: 410, title: 'Acceptance session expired' },
   presentation_mismatch: { status: 422, title: 'Widget showed other wording than the session' },
 
+  // Personal data: erasure, legal holds (docs/personal-data.md)
+  nothing_to_erase: { status: 404, title: 'Nothing to erase' },
+  subject_on_legal_hold: { status: 409, title: 'Subject on legal hold' },
+  legal_hold_not_found: { status: 404, title: 'Legal hold not found' },
+  legal_hold_released: { status: 409, title: 'Legal hold already released' },
+  dossier_pdf_erased: { status: 410, title: 'Dossier PDF erased' },
+
   // API keys
   api_key_not_found: { status: 404, title: 'API key not found' },
 

@@ -21,6 +21,7 @@ import { subjectExportRoutes } from '../http/routes/subject-export.js';
 import { consoleRouter } from '../http/console.js';
 import { sessionAuth } from '../http/console-session.js';
 import { acceptanceSessionRoutes } from '../http/routes/acceptance-sessions.js';
+import { privacyRoutes } from '../http/routes/privacy.js';
 import { widgetRouter } from '../http/widget.js';
 import { keysJson } from '../http/presenters/ledger.js';
 import { verifyPageRouter } from '../http/verify-page.js';
@@ -47,6 +48,7 @@ export function allRoutes(ctx: ServiceContext, s: Services): AnyRoute[] {
     ...acceptanceSessionRoutes(s.acceptanceSessions),
     ...subjectSearchRoutes(s.assent),
     ...subjectExportRoutes(s.subjectAccess),
+    ...privacyRoutes(s.erasure, s.holds, s.idempotency),
   ];
 }
 

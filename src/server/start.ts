@@ -43,6 +43,10 @@ export async function start(config: Config = loadConfig(), opts: { handleSignals
   if (built.services.timestamps.configured) void built.services.timestamps.stampLatest();
   // Webhooks: deliver the outbox (every service process shares it; built.close() stops this first).
   built.services.webhookDelivery.start();
+  // Retention (ASSENTMARK_RETENTION_DAYS; off when unset): erases the openings that are due, hourly.
+  built.services.retention.start(undefined, (run) => {
+    if (run.erasures.length || run.subjects.length) logger.info({ days: run.days, erased: run.erasures.length, held: run.subjects.filter((s) => s.heldBy.length).length }, 'retention pass');
+  });
   const app = built;
   const context = ctx;
 
