@@ -75,9 +75,9 @@ async function setup(): Promise<void> {
   const withdrawal = ev.records.find((r) => r.kind === 'withdrawn')!.request;
   facts = { ip: first.ip, userAgent: first.user_agent, sessionId: first.auth.session_id, reason: withdrawal.reason };
   before = await issue('CASE-2026-0111');
-  erasure = await eraseSubject(t.ctx, t.built.services.pseudonyms, ev.subject, { requestRef: 'DSR-2026-0042' });
+  erasure = await eraseSubject(t.built.services, ev.subject, { requestRef: 'DSR-2026-0042' });
   // Placed after the erasure (a held subject cannot be erased): its reason is opened.
-  hold = await placeHold(t.ctx, t.built.services.pseudonyms, ev.subject, 'CASE-2026-0111', 'Litigation hold: counsel asked to preserve the records');
+  hold = await placeHold(t.built.services, ev.subject, 'CASE-2026-0111', 'Litigation hold: counsel asked to preserve the records');
   after_ = await issue('CASE-2026-0112');
 }
 

@@ -4,6 +4,7 @@ import type { AssentRecordRepository } from '../assent/record-repository.js';
 import type { Sealer } from '../ledger/events.js';
 import type { OpeningRepository, StoredOpening } from '../privacy/opening-repository.js';
 import type { ErasureInfo } from '../privacy/erasure-repository.js';
+import { erasedSubjectName } from '../privacy/fields.js';
 import type { LegalHold } from '../privacy/hold-repository.js';
 import { openData, personalFields, type FieldOpening } from '../privacy/fields.js';
 import type { BundleErasedFact, BundleOpening } from './openings.js';
@@ -124,13 +125,16 @@ export async function gatherDossier(src: EvidenceSources, identity: SigningIdent
   const { ledger, eulas } = src;
   const key = ledger.signingKey;
   const pseudonym = src.sealer.of(i.subject);
-  const [records, keys, allVerifications, llm, subjectErasures, holds] = await Promise.all([
-    src.records.forSubject(i.subject),
-    src.keys.all(i.subject),
-    src.verifications.forSubject(i.subject),
-    gatherLlm(src.llm, i.subject, i.verificationIds ? new Set(i.verificationIds) : undefined),
-    src.erasures.forSubject(pseudonym),
-    src.holds.forSubject(pseudonym),
+  const [subjectErasures, holds] = await Promise.all([src.erasures.forSubject(pseudonym), src.holds.forSubject(pseudonym)]);
+  // After an erasure the working copies name the subject by the erasure (erasedSubjectName): read them under every name it had.
+  const names = [i.subject, ...subjectErasures.map((e) => erasedSubjectName(e.id))];
+  const under = async <T>(read: (name: string) => Promise<T[]>): Promise<T[]> => (await Promise.all(names.map(read))).flat();
+  const wantedIds = i.verificationIds ? new Set(i.verificationIds) : undefined;
+  const [records, keys, allVerifications, llm] = await Promise.all([
+    under((n) => src.records.forSubject(n)).then((rs) => rs.sort((a, b) => a.ledgerSeq - b.ledgerSeq)),
+    under((n) => src.keys.all(n)).then((ks) => ks.sort((a, b) => a.version - b.version)),
+    under((n) => src.verifications.forSubject(n)).then((vs) => vs.sort((a, b) => a.ledgerSeq - b.ledgerSeq)),
+    gatherLlm(src.llm, names, wantedIds),
   ]);
   if (records.length === 0 && allVerifications.length === 0 && llm.records.length === 0) {
     // Erasure scrubs the working records a dossier is built from; the ledger keeps only commitments.

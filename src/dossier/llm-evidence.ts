@@ -36,9 +36,11 @@ export interface GatheredLlm {
 }
 
 /** The subject's LLM outcomes (those of `wanted`, when given) with their plans and parameter sets. */
-export async function gatherLlm(src: LlmEvidenceSources | undefined, subject: string, wanted?: ReadonlySet<string>): Promise<GatheredLlm> {
+export async function gatherLlm(src: LlmEvidenceSources | undefined, subject: string | readonly string[], wanted?: ReadonlySet<string>): Promise<GatheredLlm> {
   if (!src) return { records: [], plans: [], sets: [], seqs: [] };
-  const all = await src.verifications.forSubject(subject);
+  // Several names: the subject's identifier and the names erasures gave its working copies.
+  const names = typeof subject === 'string' ? [subject] : subject;
+  const all = (await Promise.all(names.map((n) => src.verifications.forSubject(n)))).flat().sort((a, b) => a.ledgerSeq - b.ledgerSeq);
   const records = wanted ? all.filter((r) => wanted.has(r.id)) : all;
   const [plans, sets] = await Promise.all([
     src.plans.many([...new Set(records.map((r) => r.planId).filter((x): x is string => !!x))]),

@@ -14,7 +14,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { isStateRefusal } from '../ledger/subject-state.js';
 import { AppError } from '../problems/app-error.js';
 import type { ErasureBasis, ErasureRepository } from '../privacy/erasure-repository.js';
-import { personalFields } from '../privacy/fields.js';
+import { erasedSubjectName, personalFields } from '../privacy/fields.js';
 import type { HoldRepository, LegalHold } from '../privacy/hold-repository.js';
 import type { OpeningRepository, StoredOpening } from '../privacy/opening-repository.js';
 import type { Pseudonyms } from '../privacy/pseudonyms.js';
@@ -162,7 +162,7 @@ export class ErasureService {
       { erasures: before.map((e) => ({ id: e.id, seq: e.seq })) });
     }
     const erasureId = randomUUID();
-    const tombstone = `erased:${erasureId}`;
+    const tombstone = erasedSubjectName(erasureId);
     const now = new Date();
     const clearEvents = copies ? await this.#clearEvents(copiedSeqs(copies)) : [];
     const keyVersions = copies ? copies.watermarkKeys.map((k) => k.key).sort((a, b) => a - b) : [];

@@ -167,3 +167,12 @@ export function openData<D>(type: string, data: D, openings: readonly FieldOpeni
   }
   return out;
 }
+
+/**
+ * The name working copies give a subject once its personal data is erased: the erasure's id, not
+ * the identifier. The `erasures` row links it to the pseudonym, so the subject's evidence is still
+ * found by whoever can compute the pseudonym (the dossier after an erasure).
+ */
+export function erasedSubjectName(erasureId: string): string {
+  return `erased:${erasureId}`;
+}
