@@ -49,6 +49,12 @@ function recipe(name: string): string {
   return m[1]!;
 }
 
+/** The subject's commitment in canonical event bytes, and the same bytes committing to something else. */
+const SUBJECT_COMMITMENT = /"subject":\{"commitment":"[0-9a-f]{64}"/;
+function otherSubjectCommitment(s: string): string {
+  return s.replace(/"subject":\{"commitment":"([0-9a-f])/, (_m, c: string) => `"subject":{"commitment":"${c === '0' ? '1' : '0'}`);
+}
+
 /** How commands run here: in `cwd` (default the test's directory), with the service's logging off. */
 const inDir = (cwd = dir): RunOptions => ({ cwd, env: { ...process.env, LOG_LEVEL: 'silent' }, timeout: 60_000 });
 
@@ -137,13 +143,13 @@ describe('assentmark receipt verify', () => {
   test('exit 1 when signed_bytes is edited (with or without a matching payload)', () => {
     const edit = (r: Json) => {
       const s = Buffer.from(r.signed_bytes as string, 'base64').toString('utf8');
-      assert.ok(s.includes('"subject":"user-1"'));
-      r.signed_bytes = Buffer.from(s.replace('"subject":"user-1"', '"subject":"user-2"'), 'utf8').toString('base64');
+      assert.match(s, SUBJECT_COMMITMENT);
+      r.signed_bytes = Buffer.from(otherSubjectCommitment(s), 'utf8').toString('base64');
     };
     expectInvalid(tampered('signed-only.json', edit), /signature does not verify/);
     expectInvalid(tampered('signed-and-payload.json', (r) => {
       edit(r);
-      r.payload.event.data.subject = 'user-2';
+      r.payload.event.data.subject.commitment = otherSubjectCommitment(`"subject":{"commitment":"${r.payload.event.data.subject.commitment as string}"`).split('"')[5];
     }), /signature does not verify/);
     expectInvalid(tampered('signed-truncated.json', (r) => (r.signed_bytes = (r.signed_bytes as string).slice(0, -8))), /signature does not verify|not canonical base64/);
     expectInvalid(tampered('signed-noncanonical-b64.json', (r) => (r.signed_bytes = `${r.signed_bytes as string}\n`)), /not canonical base64/);
@@ -208,7 +214,7 @@ describe('the OpenSSL-only recipes in docs/receipts.md', () => {
   test('verify: "Signature Verification Failure" when signed_bytes or the signature is edited', () => {
     const script = recipe('openssl-verify');
     const edits: Array<[string, (r: Json) => void]> = [
-      ['signed_bytes', (r) => (r.signed_bytes = Buffer.from(Buffer.from(r.signed_bytes as string, 'base64').toString('utf8').replace('"subject":"user-1"', '"subject":"user-2"')).toString('base64'))],
+      ['signed_bytes', (r) => (r.signed_bytes = Buffer.from(otherSubjectCommitment(Buffer.from(r.signed_bytes as string, 'base64').toString('utf8'))).toString('base64'))],
       ['signature', (r) => {
         r.signature = flip(Buffer.from(r.signature as string, 'base64'), 5, 4).toString('base64');
       }],

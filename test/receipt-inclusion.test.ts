@@ -154,7 +154,7 @@ describe('before a checkpoint covers the entry', () => {
     assert.match(inclusionPromise({ intervalMs: 0, every: 10_000 }), /next signed checkpoint, signed once 10000 entries follow the last one \(ASSENTMARK_CHECKPOINT_EVERY=10000\) or on request \(ASSENTMARK_CHECKPOINT_INTERVAL_MS=0: no checkpoint timer\)/);
     // The service given the schedule (as the composition root passes config) says it in receipts.
     const s = t.built.services;
-    const svc = new AssentService({ records: t.ctx.repos.assentRecords, idempotency: t.ctx.repos.idempotency }, t.ctx.ledger, s.eulas, s.watermarkKeys, s.pseudonyms, () => {}, {
+    const svc = new AssentService({ records: t.ctx.repos.assentRecords, idempotency: t.ctx.repos.idempotency, openings: t.ctx.repos.openings }, t.ctx.ledger, s.eulas, s.watermarkKeys, s.pseudonyms, () => {}, {
       checkpoints: { intervalMs: 1000, every: 10_000 },
     });
     const r = await svc.receipt(made[0]!.id);

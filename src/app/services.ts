@@ -78,7 +78,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   };
   const watermarkKeys = new WatermarkKeyService(repos.watermarkKeys, ledger, kek, pseudonyms, changed);
   keyCache = new SubjectKeyCache(watermarkKeys, repos.assentRecords, threshold);
-  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency }, ledger, eulas, watermarkKeys, pseudonyms, changed, {
+  const assent = new AssentService({ records: repos.assentRecords, idempotency: repos.idempotency, openings: repos.openings }, ledger, eulas, watermarkKeys, pseudonyms, changed, {
     checkpoints: { intervalMs: config.checkpointIntervalMs, every: config.checkpointEvery },
   });
   const acceptanceSessions = new AcceptanceSessionService({ sessions: repos.acceptanceSessions, uses: repos.acceptanceSessionUses, idempotency: repos.idempotency }, ledger, eulas, assent, pseudonyms);

@@ -10,6 +10,8 @@ import { readCheckpoint } from '../ledger/checkpoint.js';
 import { leafHash, type LedgerEntry } from '../ledger/format.js';
 import { checkInclusion } from '../ledger/merkle.js';
 import { openCheckpointNote } from '../ledger/note.js';
+import { openingProblem, type PersonalGroup } from '../privacy/commitment.js';
+import { personalFields } from '../privacy/fields.js';
 
 /** The receipt type signed today: v1's statement plus the entry's leaf index. */
 export const RECEIPT_TYPE = 'assentmark.receipt/v2';
@@ -64,10 +66,53 @@ export interface ReceiptInclusion {
 }
 
 /**
- * A receipt as served: the signed receipt plus its inclusion proof, or `inclusion: null` and the
- * service's promise of one when no signed checkpoint covers the entry yet.
+ * The opening of one committed personal field of the receipt's event (docs/personal-data.md).
+ * Unsigned and self-verifying: SHA-256(tag || 0x00 || salt || value_bytes) is the commitment the
+ * signed event holds at `field`.
  */
-export type ServedReceipt = Receipt & ({ inclusion: ReceiptInclusion; promise?: never } | { inclusion: null; promise: string });
+export interface ReceiptOpening {
+  field: string;
+  group: PersonalGroup;
+  commitment: string;
+  /** 32 bytes, lowercase hex. */
+  salt: string;
+  value: unknown;
+  /** base64 of the RFC 8785 bytes of `value`, the bytes committed: for tools that cannot canonicalise. */
+  value_bytes: string;
+}
+
+/** A committed field whose opening was erased: the commitment stays in the log, the value is gone. */
+export interface ReceiptErasedOpening {
+  field: string;
+  group: PersonalGroup;
+  commitment: string;
+  erased: { at: string; erasure_event_id: string };
+}
+
+export type ServedOpening = ReceiptOpening | ReceiptErasedOpening;
+
+/**
+ * A receipt as served: the signed receipt plus its inclusion proof, or `inclusion: null` and the
+ * service's promise of one when no signed checkpoint covers the entry yet; and the openings of the
+ * event's committed personal facts (outside the signed bytes, which are the entry's).
+ */
+export type ServedReceipt = Receipt & { openings: ServedOpening[] } & ({ inclusion: ReceiptInclusion; promise?: never } | { inclusion: null; promise: string });
+
+/** An opening as the service holds it: open (salt and value) or erased. */
+export interface HeldOpening {
+  field: string;
+  group: PersonalGroup;
+  commitment: string;
+  opening: { salt: string; value: unknown } | null;
+  erased: { at: Date; eventId: string } | null;
+}
+
+/** The openings member of a served receipt, in the order given. */
+export function receiptOpenings(held: readonly HeldOpening[]): ServedOpening[] {
+  return held.map((h) => (h.opening
+    ? { field: h.field, group: h.group, commitment: h.commitment, salt: h.opening.salt, value: h.opening.value, value_bytes: canonicalBytes(h.opening.value).toString('base64') }
+    : { field: h.field, group: h.group, commitment: h.commitment, erased: { at: h.erased ? h.erased.at.toISOString() : '', erasure_event_id: h.erased?.eventId ?? '' } }));
+}
 
 /** Deterministic: the same entry gives the same receipt bytes (Ed25519 is deterministic). */
 export function buildReceipt(entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, origin: string, key: SigningKey): Receipt {
@@ -226,4 +271,108 @@ export function verifyReceiptInclusion(payload: AnyReceiptPayload, inclusion: un
     return fail(`the inclusion proof of leaf ${leafIndex} does not lead to the root of the checkpoint of size ${cp.size}: ${why}`);
   }
   return { ok: true, treeSize: cp.size, leafIndex, time: cp.time, rootHash: cp.rootHash };
+}
+
+/** What the check of a receipt's openings found for one personal field of its signed event. */
+export interface FieldCheck {
+  field: string;
+  group: PersonalGroup;
+  /**
+   * opened: an opening opens the signed commitment; erased: the service says its opening was erased;
+   * not_opened: the receipt carries no opening for it; clear: the event holds the value in clear
+   * (written before personal data left the log).
+   */
+  status: 'opened' | 'erased' | 'not_opened' | 'clear';
+  /** The opened (or clear) value. */
+  value?: unknown;
+  erased?: { at: string; erasure_event_id: string };
+}
+
+export interface OpeningsCheck {
+  fields: FieldCheck[];
+  /** Openings that do not open what the signed event commits: each names its field. */
+  problems: Array<{ field: string; reason: string }>;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks a receipt's (unsigned) openings against the commitments of its verified payload's event:
+ * each opening names a committed field of the event, of that field's group, the commitment the
+ * signed bytes hold there, and a salt and value whose hash is that commitment (and `value_bytes`,
+ * when present, are exactly the value's RFC 8785 bytes). Every member is hostile; never throws.
+ */
+export function verifyReceiptOpenings(payload: AnyReceiptPayload, openings: unknown): OpeningsCheck {
+  const ev = payload.event as { type?: unknown; data?: unknown };
+  const fields = personalFields(typeof ev.type === 'string' ? ev.type : '', ev.data);
+  const byField = new Map(fields.map((f) => [f.field, f]));
+  const out: FieldCheck[] = fields.map((f) => (f.commitment === null
+    ? { field: f.field, group: f.group, status: 'clear', value: f.clear }
+    : { field: f.field, group: f.group, status: 'not_opened' }));
+  const result = new Map(out.map((c) => [c.field, c]));
+  const problems: OpeningsCheck['problems'] = [];
+  if (openings === undefined || openings === null) return { fields: out, problems };
+  if (!Array.isArray(openings)) return { fields: out, problems: [{ field: '(openings)', reason: 'the openings member is not an array' }] };
+  const seen = new Set<string>();
+  for (const [i, o] of (openings as unknown[]).entries()) {
+    if (!isObj(o) || typeof o.field !== 'string') {
+      problems.push({ field: `(opening ${i + 1})`, reason: 'the opening is not an object naming its field' });
+      continue;
+    }
+    const field = o.field;
+    const signed = byField.get(field);
+    const fail = (reason: string) => problems.push({ field, reason });
+    if (!signed) {
+      fail(`the signed event has no personal field ${JSON.stringify(field)}`);
+      continue;
+    }
+    if (seen.has(field)) {
+      fail('the receipt opens this field twice');
+      continue;
+    }
+    seen.add(field);
+    if (signed.commitment === null) {
+      fail('the signed event holds this field in clear: there is nothing to open');
+      continue;
+    }
+    if (o.group !== signed.group) {
+      fail(`the opening is of group ${JSON.stringify(o.group)}, the field ${field} of group ${signed.group}`);
+      continue;
+    }
+    if (o.commitment !== signed.commitment) {
+      fail(`the opening names commitment ${JSON.stringify(o.commitment)}, the signed event holds ${signed.commitment} at ${field}`);
+      continue;
+    }
+    const check = result.get(field)!;
+    if (o.salt === undefined && o.value === undefined && isObj(o.erased)) {
+      const e = o.erased;
+      if (typeof e.at !== 'string' || typeof e.erasure_event_id !== 'string') {
+        fail('the erased opening does not say when and by which erasure event');
+        continue;
+      }
+      check.status = 'erased';
+      check.erased = { at: e.at, erasure_event_id: e.erasure_event_id };
+      continue;
+    }
+    const problem = openingProblem(signed.commitment, { group: o.group, salt: o.salt, value: o.value }, signed.group);
+    if (problem) {
+      fail(problem);
+      continue;
+    }
+    if (o.value_bytes !== undefined) {
+      let same = false;
+      try {
+        same = typeof o.value_bytes === 'string' && constantTimeEqual(Buffer.from(o.value_bytes, 'base64'), canonicalBytes(o.value)) && Buffer.from(o.value_bytes, 'base64').toString('base64') === o.value_bytes;
+      } catch {
+        same = false;
+      }
+      if (!same) {
+        fail('value_bytes is not the canonical base64 of the RFC 8785 bytes of value');
+        continue;
+      }
+    }
+    check.status = 'opened';
+    check.value = o.value;
+  }
+  return { fields: out, problems };
 }

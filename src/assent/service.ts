@@ -20,7 +20,8 @@ import type { WatermarkKeyService } from '../watermark-keys/service.js';
 import { priorRecordId, requestDigest } from '../idempotency/digest.js';
 import type { IdempotencyRepository, PriorUse } from '../idempotency/repository.js';
 import { assentData, withdrawalData, type DisplayedLink, type KeyLinkInput, type Recording } from './payloads.js';
-import { buildReceipt, inclusionPromise, receiptInclusion, type CheckpointSchedule, type ServedReceipt } from './receipt.js';
+import type { OpeningRepository } from '../privacy/opening-repository.js';
+import { buildReceipt, inclusionPromise, receiptInclusion, receiptOpenings, type CheckpointSchedule, type HeldOpening, type ServedReceipt } from './receipt.js';
 import type { AssentRecord, AssentRecordRepository, SubjectMatch } from './record-repository.js';
 import type { AssentInput, WithdrawalInput } from './schemas.js';
 import { standingAcceptance } from './standing.js';
@@ -73,6 +74,8 @@ interface LookupRequest {
 export interface AssentRepositories {
   records: AssentRecordRepository;
   idempotency: IdempotencyRepository;
+  /** The openings of recorded events' personal facts (receipts carry them). */
+  openings: Pick<OpeningRepository, 'forEvents'>;
 }
 
 export interface AssentOptions {
@@ -219,7 +222,9 @@ export class AssentService {
     this.onSubjectChanged(subject);
     const p = positions[0]!;
     const entry = { seq: p.seq, eventId: p.eventId, canonical: event.canonical, leafHash: p.leafHash, chainHash: p.chainHash };
-    return { recorded: this.#recorded(r.recordId, kind, subject, entry, assigned !== null), replayed: false };
+    // The client sent these facts: the receipt opens them from the sealed event, with no read.
+    const held: HeldOpening[] = (event.openings ?? []).map((o) => ({ field: o.field, group: o.group, commitment: o.commitment, opening: { salt: o.salt, value: o.value }, erased: null }));
+    return { recorded: this.#recorded(r.recordId, kind, subject, entry, assigned !== null, held), replayed: false };
   }
 
   async #replay(principal: Principal, idemKey: string, digest: string): Promise<AssentResult | null> {
@@ -230,10 +235,14 @@ export class AssentService {
     return recordId === null ? null : { recorded: await this.record(recordId), replayed: true };
   }
 
-  /** The signed receipt of an entry; `inclusion` as given (the 201 response: null, sent as soon as the entry commits). */
-  #recorded(id: string, kind: AssentKind, subject: string, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
+  /**
+   * The signed receipt of an entry with the openings of its personal facts; `inclusion` as given
+   * (the 201 response: null, sent as soon as the entry commits).
+   */
+  #recorded(id: string, kind: AssentKind, subject: string, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, held: readonly HeldOpening[], inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
     const signed = buildReceipt(entry, this.ledger.origin, this.ledger.signingKey);
-    const receipt: ServedReceipt = inclusion ? { ...signed, inclusion } : { ...signed, inclusion: null, promise: inclusionPromise(this.options.checkpoints) };
+    const openings = receiptOpenings(held);
+    const receipt: ServedReceipt = inclusion ? { ...signed, openings, inclusion } : { ...signed, openings, inclusion: null, promise: inclusionPromise(this.options.checkpoints) };
     // The receipt parsed the entry's bytes (and proved them canonical): the event is read from that value.
     return { id, kind, subject, event: eventOfValue(signed.payload.event), receipt, keyAssigned };
   }
@@ -260,10 +269,12 @@ export class AssentService {
     const entry = await this.ledger.entry(rec.ledgerSeq);
     if (!entry) throw new Error(`ledger entry ${rec.ledgerSeq} for record ${id} is missing`);
     // A first acceptance is followed by the key assignment that names it.
-    const [next, inclusion] = await Promise.all([rec.kind === 'accepted' ? this.ledger.entry(rec.ledgerSeq + 1) : undefined, this.#inclusion(entry)]);
+    const [next, inclusion, held] = await Promise.all([
+      rec.kind === 'accepted' ? this.ledger.entry(rec.ledgerSeq + 1) : undefined, this.#inclusion(entry), this.repos.openings.forEvents([entry.eventId]),
+    ]);
     const nextEvent = next?.eventType === 'watermark_key.assigned' ? parseEvent(next.canonical) : undefined;
     const keyAssigned = nextEvent?.type === 'watermark_key.assigned' && nextEvent.data.acceptance_event_id === entry.eventId;
-    return this.#recorded(id, rec.kind, rec.subject, entry, keyAssigned, inclusion);
+    return this.#recorded(id, rec.kind, rec.subject, entry, keyAssigned, held, inclusion);
   }
 
   async receipt(id: string): Promise<ServedReceipt> {

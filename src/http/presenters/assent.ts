@@ -53,6 +53,23 @@ export const ReceiptInclusionJson = z.object({
   checkpoint: z.string().describe('The signed checkpoint (the whole C2SP signed note) whose Merkle root the proof leads to'),
 }).describe('Unsigned, self-verifying: the checkpoint is signed and the proof is checked against its root');
 
+export const ReceiptOpeningJson = z.union([
+  z.object({
+    field: z.string().describe('The committed field\'s path in the event\'s data (`client`, `presentation.page_url`)'),
+    group: z.enum(['subject', 'network', 'session', 'free_text']),
+    commitment: z.string().describe('The commitment the signed event holds at `field`'),
+    salt: z.string().describe('32 bytes, lowercase hex'),
+    value: z.unknown().describe('The value committed'),
+    value_bytes: z.string().describe('base64 of the RFC 8785 bytes of `value`: SHA-256(tag || 0x00 || salt || these bytes) is the commitment'),
+  }),
+  z.object({
+    field: z.string(),
+    group: z.enum(['subject', 'network', 'session', 'free_text']),
+    commitment: z.string(),
+    erased: z.object({ at: z.string(), erasure_event_id: z.string().describe('The `erasure.performed` event that erased it') }),
+  }).describe('An opening that was erased: the commitment stays in the log, the value is gone'),
+]);
+
 export const ReceiptJson = z.object({
   payload: z.object({ type: z.literal(RECEIPT_TYPE).describe(`Receipts signed before leaf indexes were \`${RECEIPT_TYPE_V1}\` (and still verify)`), origin: z.string(), event: z.record(z.string(), z.unknown()), ledger: ReceiptLedgerJson }),
   signed_bytes: z.string().describe('The exact signed bytes (RFC 8785), base64'),
@@ -61,6 +78,7 @@ export const ReceiptJson = z.object({
   alg: z.literal('Ed25519'),
   inclusion: ReceiptInclusionJson.nullable().describe('The entry\'s inclusion proof in the latest signed checkpoint; null until a checkpoint covers the entry'),
   promise: z.string().optional().describe('With inclusion null: when a signed checkpoint will cover the entry (the max merge delay)'),
+  openings: z.array(ReceiptOpeningJson).describe('Unsigned, self-verifying: the opening (salt and value) of each committed personal fact of the event, or when and by which erasure it was erased (docs/receipts.md)'),
 }).describe('A signed receipt; verify with `assentmark receipt verify` or OpenSSL and Python (docs/receipts.md)');
 
 export const AssentJson = z.object({
