@@ -351,8 +351,9 @@ export class Ledger implements LedgerReader {
   }
 
   /** The stored hashes of one tile (C2SP tlog-tiles), or undefined when it has none yet. */
-  tile(level: number, index: number): Promise<Buffer | undefined> {
-    return this.#tiles.get(level, index);
+  /** A stored tile with at least `minWidth` hashes when the table has them (a shorter cached copy is read again). */
+  tile(level: number, index: number, minWidth = 1): Promise<Buffer | undefined> {
+    return this.#tiles.get(level, index, minWidth);
   }
 
   /** Perfect-subtree hashes of the stored tree (complete nodes only), from the tiles. */

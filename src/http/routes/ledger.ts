@@ -46,7 +46,7 @@ export function ledgerRoutes(ledger: Ledger, timestamps: TimestampService): AnyR
       handler: async ({ params }) => {
         const at = parseTilePath(`tile/${params.path.join('/')}`);
         if (!at) throw new AppError('tile_not_found', 'Not a C2SP tile path: tile/<L>/<N> or tile/<L>/<N>.p/<W>, with N in groups of three digits (x001/x234/067).');
-        const stored = await ledger.tile(at.level, at.index);
+        const stored = await ledger.tile(at.level, at.index, at.width);
         if (!stored || stored.length < at.width * 32) throw new AppError('tile_not_found', `tile ${at.level}/${at.index} has ${stored ? stored.length / 32 : 0} hashes, not ${at.width}`);
         const full = at.width === TILE_WIDTH;
         return { headers: { 'Cache-Control': full ? 'public, max-age=31536000, immutable' : 'public, max-age=60' }, raw: { contentType: 'application/octet-stream', data: stored.subarray(0, at.width * 32) } };
