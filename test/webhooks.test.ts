@@ -206,7 +206,7 @@ describe('webhooks through the service', () => {
     // A second worker beside the app's, as another process would run: claims must not overlap.
     const w = t.config.webhooks;
     const second = new DeliveryWorker(
-      { outbox: t.ctx.repos.webhookOutbox, subscriptions: t.ctx.repos.webhookSubscriptions, entriesBySeq: (seqs) => t.ctx.ledger.entriesBySeq(seqs), kek: t.kek(), post: webhookPost({ timeoutMs: w.timeoutMs, allowPrivate: true }) },
+      { outbox: t.ctx.repos.webhookOutbox, subscriptions: t.ctx.repos.webhookSubscriptions, entriesBySeq: (seqs) => t.ctx.ledger.entriesBySeq(seqs), openingsFor: (ids) => t.ctx.repos.openings.forEvents(ids), kek: t.kek(), post: webhookPost({ timeoutMs: w.timeoutMs, allowPrivate: true }) },
       { pollMs: 5, batch: 3, timeoutMs: w.timeoutMs, baseDelayMs: w.baseDelayMs, maxDelayMs: w.maxDelayMs, maxAttempts: w.maxAttempts, maxAgeMs: w.maxAgeMs },
     );
     second.start();

@@ -111,7 +111,7 @@ export function buildServices(ctx: ServiceContext, opts: { onError?: (err: unkno
   const post = webhookPost({ timeoutMs: w.timeoutMs, allowPrivate: w.allowPrivate });
   const webhooks = new WebhookService({ subscriptions: repos.webhookSubscriptions, outbox: repos.webhookOutbox, index: ctx.webhookIndex, kek, post }, { allowPrivate: w.allowPrivate });
   const webhookDelivery = new DeliveryWorker(
-    { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
+    { outbox: repos.webhookOutbox, subscriptions: repos.webhookSubscriptions, entriesBySeq: (seqs) => ledger.entriesBySeq(seqs), openingsFor: (ids) => repos.openings.forEvents(ids), kek, post, onError: (err) => opts.onError?.(err, 'webhook delivery') },
     w,
   );
   return {

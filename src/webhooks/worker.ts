@@ -9,7 +9,7 @@ import type { KeyEncryptionKey } from '../watermark-keys/kek.js';
 import { retryDelayMs } from './backoff.js';
 import type { AttemptOutcome, WebhookPost } from './delivery.js';
 import type { Delivery, WebhookOutboxRepository } from './outbox-repository.js';
-import { webhookPayload } from './payload.js';
+import { webhookPayload, type HookOpening } from './payload.js';
 import { unwrapSecret } from './secrets.js';
 import { signDelivery } from './signer.js';
 import type { WebhookSubscriptionRepository } from './subscription-repository.js';
@@ -21,6 +21,8 @@ export interface DeliveryDeps {
   outbox: WebhookOutboxRepository;
   subscriptions: WebhookSubscriptionRepository;
   entriesBySeq(seqs: number[]): Promise<LedgerEntry[]>;
+  /** The openings of these events' personal facts, read at each attempt: an erased one is not sent. */
+  openingsFor(eventIds: string[]): Promise<Array<HookOpening & { eventId: string }>>;
   kek: KeyEncryptionKey;
   post: WebhookPost;
   onError?: (err: unknown) => void;
@@ -85,11 +87,14 @@ export class DeliveryWorker {
     const due = await this.deps.outbox.claimDue(now, lease, this.opts.batch);
     if (due.length === 0) return 0;
     const subIds = [...new Set(due.map((d) => d.subscriptionId))];
-    const [subs, secrets, entries] = await Promise.all([
+    const [subs, secrets, entries, openings] = await Promise.all([
       Promise.all(subIds.map((id) => this.deps.subscriptions.get(id))),
       this.deps.subscriptions.wrappedSecrets(subIds),
       this.deps.entriesBySeq([...new Set(due.map((d) => d.ledgerSeq))]),
+      this.deps.openingsFor([...new Set(due.map((d) => d.eventId))]),
     ]);
+    const openingsOf = new Map<string, HookOpening[]>();
+    for (const o of openings) (openingsOf.get(o.eventId) ?? openingsOf.set(o.eventId, []).get(o.eventId)!).push(o);
     const live = new Map(subs.filter((s) => s && !s.deletedAt).map((s) => [s!.id, s!]));
     const bySeq = new Map(entries.map((e) => [e.seq, e]));
     await this.deps.outbox.markCancelled(due.filter((d) => !live.has(d.subscriptionId)).map((d) => d.id));
@@ -107,7 +112,7 @@ export class DeliveryWorker {
           outcome = { status: null, ok: false, error: `the signing secret does not open with master key ${this.deps.kek.id} (it was wrapped by ${wrapped.kekId})` };
         }
         if (secret !== null) {
-          const body = JSON.stringify(webhookPayload(entry));
+          const body = JSON.stringify(webhookPayload(entry, openingsOf.get(entry.eventId) ?? []));
           outcome = await this.deps.post(live.get(d.subscriptionId)!.url, signedHeaders(secret, d.id, body), body);
         }
       }
