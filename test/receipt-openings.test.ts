@@ -133,17 +133,20 @@ describe('assentmark receipt verify checks every opening', () => {
     return write(name, copy);
   }
 
-  function expectFieldInvalid(file: string, field: string, reason: RegExp): void {
+  /** `json`: also check the --json answer (once per kind of tampering: each CLI run costs seconds). */
+  function expectFieldInvalid(file: string, field: string, reason: RegExp, json = false): void {
     const r = verify(file);
     assert.equal(r.status, 1, `${path.basename(file)} should be rejected: ${r.out}`);
     assert.match(r.stdout, /^INVALID: the signature is valid, but the opening of /);
     assert.ok(r.stdout.includes(`the opening of ${field} does not hold: `), `${path.basename(file)} names ${field}: ${r.stdout}`);
     assert.match(r.stdout, reason);
+    if (!json) return;
     const j = verify(file, '--json');
     assert.equal(j.status, 1);
     const out = JSON.parse(j.stdout) as Json;
     assert.equal(out.signature_valid, true);
     assert.ok((out.invalid_openings as Json[]).some((p) => p.field === field), j.stdout);
+    assert.equal((out.openings as Json[]).find((o) => o.field === field)?.status, 'invalid', j.stdout);
   }
 
   const at = (os: Json[], field: string) => os.find((o) => o.field === field)!;
@@ -153,7 +156,7 @@ describe('assentmark receipt verify checks every opening', () => {
       const c = at(os, 'client');
       c.value = { ...c.value, ip: '192.0.2.1' };
       c.value_bytes = canonicalBytes(c.value).toString('base64');
-    }), 'client', /SHA-256 of the opening \([0-9a-f]{64}\) is not the commitment [0-9a-f]{64}/);
+    }), 'client', /SHA-256 of the opening \([0-9a-f]{64}\) is not the commitment [0-9a-f]{64}/, true);
     expectFieldInvalid(tampered('value-subject.json', (os) => {
       at(os, 'subject').value = 'mallory';
       at(os, 'subject').value_bytes = canonicalBytes('mallory').toString('base64');
