@@ -113,6 +113,28 @@ describe('the receipt carries the openings of its event\'s committed fields', ()
   });
 });
 
+describe('the consent widget\'s answer to the browser', () => {
+  test('opens what the browser sent, not the site\'s session facts; the record read by the site has them all', async () => {
+    const origin = 'https://signup.example.com';
+    const s = await t.post('/v1/acceptance-sessions', 'signup').send({ subject: 'widget-opening-subject', slug: 'api-terms', origin, auth: { method: 'password', session_id: 'site-session-secret-77', mfa: false } });
+    assert.equal(s.status, 201, s.text);
+    const d = await t.post(`/v1/widget/sessions/${s.body.session as string}/decision`).set('Origin', origin).set('User-Agent', 'WidgetOpenings/1').send({
+      decision: 'accept', page_url: `${origin}/signup`, locale: 'en-GB', client_time: new Date().toISOString(),
+      manifest: {
+        widget: 'assentmark-widget/1', text_sha256: created.receipt.payload.event.data.shown_text_sha256, markup_sha256: 'b'.repeat(64),
+        viewport: { width: 1280, height: 800, device_pixel_ratio: 1 }, scrolled_to_end: true, time_on_screen_ms: 4200,
+        consent_text: s.body.consent_text, accept_text: s.body.accept_text, decline_text: s.body.decline_text,
+      },
+    });
+    assert.equal(d.status, 201, d.text);
+    assert.deepEqual((d.body.record.receipt.openings as Json[]).map((o) => o.field), ['subject', 'client', 'presentation.page_url']);
+    assert.ok(!d.text.includes('site-session-secret-77'), 'the browser is sent the site\'s session id');
+    const rec = await t.get(`/v1/acceptances/${d.body.record.id as string}`, 'signup');
+    assert.equal(rec.status, 200, rec.text);
+    assert.deepEqual(byField(rec.body.receipt.openings as Json[]).get('auth')!.value, { method: 'password', session_id: 'site-session-secret-77', mfa: false });
+  });
+});
+
 describe('assentmark receipt verify checks every opening', () => {
   test('a good receipt (201 response, fetched receipt, withdrawal) passes and says what it opened', () => {
     for (const [name, doc] of [['created.json', created], ['fetched.json', fetchedText], ['withdrawal.json', withdrawal]] as const) {

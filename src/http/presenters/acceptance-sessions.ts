@@ -73,9 +73,13 @@ export function widgetSessionJson(v: SessionView): z.infer<typeof WidgetSessionJ
 export const DecisionJson = z.object({
   decision: z.enum(['accepted', 'declined']),
   displayed: LedgerRef.describe('The acceptance.displayed entry'),
-  record: AssentJson.describe('The acceptance or decline, with its signed receipt'),
+  record: AssentJson.describe('The acceptance or decline, with its signed receipt; its openings are of the facts the browser sent (not the `session` group: the site\'s session id came from its backend)'),
 });
 
 export function decisionJson(d: Decision): z.infer<typeof DecisionJson> {
-  return { decision: d.kind, displayed: { seq: d.displayed.seq, event_id: d.displayed.eventId }, record: assentJson(d.recorded) };
+  const record = assentJson(d.recorded);
+  // The browser is told what it sent; the auth facts (the site's own session id) came from the
+  // site's backend when it created the session, and stay with it (GET /v1/acceptances/{id}).
+  const receipt = { ...record.receipt, openings: record.receipt.openings.filter((o) => o.group !== 'session') };
+  return { decision: d.kind, displayed: { seq: d.displayed.seq, event_id: d.displayed.eventId }, record: { ...record, receipt } };
 }
