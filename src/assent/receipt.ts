@@ -109,7 +109,9 @@ export interface HeldOpening {
 
 /** The openings member of a served receipt, in the order given. */
 export function receiptOpenings(held: readonly HeldOpening[]): ServedOpening[] {
-  return held.map((h) => (h.opening
+  // One order whatever the source (the sealed event or the table), so a replay answers byte for byte as the 201 did.
+  const sorted = [...held].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
+  return sorted.map((h) => (h.opening
     ? { field: h.field, group: h.group, commitment: h.commitment, salt: h.opening.salt, value: h.opening.value, value_bytes: canonicalBytes(h.opening.value).toString('base64') }
     : { field: h.field, group: h.group, commitment: h.commitment, erased: { at: h.erased ? h.erased.at.toISOString() : '', erasure_event_id: h.erased?.eventId ?? '' } }));
 }

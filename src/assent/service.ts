@@ -30,6 +30,8 @@ import { standingAcceptance } from './standing.js';
 export interface RecordedAssent {
   id: string;
   kind: AssentKind;
+  /** The subject identifier (the event holds only its pseudonym and a commitment). */
+  subject: string;
   event: AnyLedgerEvent;
   /** The signed receipt, with its inclusion proof once a signed checkpoint covers the entry. */
   receipt: ServedReceipt;
@@ -222,7 +224,7 @@ export class AssentService {
     const entry = { seq: p.seq, eventId: p.eventId, canonical: event.canonical, leafHash: p.leafHash, chainHash: p.chainHash };
     // The client sent these facts: the receipt opens them from the sealed event, with no read.
     const held: HeldOpening[] = (event.openings ?? []).map((o) => ({ field: o.field, group: o.group, commitment: o.commitment, opening: { salt: o.salt, value: o.value }, erased: null }));
-    return { recorded: this.#recorded(r.recordId, kind, entry, assigned !== null, held), replayed: false };
+    return { recorded: this.#recorded(r.recordId, kind, subject, entry, assigned !== null, held), replayed: false };
   }
 
   async #replay(principal: Principal, idemKey: string, digest: string): Promise<AssentResult | null> {
@@ -237,12 +239,12 @@ export class AssentService {
    * The signed receipt of an entry with the openings of its personal facts; `inclusion` as given
    * (the 201 response: null, sent as soon as the entry commits).
    */
-  #recorded(id: string, kind: AssentKind, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, held: readonly HeldOpening[], inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
+  #recorded(id: string, kind: AssentKind, subject: string, entry: Pick<LedgerEntry, 'seq' | 'eventId' | 'canonical' | 'leafHash' | 'chainHash'>, keyAssigned: boolean, held: readonly HeldOpening[], inclusion: ServedReceipt['inclusion'] = null): RecordedAssent {
     const signed = buildReceipt(entry, this.ledger.origin, this.ledger.signingKey);
     const openings = receiptOpenings(held);
     const receipt: ServedReceipt = inclusion ? { ...signed, openings, inclusion } : { ...signed, openings, inclusion: null, promise: inclusionPromise(this.options.checkpoints) };
     // The receipt parsed the entry's bytes (and proved them canonical): the event is read from that value.
-    return { id, kind, event: eventOfValue(signed.payload.event), receipt, keyAssigned };
+    return { id, kind, subject, event: eventOfValue(signed.payload.event), receipt, keyAssigned };
   }
 
   /** The entry's inclusion proof in the latest signed note checkpoint, or null when that checkpoint does not cover it yet. */
@@ -261,13 +263,9 @@ export class AssentService {
    * A record as the ledger holds it, with its signed receipt (identical signed bytes every time) and,
    * once a signed checkpoint covers the entry, the inclusion proof in the latest one.
    */
-  async record(id: string, reader?: Principal): Promise<RecordedAssent> {
-    const rec = await this.repos.records.byIdWithRecorder(id);
-    // A signup key reads only what it recorded; another key's record is as unknown as a missing one
-    // (the same problem, the same words), so its existence does not leak.
-    if (!rec || (reader?.role === 'signup' && rec.recordedByKeyId !== reader.keyId)) {
-      throw new AppError('record_not_found', `no acceptance, decline or withdrawal with id ${id}`);
-    }
+  async record(id: string): Promise<RecordedAssent> {
+    const rec = await this.repos.records.byId(id);
+    if (!rec) throw new AppError('record_not_found', `no acceptance, decline or withdrawal with id ${id}`);
     const entry = await this.ledger.entry(rec.ledgerSeq);
     if (!entry) throw new Error(`ledger entry ${rec.ledgerSeq} for record ${id} is missing`);
     // A first acceptance is followed by the key assignment that names it.
@@ -276,11 +274,11 @@ export class AssentService {
     ]);
     const nextEvent = next?.eventType === 'watermark_key.assigned' ? parseEvent(next.canonical) : undefined;
     const keyAssigned = nextEvent?.type === 'watermark_key.assigned' && nextEvent.data.acceptance_event_id === entry.eventId;
-    return this.#recorded(id, rec.kind, entry, keyAssigned, held, inclusion);
+    return this.#recorded(id, rec.kind, rec.subject, entry, keyAssigned, held, inclusion);
   }
 
-  async receipt(id: string, reader?: Principal): Promise<ServedReceipt> {
-    return (await this.record(id, reader)).receipt;
+  async receipt(id: string): Promise<ServedReceipt> {
+    return (await this.record(id)).receipt;
   }
 
   listForSubject(subject: string): Promise<AssentRecord[]> {
