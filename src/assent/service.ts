@@ -263,9 +263,13 @@ export class AssentService {
    * A record as the ledger holds it, with its signed receipt (identical signed bytes every time) and,
    * once a signed checkpoint covers the entry, the inclusion proof in the latest one.
    */
-  async record(id: string): Promise<RecordedAssent> {
-    const rec = await this.repos.records.byId(id);
-    if (!rec) throw new AppError('record_not_found', `no acceptance, decline or withdrawal with id ${id}`);
+  async record(id: string, reader?: Principal): Promise<RecordedAssent> {
+    const rec = await this.repos.records.byIdWithRecorder(id);
+    // A signup key reads only what it recorded; another key's record is as unknown as a missing one
+    // (the same problem, the same words), so its existence does not leak.
+    if (!rec || (reader?.role === 'signup' && rec.recordedByKeyId !== reader.keyId)) {
+      throw new AppError('record_not_found', `no acceptance, decline or withdrawal with id ${id}`);
+    }
     const entry = await this.ledger.entry(rec.ledgerSeq);
     if (!entry) throw new Error(`ledger entry ${rec.ledgerSeq} for record ${id} is missing`);
     // A first acceptance is followed by the key assignment that names it.
@@ -277,8 +281,8 @@ export class AssentService {
     return this.#recorded(id, rec.kind, rec.subject, entry, keyAssigned, held, inclusion);
   }
 
-  async receipt(id: string): Promise<ServedReceipt> {
-    return (await this.record(id)).receipt;
+  async receipt(id: string, reader?: Principal): Promise<ServedReceipt> {
+    return (await this.record(id, reader)).receipt;
   }
 
   listForSubject(subject: string): Promise<AssentRecord[]> {
