@@ -40,7 +40,7 @@ if (url) {
   console.log('# database: embedded PostgreSQL (PGlite)');
 }
 
-const args = ['--test', '--test-concurrency=2', '--test-timeout=300000'];
+const args = ['--test', '--test-concurrency=2', '--test-timeout=600000'];
 if (process.env.TEST_REPORTER) args.push(`--test-reporter=${process.env.TEST_REPORTER}`);
 const files = process.argv.slice(2);
 // Only *.test.js: node would also run every other .js file under a directory named "test".

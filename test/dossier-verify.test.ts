@@ -16,21 +16,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { sql } from 'kysely';
-import { evidenceSources } from '../src/app/services.js';
 import { canonicalBytes } from '../src/canonical/jcs.js';
 import { SigningKey } from '../src/crypto/ed25519.js';
 import { buf } from '../src/db/bytes.js';
 import { NO_TIMESTAMP_STATEMENT, verifyBundle, type EvidenceBundle } from '../src/dossier/bundle.js';
-import { gatherDossier } from '../src/dossier/gather.js';
 import { checkPersonalFacts } from '../src/dossier/openings.js';
-import type { DossierModel } from '../src/dossier/model.js';
-import { RenderPool } from '../src/dossier/render-pool.js';
-import { loadPdfIdentity } from '../src/keys/pdf-identity.js';
 import { readCheckpoint, signCheckpointNoteV2 } from '../src/ledger/checkpoint.js';
 import { chainHash, leafHash } from '../src/ledger/format.js';
 import { rootFromInclusion } from '../src/ledger/merkle.js';
 import { noteKeyHash } from '../src/ledger/note.js';
 import { packageRoot } from '../src/util/paths.js';
+import { BundleForger } from './helpers/forge.js';
 import { CLI_MAIN, createTestApp, problemOf, useTestApp, type TestApp } from './helpers/app.js';
 import { buildEvidence, supertestHttp, type Evidence } from './helpers/evidence.js';
 import { eulaEvent } from './helpers/ledger-fixtures.js';
@@ -80,36 +76,27 @@ function noteOf(b: Json, which: 'checkpoint' | 'earlier_checkpoint' = 'checkpoin
  * `assentmark dossier verify` reads them as it reads any dossier: only the bundle is wrong.
  */
 class Forger {
-  #pool: RenderPool | null = null;
-  #carrier: DossierModel | null = null;
+  readonly #forger: BundleForger;
   constructor(
     private readonly app: () => TestApp,
-    private readonly subject: () => string,
+    subject: () => string,
     private readonly into: () => string,
-  ) {}
+  ) {
+    this.#forger = new BundleForger(app, subject);
+  }
 
+  /** A directory holding the forged dossier.pdf and the ledger's public key (trusted.pem). */
   async pdf(name: string, bundle: Buffer, signature: Buffer): Promise<string> {
-    const t = this.app();
-    const identity = await loadPdfIdentity(t.config);
-    this.#pool ??= new RenderPool(identity, 1);
-    this.#carrier ??= (await gatherDossier(evidenceSources(t.ctx, t.built.services.eulas, t.built.services.pseudonyms), identity, {
-      dossierId: '00000000-0000-4000-8000-00000000f0e9', subject: this.subject(), caseRef: 'CASE-FORGED', requestedBy: 'A Forger',
-      preparedFor: { name: 'Alex Counsel', firm: 'Counsel & Partners LLP' }, issuedAt: new Date(Math.floor(Date.now() / 1000) * 1000),
-      organisation: '', certifierName: '', certifierTitle: '',
-    })).model;
-    const model = structuredClone(this.#carrier);
-    model.attachments = model.attachments.map((a) =>
-      a.name === 'evidence-bundle.json' ? { ...a, dataBase64: bundle.toString('base64') } : a.name === 'evidence-bundle.json.sig' ? { ...a, dataBase64: signature.toString('base64') } : a);
-    const r = await this.#pool.render(model);
+    const pdf = await this.#forger.pdf(bundle, signature);
     const d = path.join(this.into(), `forged-${name}`);
     mkdirSync(d);
-    writeFileSync(path.join(d, 'dossier.pdf'), r.pdf);
-    writeFileSync(path.join(d, 'trusted.pem'), t.ctx.ledger.signingKey.publicKeyPem());
+    writeFileSync(path.join(d, 'dossier.pdf'), pdf);
+    writeFileSync(path.join(d, 'trusted.pem'), this.app().ctx.ledger.signingKey.publicKeyPem());
     return d;
   }
 
-  async close(): Promise<void> {
-    await this.#pool?.close();
+  close(): Promise<void> {
+    return this.#forger.close();
   }
 }
 
