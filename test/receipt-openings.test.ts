@@ -80,7 +80,7 @@ describe('the receipt carries the openings of its event\'s committed fields', ()
   test('201: subject, client, page URL and auth, each opening the commitment in the signed event', () => {
     const r = created.receipt as Json;
     const o = byField(r.openings as Json[]);
-    assert.deepEqual([...o.keys()], ['subject', 'client', 'presentation.page_url', 'auth']);
+    assert.deepEqual([...o.keys()], ['auth', 'client', 'presentation.page_url', 'subject'], 'in field order, as a replay or a GET lists them');
     assert.equal(o.get('subject')!.value, FACTS.subject);
     assert.deepEqual(o.get('client')!.value, { ip: FACTS.ip, user_agent: FACTS.user_agent });
     assert.equal(o.get('presentation.page_url')!.value, FACTS.page_url);
@@ -127,7 +127,7 @@ describe('the consent widget\'s answer to the browser', () => {
       },
     });
     assert.equal(d.status, 201, d.text);
-    assert.deepEqual((d.body.record.receipt.openings as Json[]).map((o) => o.field), ['subject', 'client', 'presentation.page_url']);
+    assert.deepEqual((d.body.record.receipt.openings as Json[]).map((o) => o.field), ['client', 'presentation.page_url', 'subject']);
     assert.ok(!d.text.includes('site-session-secret-77'), 'the browser is sent the site\'s session id');
     const rec = await t.get(`/v1/acceptances/${d.body.record.id as string}`, 'signup');
     assert.equal(rec.status, 200, rec.text);

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseEvent } from '../src/ledger/events.js';
+import { openedEvent } from './helpers/opened.js';
 import { eulaText, sha256OfText, useTestApp, type TestApp } from './helpers/app.js';
 
 // The page-side callbacks run in the browser; this file is compiled without the DOM library.
@@ -114,8 +115,10 @@ async function eventsOfSession(sessionId: string) {
   const rows = await t.db.superuser(`SELECT ledger_seq::int AS seq FROM acceptance_session_uses WHERE session_id = '${sessionId}'`);
   assert.equal(rows.length, 1, 'the session was used once');
   const seq = Number(rows[0]!.seq);
-  const displayed = parseEvent((await t.ctx.ledger.entry(seq))!.canonical);
-  const decision = parseEvent((await t.ctx.ledger.entry(seq + 1))!.canonical);
+  // Personal facts are commitments in the log (docs/personal-data.md): read them through their openings.
+  assert.equal(typeof (parseEvent((await t.ctx.ledger.entry(seq))!.canonical).data as { subject: unknown }).subject, 'object');
+  const displayed = await openedEvent(t.ctx, seq);
+  const decision = await openedEvent(t.ctx, seq + 1);
   return { displayed, decision };
 }
 
