@@ -151,6 +151,54 @@ describe('races', () => {
     assert.equal((await t.ctx.repos.erasures.forSubject(t.built.services.pseudonyms.of(subject))).length, 1);
   });
 
+  test('10 parallel hold placements under one Idempotency-Key: one hold, one event, ten identical answers', async () => {
+    const subject = 'race-hold-idem';
+    await accepted(subject);
+    const key = t.idem();
+    const before = await written(t);
+    const body = { case_ref: 'IDEM-HOLD-1', reason: 'preserve' };
+    const res = await Promise.all(Array.from({ length: 10 }, () => hold(subject, body).set('Idempotency-Key', key)));
+    assert.deepEqual(res.map((r) => r.status), Array(10).fill(201), res.map((r) => r.text.slice(0, 160)).join('\n'));
+    assert.equal(new Set(res.map((r) => r.text)).size, 1);
+    assert.equal(res.filter((r) => r.headers['idempotent-replayed'] === 'true').length, 9);
+    const after = await written(t);
+    assert.equal(after.holds - before.holds, 1);
+    assert.equal(after.entries - before.entries, 1);
+    // The same key with another body is refused and writes nothing.
+    const other = await hold(subject, { ...body, case_ref: 'IDEM-HOLD-2' }).set('Idempotency-Key', key);
+    assert.equal(other.status, 422, other.text);
+    assert.equal(problemOf(other).code, 'idempotency_key_reused');
+    assert.deepEqual(await written(t), after);
+  });
+
+  test('10 parallel hold placements without a key: decided on one state, one hold, the others subject_state_changed', async () => {
+    const subject = 'race-hold-nokey';
+    await accepted(subject);
+    const before = await written(t);
+    const res = await Promise.all(Array.from({ length: 10 }, (_, i) => hold(subject, { case_ref: `PAR-${i}`, reason: 'preserve' })));
+    const ok = res.filter((r) => r.status === 201);
+    assert.equal(ok.length, 1, res.map((r) => `${r.status} ${r.text.slice(0, 120)}`).join('\n'));
+    for (const r of res.filter((x) => x.status !== 201)) assert.equal(problemOf(r).code, 'subject_state_changed', r.text);
+    const after = await written(t);
+    assert.equal(after.holds - before.holds, ok.length);
+    assert.equal(after.entries - before.entries, ok.length);
+  });
+
+  test('a release retried under its Idempotency-Key answers with the first release, not 409', async () => {
+    const subject = 'release-idem';
+    await accepted(subject);
+    const placed = await hold(subject);
+    assert.equal(placed.status, 201, placed.text);
+    const key = t.idem();
+    const res = await Promise.all(Array.from({ length: 5 }, () => release(placed.body.id).set('Idempotency-Key', key)));
+    assert.deepEqual(res.map((r) => r.status), Array(5).fill(200), res.map((r) => r.text.slice(0, 160)).join('\n'));
+    assert.equal(new Set(res.map((r) => r.text)).size, 1);
+    assert.equal(res[0]!.body.state, 'released');
+    const again = await release(placed.body.id);
+    assert.equal(again.status, 409);
+    assert.equal(problemOf(again).code, 'legal_hold_released');
+  });
+
   test('a hold and an erasure in parallel: never an erasure after a hold it did not see', async () => {
     let holdsWon = 0;
     let erasuresWon = 0;

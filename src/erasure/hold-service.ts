@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/api-keys.js';
 import type { Position } from '../ledger/appender.js';
+import type { KeyRow } from '../idempotency/service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The API key that acted, or null for the command line (its principal has no key). */
@@ -28,7 +29,8 @@ export interface HoldRepos {
 export class HoldService {
   constructor(private readonly repos: HoldRepos, private readonly ledger: Ledger, private readonly pseudonyms: Pseudonyms) {}
 
-  async place(subject: string, input: HoldInput, principal: Principal): Promise<LegalHold> {
+  /** `keyRow`: the Idempotency-Key's row, committed with the hold (a retry then answers with this hold). */
+  async place(subject: string, input: HoldInput, principal: Principal, keyRow: KeyRow<LegalHold> | null = null): Promise<LegalHold> {
     const pseudonym = this.pseudonyms.of(subject);
     const state = await this.repos.copies.personalDataState(pseudonym);
     const id = randomUUID();
@@ -36,21 +38,25 @@ export class HoldService {
     const ev = buildSealedEvent(this.pseudonyms, 'legal_hold.placed', {
       hold_id: id, subject, case_ref: input.case_ref, reason: input.reason, placed_by: { api_key_id: principal.keyId, name: principal.name },
     } as unknown as EventDataInput<'legal_hold.placed'>, subject, { time: now }); // clear here, sealed by the call
+    const placed = (pos: Position): LegalHold => ({ id, pseudonym, caseRef: input.case_ref, placed: { byKeyId: keyIdOf(principal), at: now, seq: pos.seq, eventId: pos.eventId }, released: null });
     let p: Position;
     try {
       [p] = (await this.ledger.append({
         events: [ev],
-        rows: ([pos]) => [this.repos.holds.placedRow({ id, pseudonym, caseRef: input.case_ref, byKeyId: keyIdOf(principal), at: now }, pos!)],
+        rows: ([pos]) => [
+          this.repos.holds.placedRow({ id, pseudonym, caseRef: input.case_ref, byKeyId: keyIdOf(principal), at: now }, pos!),
+          ...(keyRow ? [keyRow(placed(pos!))] : []),
+        ],
         states: [{ subject: pseudonym, scope: PERSONAL_DATA_SCOPE, expected: state }],
       })) as [Position];
     } catch (e) {
       if (isStateRefusal(e)) throw changedMeanwhile();
       throw e;
     }
-    return { id, pseudonym, caseRef: input.case_ref, placed: { byKeyId: keyIdOf(principal), at: now, seq: p.seq, eventId: p.eventId }, released: null };
+    return placed(p);
   }
 
-  async release(id: string, input: ReleaseInput, principal: Principal): Promise<LegalHold> {
+  async release(id: string, input: ReleaseInput, principal: Principal, keyRow: KeyRow<LegalHold> | null = null): Promise<LegalHold> {
     const hold = await this.get(id);
     if (hold.released) throw released(hold);
     const state = await this.repos.copies.personalDataState(hold.pseudonym);
@@ -62,11 +68,12 @@ export class HoldService {
     const ev = buildSealedEvent(this.pseudonyms, 'legal_hold.released', {
       hold_id: id, subject, placed: { event_id: hold.placed.eventId, seq: hold.placed.seq }, reason: input.reason, released_by: { api_key_id: principal.keyId, name: principal.name },
     } as unknown as EventDataInput<'legal_hold.released'>, subject, { time: now });
+    const releasedAs = (pos: Position): LegalHold => ({ ...hold, released: { byKeyId: keyIdOf(principal), at: now, seq: pos.seq, eventId: pos.eventId } });
     let p: Position;
     try {
       [p] = (await this.ledger.append({
         events: [ev],
-        rows: ([pos]) => [this.repos.holds.releasedUpdate(id, { byKeyId: keyIdOf(principal), at: now }, pos!)],
+        rows: ([pos]) => [this.repos.holds.releasedUpdate(id, { byKeyId: keyIdOf(principal), at: now }, pos!), ...(keyRow ? [keyRow(releasedAs(pos!))] : [])],
         states: [{ subject: hold.pseudonym, scope: PERSONAL_DATA_SCOPE, expected: state }],
       })) as [Position];
     } catch (e) {
@@ -75,7 +82,7 @@ export class HoldService {
       if (now2.released) throw released(now2);
       throw changedMeanwhile();
     }
-    return { ...hold, released: { byKeyId: keyIdOf(principal), at: now, seq: p.seq, eventId: p.eventId } };
+    return releasedAs(p);
   }
 
   async get(id: string): Promise<LegalHold> {

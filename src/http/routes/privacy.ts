@@ -27,11 +27,14 @@ export function privacyRoutes(erasure: ErasureService, holds: HoldService, idem:
       }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/subjects/:subject/legal-holds', tag: 'Personal data', access: ['admin', 'investigator'], params: SubjectParam, body: HoldBody,
+      method: 'post', path: '/v1/subjects/:subject/legal-holds', tag: 'Personal data', access: ['admin', 'investigator'], params: SubjectParam, body: HoldBody, idempotent: 'optional',
       summary: 'Place a legal hold on a subject',
-      description: 'Appends `legal_hold.placed` (the reason committed, its text kept erasable). While the hold is open the subject\'s personal data cannot be erased, by request or by retention. `case_ref` is recorded in clear: a case number, never a name.',
+      description: 'Appends `legal_hold.placed` (the reason committed, its text kept erasable). While the hold is open the subject\'s personal data cannot be erased, by request or by retention. `case_ref` is recorded in clear: a case number, never a name. With an Idempotency-Key header a retry answers with the first hold instead of placing another.',
       responses: { 201: { description: 'Placed', schema: LegalHoldJson }, 409: { description: 'An erasure, hold or release of the subject committed meanwhile (`subject_state_changed`)' } },
-      handler: async ({ params, body, principal }) => ({ status: 201, body: legalHoldJson(await holds.place(params.subject, body, principal!)) }),
+      handler: async ({ params, body, principal, idempotencyKey }) => idempotentAnswer(idem, {
+        kind: 'legal_hold.place', principal: principal!, idempotencyKey, request: { subject: params.subject, ...body },
+        write: (keyRow) => holds.place(params.subject, body, principal!, keyRow), id: (h) => h.id, body: legalHoldJson,
+      }),
     }),
     defineRoute({
       method: 'get', path: '/v1/subjects/:subject/legal-holds', tag: 'Personal data', access: ['admin', 'investigator'], params: SubjectParam,
@@ -43,11 +46,14 @@ export function privacyRoutes(erasure: ErasureService, holds: HoldService, idem:
       },
     }),
     defineRoute({
-      method: 'post', path: '/v1/legal-holds/:id/release', tag: 'Personal data', access: ['admin', 'investigator'], params: z.strictObject({ id: Uuid }), body: ReleaseBody,
+      method: 'post', path: '/v1/legal-holds/:id/release', tag: 'Personal data', access: ['admin', 'investigator'], params: z.strictObject({ id: Uuid }), body: ReleaseBody, idempotent: 'optional',
       summary: 'Release a legal hold',
-      description: 'Appends `legal_hold.released` (the reason committed). A hold is released once.',
+      description: 'Appends `legal_hold.released` (the reason committed). A hold is released once; with an Idempotency-Key header a retry answers with the first release instead of 409.',
       responses: { 200: { description: 'Released', schema: LegalHoldJson }, 404: { description: 'Unknown hold (`legal_hold_not_found`)' }, 409: { description: 'Already released (`legal_hold_released`)' } },
-      handler: async ({ params, body, principal }) => ({ body: legalHoldJson(await holds.release(params.id, body, principal!)) }),
+      handler: async ({ params, body, principal, idempotencyKey }) => idempotentAnswer(idem, {
+        kind: 'legal_hold.release', principal: principal!, idempotencyKey, request: { id: params.id, ...body }, status: 200,
+        write: (keyRow) => holds.release(params.id, body, principal!, keyRow), id: (h) => h.id, body: legalHoldJson,
+      }),
     }),
   ];
 }
