@@ -1,6 +1,7 @@
 // Erasure of a subject's personal data (docs/personal-data.md, "Erasure"): over HTTP and the CLI,
 // on a subject with every kind of evidence (acceptances, a withdrawal, key rotation, gateway
-// traffic, verifications with a plan, a dossier, an acceptance session), plus an event written in
+// traffic, verifications with a plan, text-watermark keys, usage and a verification with a plan, a
+// dossier, an acceptance session), plus an event written in
 // clear before personal data left the log. Afterwards no table holds the subject's id, IP, user
 // agent, session id, page URL or free text; the openings are cleared in place; the ledger and the
 // erasure's signed receipt verify; the gateway treats the subject as one without a key.
@@ -42,9 +43,28 @@ const t = useTestApp({
     assert.equal(d.status, 201, d.text);
     const s = await t.post('/v1/acceptance-sessions', 'signup').send({ subject: S, slug: ev.slug, origin: 'https://console.example.com', auth: { method: 'sso', session_id: SESSION_SID, mfa: true } });
     assert.equal(s.status, 201, s.text);
+    await llmEvidence(t);
     await writeClearAcceptance(t);
   },
 });
+
+/** The text-watermark working rows of S: a usage report, a plan naming S and OTHER, a verification of S. */
+async function llmEvidence(t: TestApp): Promise<void> {
+  const set = await t.post('/v1/llm-watermark/parameter-sets', 'admin').send({ tokenizer: { name: 'synthetic', revision: '1' }, vocab_size: 100 });
+  assert.equal(set.status, 201, set.text);
+  const psid = set.body.id as string;
+  const keys = await t.post('/v1/llm-watermark/keys', 'gateway').send({ parameter_set_id: psid, subjects: [S] });
+  assert.equal(keys.status, 200, keys.text);
+  const period = { start: '2026-11-30T00:00:00Z', end: '2026-12-01T00:00:00Z' };
+  const usage = await t.post('/v1/llm-watermark/usage', 'gateway').set('Idempotency-Key', t.idem()).send({ parameter_set_id: psid, period, items: [{ subject: S, tokens_served: 4_000 }] });
+  assert.equal(usage.status, 201, usage.text);
+  const prompts = Array.from({ length: 8 }, (_, i) => [i + 1, i + 2]);
+  const plan = await t.post('/v1/llm-verification-plans', 'investigator').send({ case_ref: 'CASE-LLM-E', parameter_set_id: psid, subjects: [S, OTHER], prompts, subjects_screened: 2 });
+  assert.equal(plan.status, 201, plan.text);
+  const outputs = prompts.map((_, i) => Array.from({ length: 40 }, (_, j) => (i * 7 + j * 13) % 100));
+  const v = await t.post('/v1/llm-verifications', 'investigator').send({ case_ref: 'CASE-LLM-E', suspect: { name: 'EchoLM', version: '1', observed_at: 'https://echo.example/v1' }, plan_id: plan.body.id, outputs });
+  assert.equal(v.status, 201, v.text);
+}
 
 /**
  * An acceptance as events were written before personal data left the log: the subject, client
@@ -118,7 +138,9 @@ describe('erasure over HTTP', () => {
     openBefore = await openOpenings(t, S);
     assert.ok(openBefore > 10, `openings of S: ${openBefore}`);
     const hits = found(await databaseText(t), personalStrings(ev));
-    assert.ok(hits.some((h) => h.startsWith('personal_openings')) && hits.some((h) => h.startsWith('assent_records')) && hits.some((h) => h.startsWith('dossiers')), hits.join('\n'));
+    for (const table of ['personal_openings', 'assent_records', 'dossiers', 'llm_verification_plans', 'llm_verifications', 'llm_usage_reports']) {
+      assert.ok(hits.some((h) => h.startsWith(`${table}:`)), `${table} holds none of S's facts: ${hits.join('\n')}`);
+    }
   });
 
   test('201: a signed receipt of the one erasure.performed entry and a summary', async () => {
@@ -135,7 +157,7 @@ describe('erasure over HTTP', () => {
     assert.equal(answer.receipt.inclusion, null);
     assert.doesNotMatch(res.text, new RegExp(S), 'the answer names the subject only by pseudonym');
     const rows = answer.summary.working_rows as Record<string, number>;
-    for (const table of ['assent_records', 'watermark_keys', 'verifications', 'verification_plans', 'dossiers', 'acceptance_sessions', 'subject_states', 'idempotency_keys']) {
+    for (const table of ['assent_records', 'watermark_keys', 'verifications', 'verification_plans', 'dossiers', 'acceptance_sessions', 'subject_states', 'idempotency_keys', 'llm_verification_plans', 'llm_verifications', 'llm_usage_reports']) {
       assert.ok(rows[table]! > 0, `${table}: ${rows[table]}`);
     }
     assert.equal(rows.assent_records, 3);
