@@ -105,6 +105,8 @@ export interface HeldOpening {
   commitment: string;
   opening: { salt: string; value: unknown } | null;
   erased: { at: Date; eventId: string } | null;
+  /** The value's RFC 8785 bytes when the caller has them (a sealed event's opening); else computed. */
+  valueBytes?: Uint8Array;
 }
 
 /** The openings member of a served receipt, in the order given. */
@@ -112,7 +114,7 @@ export function receiptOpenings(held: readonly HeldOpening[]): ServedOpening[] {
   // One order whatever the source (the sealed event or the table), so a replay answers byte for byte as the 201 did.
   const sorted = [...held].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
   return sorted.map((h) => (h.opening
-    ? { field: h.field, group: h.group, commitment: h.commitment, salt: h.opening.salt, value: h.opening.value, value_bytes: canonicalBytes(h.opening.value).toString('base64') }
+    ? { field: h.field, group: h.group, commitment: h.commitment, salt: h.opening.salt, value: h.opening.value, value_bytes: (h.valueBytes ? Buffer.from(h.valueBytes.buffer, h.valueBytes.byteOffset, h.valueBytes.byteLength) : canonicalBytes(h.opening.value)).toString('base64') }
     : { field: h.field, group: h.group, commitment: h.commitment, erased: { at: h.erased ? h.erased.at.toISOString() : '', erasure_event_id: h.erased?.eventId ?? '' } }));
 }
 

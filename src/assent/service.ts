@@ -223,7 +223,7 @@ export class AssentService {
     const p = positions[0]!;
     const entry = { seq: p.seq, eventId: p.eventId, canonical: event.canonical, leafHash: p.leafHash, chainHash: p.chainHash };
     // The client sent these facts: the receipt opens them from the sealed event, with no read.
-    const held: HeldOpening[] = (event.openings ?? []).map((o) => ({ field: o.field, group: o.group, commitment: o.commitment, opening: { salt: o.salt, value: o.value }, erased: null }));
+    const held: HeldOpening[] = (event.openings ?? []).map((o) => ({ field: o.field, group: o.group, commitment: o.commitment, opening: { salt: o.salt, value: o.value }, erased: null, valueBytes: o.valueBytes }));
     return { recorded: this.#recorded(r.recordId, kind, subject, entry, assigned !== null, held), replayed: false };
   }
 

@@ -37,14 +37,27 @@ export function isGroup(g: unknown): g is PersonalGroup {
 
 /** SHA-256(tag || 0x00 || salt || canonical(value)), lowercase hex. */
 export function commitmentOf(group: PersonalGroup, salt: Uint8Array, value: unknown): string {
-  if (salt.length !== SALT_BYTES) throw new Error(`a commitment salt is ${SALT_BYTES} bytes, not ${salt.length}`);
-  return sha256(tagBytes(PERSONAL_GROUPS[group]), salt, canonicalBytes(value)).toString('hex');
+  return commitmentOfBytes(group, salt, canonicalBytes(value));
 }
 
-/** A new commitment to `value` under a fresh random salt, with its opening. */
-export function commit(group: PersonalGroup, value: unknown): { commitment: string; opening: Opening } {
+/** The same over the value's RFC 8785 bytes, already computed. */
+function commitmentOfBytes(group: PersonalGroup, salt: Uint8Array, valueBytes: Uint8Array): string {
+  if (salt.length !== SALT_BYTES) throw new Error(`a commitment salt is ${SALT_BYTES} bytes, not ${salt.length}`);
+  return sha256(GROUP_TAG_BYTES[group], salt, valueBytes).toString('hex');
+}
+
+const GROUP_TAG_BYTES: Record<PersonalGroup, Uint8Array> = {
+  subject: tagBytes(PERSONAL_GROUPS.subject), network: tagBytes(PERSONAL_GROUPS.network), session: tagBytes(PERSONAL_GROUPS.session), free_text: tagBytes(PERSONAL_GROUPS.free_text),
+};
+
+/**
+ * A new commitment to `value` under a fresh random salt, with its opening and the value's RFC 8785
+ * bytes (what was hashed: the store and receipts keep those bytes, so nothing canonicalises twice).
+ */
+export function commit(group: PersonalGroup, value: unknown): { commitment: string; opening: Opening; valueBytes: Buffer } {
   const salt = freshSalt();
-  return { commitment: commitmentOf(group, salt, value), opening: { group, salt: Buffer.from(salt).toString('hex'), value } };
+  const valueBytes = canonicalBytes(value);
+  return { commitment: commitmentOfBytes(group, salt, valueBytes), opening: { group, salt: Buffer.from(salt).toString('hex'), value }, valueBytes };
 }
 
 // Salts are cut from a pool of random bytes refilled 128 salts at a time: one call to the random

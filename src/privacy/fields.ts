@@ -32,6 +32,8 @@ export interface SealedOpening extends Opening {
   /** The pseudonym of the subject the fact is about. */
   pseudonym: string;
   commitment: string;
+  /** The value's RFC 8785 bytes, as committed (kept so the store and receipts need not canonicalise it again). */
+  valueBytes: Buffer;
 }
 
 /** One personal field of an event as written: committed (new events) or in clear (events written before). */
@@ -49,9 +51,17 @@ export interface PersonalField {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const PARTS = new Map<string, readonly string[]>();
+/** A pattern's parts, split once (sealing runs on every acceptance). */
+function patternParts(pattern: string): readonly string[] {
+  let parts = PARTS.get(pattern);
+  if (!parts) PARTS.set(pattern, (parts = pattern.split('.')));
+  return parts;
+}
+
 /** Every concrete path of a pattern in `data` that holds a value (absent or null fields are skipped). */
 function expand(data: Obj, pattern: string): { path: string; parent: Obj | unknown[]; key: string | number }[] {
-  const parts = pattern.split('.');
+  const parts = patternParts(pattern);
   let level: { path: string; node: unknown }[] = [{ path: '', node: data }];
   const out: { path: string; parent: Obj | unknown[]; key: string | number }[] = [];
   parts.forEach((part, i) => {
@@ -100,6 +110,8 @@ export function personalFields(type: string, data: unknown): PersonalField[] {
 export function sealData<D extends object>(type: string, clear: D, subject: string | null, pseudonymOf: (subject: string) => string): { data: D; openings: SealedOpening[] } {
   const openings: SealedOpening[] = [];
   const own = subject === null ? null : pseudonymOf(subject);
+  // The event's own subject is usually its subject field too: one HMAC for both.
+  const pseudonymFor = (s: string): string => (s === subject && own !== null ? own : pseudonymOf(s));
   // Copy-on-write: the containers on the way to a personal field are copied, nothing of `clear` is changed.
   const data = { ...(clear as Obj) };
   const copied = new Set<unknown>([data]);
@@ -123,14 +135,14 @@ export function sealData<D extends object>(type: string, clear: D, subject: stri
       let pseudonym: string;
       if (group === 'subject') {
         if (typeof value !== 'string') throw new Error(`the subject field ${path} of a ${type} event must be a subject identifier`);
-        pseudonym = pseudonymOf(value);
+        pseudonym = pseudonymFor(value);
       } else {
         if (own === null) throw new Error(`a ${type} event with personal field ${path} must name its subject`);
         pseudonym = own;
       }
-      const { commitment, opening } = commit(group, value);
+      const { commitment, opening, valueBytes } = commit(group, value);
       (node as Record<string | number, unknown>)[last] = group === 'subject' ? { pseudonym, commitment } : { commitment };
-      openings.push({ ...opening, field: path, pseudonym, commitment });
+      openings.push({ ...opening, field: path, pseudonym, commitment, valueBytes });
     }
   }
   return { data: data as D, openings };

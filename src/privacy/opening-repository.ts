@@ -1,6 +1,5 @@
 // personal_openings: the openings of committed personal facts, beside the ledger (docs/personal-data.md).
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { canonicalBytes } from '../canonical/jcs.js';
 import type { Database } from '../db/schema.js';
 import { workingRow, workingUpdate, type WorkingRow } from '../db/rows.js';
 import type { PersonalGroup } from './commitment.js';
@@ -40,7 +39,7 @@ export class OpeningRepository {
   rows(openings: readonly SealedOpening[], pos: { seq: number; eventId: string }, recordedAt: Date): WorkingRow[] {
     return openings.map((o) => workingRow('personal_openings', {
       event_id: pos.eventId, field: o.field, grp: o.group, subject_pseudonym: o.pseudonym, ledger_seq: pos.seq, commitment: o.commitment,
-      salt: Buffer.from(o.salt, 'hex'), value: canonicalBytes(o.value), recorded_at: recordedAt,
+      salt: Buffer.from(o.salt, 'hex'), value: o.valueBytes, recorded_at: recordedAt,
     }));
   }
 
