@@ -1,16 +1,27 @@
 #!/usr/bin/env node
 // The `assentmark` command line: the commands of cli/, and `serve`, which runs the server process.
 import { Command, CommanderError } from 'commander';
-import { registerLedgerCommands } from '../cli/ledger.js';
-import { registerKeyCommands } from '../cli/keys.js';
-import { registerMigrateCommand } from '../cli/migrate.js';
-import { start } from '../server/start.js';
-import { registerApiKeyCommands } from '../cli/apikey.js';
-import { registerReceiptCommands } from '../cli/receipt.js';
-import { registerDossierCommands } from '../cli/dossier.js';
-import { registerSubjectExportCommand } from '../cli/subject-export.js';
-import { registerSubjectCommands } from '../cli/subject.js';
 import { CliError } from '../cli/common.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each top-level command's modules, loaded only when that command runs: a `receipt verify` does not
+ * load the PDF, server and database code of the others (a second or more of start-up per run).
+ * Help, the version and an unknown command load them all, so every command is listed.
+ */
+const COMMANDS: Record<string, () => Promise<Register[]>> = {
+  migrate: async () => [(await import('../cli/migrate.js')).registerMigrateCommand],
+  ledger: async () => [(await import('../cli/ledger.js')).registerLedgerCommands],
+  keys: async () => [(await import('../cli/keys.js')).registerKeyCommands],
+  apikey: async () => [(await import('../cli/apikey.js')).registerApiKeyCommands],
+  receipt: async () => [(await import('../cli/receipt.js')).registerReceiptCommands],
+  dossier: async () => [(await import('../cli/dossier.js')).registerDossierCommands],
+  subject: async () => {
+    const [exp, sub] = await Promise.all([import('../cli/subject-export.js'), import('../cli/subject.js')]);
+    return [exp.registerSubjectExportCommand, sub.registerSubjectCommands];
+  },
+};
 
 const program = new Command();
 program
@@ -24,16 +35,12 @@ program
   .command('serve')
   .description('start the HTTP service (same as npm start)')
   .action(async () => {
+    const { start } = await import('../server/start.js');
     await start();
   });
-registerMigrateCommand(program);
-registerLedgerCommands(program);
-registerKeyCommands(program);
-registerApiKeyCommands(program);
-registerReceiptCommands(program);
-registerDossierCommands(program);
-registerSubjectExportCommand(program);
-registerSubjectCommands(program);
+const named = process.argv[2];
+const wanted = named !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, named) ? [COMMANDS[named]!] : named === 'serve' ? [] : Object.values(COMMANDS);
+for (const load of wanted) for (const register of await load()) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/config.js';
 import { readTrustedKeys as loadTrustedKeys, TrustedKeyError } from '../keys/public-keys.js';
-import { openContext, type ServiceContext } from '../app/context.js';
+import type { ServiceContext } from '../app/context.js';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {
@@ -11,6 +11,8 @@ export class CliError extends Error {
 
 /** Opens the service's database for one command, closes it afterwards. */
 export async function withContext<T>(fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: commands that never open the service (receipt verify) skip its start-up cost.
+  const { openContext } = await import('../app/context.js');
   const ctx = await openContext(loadConfig(), { timers: false });
   try {
     return await fn(ctx);

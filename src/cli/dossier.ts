@@ -1,8 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { verifyDossier } from '../dossier/verify.js';
-import { buildServices } from '../app/services.js';
-import { issuedDossierJson } from '../http/presenters/dossiers.js';
 import { CliError, printJson, readTrustedKeys, withContext } from './common.js';
 
 export function registerDossierCommands(program: Command): void {
@@ -20,6 +18,8 @@ export function registerDossierCommands(program: Command): void {
     .option('--out <file>', 'where to write the PDF (default dossier-<id>.pdf); the signature goes to <file>.sig')
     .option('--json', 'machine-readable output')
     .action(async (o: { subject: string; case: string; requestedBy: string; counsel: string; firm: string; verification?: string[]; out?: string; json?: boolean }) => {
+      // The services load only to issue: `dossier verify` needs none of them.
+      const [{ buildServices }, { issuedDossierJson }] = await Promise.all([import('../app/services.js'), import('../http/presenters/dossiers.js')]);
       await withContext(async (ctx) => {
         const s = buildServices(ctx);
         try {
