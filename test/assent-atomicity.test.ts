@@ -164,7 +164,10 @@ describe('one doomed request in a group-commit batch', () => {
         await new Promise((r) => setTimeout(r, 50));
         const good = Array.from({ length: 10 }, (_, i) => t.accept({ subject: `batch-good-${i}` }).then((r) => r));
         const doomed = t.accept({ subject: 'doomed-batch' }, 'doomed-batch-key').then((r) => r);
-        await Promise.race([queued, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${appends} appends queued`)), 30_000))]);
+        let timer: NodeJS.Timeout | undefined;
+        const tooLong = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`only ${appends} appends queued`)), 30_000); });
+        // Cleared once decided: a pending timer would keep this file's process alive for its 30 s.
+        await Promise.race([queued, tooLong]).finally(() => clearTimeout(timer));
         openGate();
         const [b, d, ...g] = await Promise.all([blocker, doomed, ...good]);
         assert.equal(b!.status, 201, b!.text);
