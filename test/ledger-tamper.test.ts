@@ -62,8 +62,8 @@ async function fresh(): Promise<Setup> {
   return { db, ctx, attack, row };
 }
 
-// On a real server every test gets a fresh database (a template clone is cheap). Embedded PGlite
-// takes seconds to boot, so there a small group of tests shares one database, which the attacker's
+// A small group of tests shares one database (a fresh one costs a template clone on a real server,
+// seconds of boot for embedded PGlite), which the attacker's
 // connection restores to a snapshot taken right after setup (rows, head, triggers, constraints),
 // and which is proven intact (verify ok, triggers ENABLE ALWAYS) before each test.
 let pooled: { group: string; s: Setup } | null = null;
@@ -75,7 +75,7 @@ after(async () => {
 
 async function setup(t: TestContext, opts: { group?: string } = {}): Promise<Setup> {
   let s: Setup;
-  if (isRealPostgres || !opts.group) {
+  if (!opts.group) {
     s = await fresh();
     t.after(() => s.db.destroy());
   } else {
