@@ -168,32 +168,46 @@ describe('a large dossier renders whole', () => {
 });
 
 describe('rendering happens off the event loop', () => {
-  test('while three big dossiers are issued concurrently, the longest event-loop stall is a fraction of one render', async (ctx) => {
-    // Structural, not a speed threshold: rendering in this thread would stall the loop for at least
-    // one whole render. The database work of an issue does run here (in embedded mode PGlite itself
-    // runs in this thread), so a loaded machine may show one long stall (GC, a slow insert): a
-    // second attempt is allowed, a main-thread renderer would fail both.
-    const attempts: string[] = [];
-    for (let attempt = 1; attempt <= 2; attempt++) {
-      // One issue alone first (warm worker, warm caches): its duration is "the render time".
-      let t0 = performance.now();
-      const one = await t.post('/v1/dossiers', 'investigator').send(issueBody(big.subject, 10 * attempt));
-      assert.equal(one.status, 201, one.text);
-      const single = performance.now() - t0;
-
+  test('while a big dossier renders, the event loop keeps turning; three issued at once all succeed', async (ctx) => {
+    // Structural, not a speed threshold: rendering in this thread would stall the loop for the whole
+    // render. The loop is watched only while the pool renders one issue alone: the issue's database
+    // work comes before and after it and runs on this thread (in embedded mode PGlite itself does,
+    // and writing this 9 MB PDF is one synchronous statement of about a second; docs/benchmarks.md).
+    // A loaded machine may show one long stall (GC): a second attempt is allowed, a main-thread
+    // renderer would fail both.
+    const windows: Array<{ ms: number; maxDelay: number }> = [];
+    const orig = RenderPool.prototype.render;
+    RenderPool.prototype.render = async function (this: RenderPool, model: DossierModel) {
       const h = monitorEventLoopDelay({ resolution: 10 });
+      const t0 = performance.now();
       h.enable();
-      t0 = performance.now();
-      const results = await Promise.all([1, 2, 3].map((n) => t.post('/v1/dossiers', 'investigator').send(issueBody(big.subject, 10 * attempt + n))));
-      const wall = performance.now() - t0;
-      h.disable();
-      for (const r of results) assert.equal(r.status, 201, r.text);
-      const maxDelay = h.max / 1e6;
-      const line = `attempt ${attempt}: one big issue ${single.toFixed(0)} ms (${String(one.body.pages)} pages); three concurrent ${wall.toFixed(0)} ms; event-loop delay max ${maxDelay.toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, mean ${(h.mean / 1e6).toFixed(1)} ms`;
-      ctx.diagnostic(line);
-      attempts.push(line);
-      if (maxDelay < single / 3) return;
+      try {
+        return await orig.call(this, model);
+      } finally {
+        h.disable();
+        windows.push({ ms: performance.now() - t0, maxDelay: h.max / 1e6 });
+      }
+    };
+    const attempts: string[] = [];
+    try {
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        windows.length = 0;
+        const one = await t.post('/v1/dossiers', 'investigator').send(issueBody(big.subject, 10 * attempt));
+        assert.equal(one.status, 201, one.text);
+        assert.equal(windows.length, 1, 'the issue went through the render pool');
+        const { ms, maxDelay } = windows[0]!;
+        const line = `attempt ${attempt}: a big dossier (${String(one.body.pages)} pages) rendered and signed in ${ms.toFixed(0)} ms; meanwhile the event loop's longest stall was ${maxDelay.toFixed(1)} ms`;
+        ctx.diagnostic(line);
+        attempts.push(line);
+        if (maxDelay < ms / 3) break;
+        if (attempt === 2) assert.fail(`the event loop stalled for more than a third of the render in every attempt:\n${attempts.join('\n')}`);
+      }
+    } finally {
+      RenderPool.prototype.render = orig;
     }
-    assert.fail(`the event loop stalled for more than a third of one issue's time in every attempt:\n${attempts.join('\n')}`);
+    const t0 = performance.now();
+    const results = await Promise.all([1, 2, 3].map((n) => t.post('/v1/dossiers', 'investigator').send(issueBody(big.subject, 100 + n))));
+    for (const r of results) assert.equal(r.status, 201, r.text);
+    ctx.diagnostic(`three big dossiers issued at once in ${(performance.now() - t0).toFixed(0)} ms`);
   });
 });
