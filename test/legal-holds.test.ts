@@ -171,17 +171,36 @@ describe('races', () => {
     assert.deepEqual(await written(t), after);
   });
 
-  test('10 parallel hold placements without a key: decided on one state, one hold, the others subject_state_changed', async () => {
+  test('10 parallel hold placements without a key: one hold, the others subject_state_changed or legal_hold_exists', async () => {
     const subject = 'race-hold-nokey';
     await accepted(subject);
     const before = await written(t);
     const res = await Promise.all(Array.from({ length: 10 }, (_, i) => hold(subject, { case_ref: `PAR-${i}`, reason: 'preserve' })));
     const ok = res.filter((r) => r.status === 201);
     assert.equal(ok.length, 1, res.map((r) => `${r.status} ${r.text.slice(0, 120)}`).join('\n'));
-    for (const r of res.filter((x) => x.status !== 201)) assert.equal(problemOf(r).code, 'subject_state_changed', r.text);
+    for (const r of res.filter((x) => x.status !== 201)) assert.ok(['subject_state_changed', 'legal_hold_exists'].includes(problemOf(r).code), r.text);
     const after = await written(t);
-    assert.equal(after.holds - before.holds, ok.length);
-    assert.equal(after.entries - before.entries, ok.length);
+    assert.equal(after.holds - before.holds, 1);
+    assert.equal(after.entries - before.entries, 1);
+  });
+
+  test('the same case placed again while its hold is open: 409 legal_hold_exists naming it, nothing written; another case is a hold of its own', async () => {
+    const subject = 'hold-twice';
+    await accepted(subject);
+    const first = await hold(subject, { case_ref: 'TWICE-1', reason: 'preserve' });
+    assert.equal(first.status, 201, first.text);
+    const before = await written(t);
+    const again = await hold(subject, { case_ref: 'TWICE-1', reason: 'preserve, again' });
+    assert.equal(again.status, 409, again.text);
+    const p = problemOf(again);
+    assert.equal(p.code, 'legal_hold_exists');
+    assert.equal(p.hold_id, first.body.id);
+    assert.deepEqual(await written(t), before);
+    const other = await hold(subject, { case_ref: 'TWICE-2', reason: 'another case' });
+    assert.equal(other.status, 201, other.text);
+    // Released, the case may be held again.
+    assert.equal((await release(first.body.id)).status, 200);
+    assert.equal((await hold(subject, { case_ref: 'TWICE-1', reason: 'reopened' })).status, 201);
   });
 
   test('a release retried under its Idempotency-Key answers with the first release, not 409', async () => {

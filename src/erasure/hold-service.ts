@@ -33,6 +33,10 @@ export class HoldService {
   async place(subject: string, input: HoldInput, principal: Principal, keyRow: KeyRow<LegalHold> | null = null): Promise<LegalHold> {
     const pseudonym = this.pseudonyms.of(subject);
     const state = await this.repos.copies.personalDataState(pseudonym);
+    // One open hold per case and subject: the same placement sent twice is refused, not recorded
+    // twice (read on the state the append is guarded by, so two at once cannot both pass).
+    const open = (await this.repos.holds.forSubject(pseudonym)).find((h) => !h.released && h.caseRef === input.case_ref);
+    if (open) throw new AppError('legal_hold_exists', `the subject already has an open legal hold for case ${input.case_ref} (hold ${open.id}, ledger entry ${open.placed.seq}); nothing was recorded`, { hold_id: open.id, placed_seq: open.placed.seq });
     const id = randomUUID();
     const now = new Date();
     const ev = buildSealedEvent(this.pseudonyms, 'legal_hold.placed', {

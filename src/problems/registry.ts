@@ -60,6 +60,7 @@ export const PROBLEMS = {
   subject_on_legal_hold: { status: 409, title: 'Subject on legal hold' },
   legal_hold_not_found: { status: 404, title: 'Legal hold not found' },
   legal_hold_released: { status: 409, title: 'Legal hold already released' },
+  legal_hold_exists: { status: 409, title: 'Legal hold already open for this case' },
   dossier_pdf_erased: { status: 410, title: 'Dossier PDF erased' },
 
   // API keys

@@ -30,7 +30,7 @@ export function privacyRoutes(erasure: ErasureService, holds: HoldService, idem:
       method: 'post', path: '/v1/subjects/:subject/legal-holds', tag: 'Personal data', access: ['admin', 'investigator'], params: SubjectParam, body: HoldBody, idempotent: 'optional',
       summary: 'Place a legal hold on a subject',
       description: 'Appends `legal_hold.placed` (the reason committed, its text kept erasable). While the hold is open the subject\'s personal data cannot be erased, by request or by retention. `case_ref` is recorded in clear: a case number, never a name. With an Idempotency-Key header a retry answers with the first hold instead of placing another.',
-      responses: { 201: { description: 'Placed', schema: LegalHoldJson }, 409: { description: 'An erasure, hold or release of the subject committed meanwhile (`subject_state_changed`)' } },
+      responses: { 201: { description: 'Placed', schema: LegalHoldJson }, 409: { description: 'An open hold for this case and subject exists (`legal_hold_exists`), or an erasure, hold or release of the subject committed meanwhile (`subject_state_changed`)' } },
       handler: async ({ params, body, principal, idempotencyKey }) => idempotentAnswer(idem, {
         kind: 'legal_hold.place', principal: principal!, idempotencyKey, request: { subject: params.subject, ...body },
         write: (keyRow) => holds.place(params.subject, body, principal!, keyRow), id: (h) => h.id, body: legalHoldJson,
